@@ -1,0 +1,274 @@
+//! The storage port: everything Hearth keeps durably goes through [`Store`].
+//!
+//! Backends (hearth-sqlite, hearth-postgres) implement it; the server holds it as
+//! `Arc<dyn Store>`. The contract every implementation keeps, checked by the conformance
+//! suite in `hearth_core::testing`:
+//!
+//! - **Tenant scope.** Every method takes the workspace id and never reads or writes a row
+//!   of another workspace. An id of another workspace behaves exactly like a missing one.
+//! - **Durable first.** A method returns `Ok` only after its transaction committed.
+//! - **One log.** Every durable change appends its events (see [`crate::event`]) in the
+//!   same transaction, with seqs strictly increasing in commit order, and returns them in
+//!   [`Committed::events`]. A message's `seq` is the seq of its `message.created` event.
+//! - **No policy.** Permission rules live in [`crate::permission`] and are applied by the
+//!   caller; the store enforces only integrity (uniqueness, existence, idempotency).
+
+mod error;
+mod input;
+
+pub use error::{StoreError, StoreResult};
+pub use input::{
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
+    NewUser, NewWorkspace, Posted, UserPatch,
+};
+
+use async_trait::async_trait;
+
+use crate::Timestamp;
+use crate::event::EventPage;
+use crate::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use crate::model::{
+    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
+    User, Workspace,
+};
+use crate::secret::SecretHash;
+use crate::value::{Email, Emoji, MessageText, WorkspaceSlug};
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ----- workspaces and accounts -----
+
+    /// Creates a workspace and its owner account in one transaction.
+    /// Errors: `Conflict("slug_taken")`.
+    async fn create_workspace(
+        &self,
+        workspace: NewWorkspace,
+        owner: NewUser,
+    ) -> StoreResult<(Workspace, Committed<User>)>;
+
+    async fn workspace(&self, id: &WorkspaceId) -> StoreResult<Option<Workspace>>;
+
+    async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> StoreResult<Option<Workspace>>;
+
+    async fn user(&self, ws: &WorkspaceId, id: &UserId) -> StoreResult<Option<User>>;
+
+    /// The account with this email and its password hash, for login.
+    async fn credentials(&self, ws: &WorkspaceId, email: &Email)
+    -> StoreResult<Option<Credentials>>;
+
+    /// Accounts ordered by id, after the given id, at most `limit`.
+    async fn list_users(
+        &self,
+        ws: &WorkspaceId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>>;
+
+    /// Changes an account and appends `user.updated`. Deactivating an account deletes all
+    /// its sessions in the same transaction. Errors: `NotFound`, `Conflict("handle_taken")`,
+    /// `Invalid("last_owner")` when the change would leave the workspace without an
+    /// active owner.
+    async fn update_user(
+        &self,
+        ws: &WorkspaceId,
+        id: &UserId,
+        patch: UserPatch,
+    ) -> StoreResult<Committed<User>>;
+
+    // ----- sessions and invites -----
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()>;
+
+    /// The unexpired session with this token hash, with its account; `None` when the
+    /// session is unknown, expired, or its account deactivated.
+    async fn session(&self, token: &SecretHash) -> StoreResult<Option<Session>>;
+
+    /// Ends one session. Ending an unknown session is not an error.
+    async fn delete_session(&self, token: &SecretHash) -> StoreResult<()>;
+
+    async fn create_invite(&self, invite: NewInvite) -> StoreResult<Invite>;
+
+    /// Creates an account from an invite, atomically: the invite must exist in this
+    /// workspace, be unexpired, unused if single-use (then it is used up), and match the
+    /// email if it names one. Every failure is `Invalid("invalid_invite")`, so callers
+    /// cannot probe which codes exist. Errors also: `Conflict("email_taken")`.
+    async fn redeem_invite(
+        &self,
+        ws: &WorkspaceId,
+        code: &SecretHash,
+        user: NewUser,
+    ) -> StoreResult<Committed<User>>;
+
+    // ----- channels -----
+
+    /// Creates a public or private channel with its creator as channel admin; appends
+    /// `channel.created` then `member.joined`. Errors: `Conflict("name_taken")`.
+    async fn create_channel(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        channel: NewChannel,
+    ) -> StoreResult<Committed<Channel>>;
+
+    async fn channel(&self, ws: &WorkspaceId, id: &ChannelId) -> StoreResult<Option<Channel>>;
+
+    async fn membership(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<Membership>>;
+
+    /// The user's channels, DMs and group DMs with their badges, archived ones included.
+    async fn list_user_channels(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+    ) -> StoreResult<Vec<ChannelSummary>>;
+
+    /// Every public channel of the workspace with its member count, by name.
+    async fn browse_channels(&self, ws: &WorkspaceId) -> StoreResult<Vec<(Channel, i64)>>;
+
+    /// Changes name, topic, purpose or archived; appends `channel.updated` when something
+    /// changed. Errors: `NotFound`, `Conflict("name_taken")`.
+    async fn update_channel(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        patch: ChannelPatch,
+    ) -> StoreResult<Committed<Channel>>;
+
+    /// Adds accounts to a channel as members, appending `member.joined` for each one that
+    /// was not already a member; returns the ones added. Every id must be an active
+    /// account of this workspace, else `NotFound` and nothing is added.
+    async fn add_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        users: &[UserId],
+    ) -> StoreResult<Committed<Vec<UserId>>>;
+
+    /// Removes a member, appending `member.left` (which the removed user still sees).
+    /// Returns false, with no event, when the user was not a member.
+    async fn remove_member(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Committed<bool>>;
+
+    /// Members ordered by user id, after the given id, at most `limit`.
+    async fn list_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>>;
+
+    /// The DM (two ids, or one for a self-DM) or group DM (three to nine) between exactly
+    /// these accounts, created with its memberships and events if it does not exist yet.
+    /// `members` includes the caller. Errors: `NotFound` if an id is not an active account.
+    async fn open_conversation(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        members: &[UserId],
+    ) -> StoreResult<Committed<Channel>>;
+
+    // ----- messages -----
+
+    /// Stores a message (or thread reply) and appends `message.created` (and, for a
+    /// reply, `message.updated` of the root with its new reply count). With a
+    /// `client_msg_id` already used by this author in this workspace, returns the original
+    /// with `replayed = true` and no events; `Invalid("idempotency_key_reused")` if the
+    /// text or target differ. Errors: `NotFound` (channel or root), `Invalid("invalid_thread_root")`
+    /// when the root is itself a reply or in another channel.
+    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted>;
+
+    async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>>;
+
+    /// A page of a channel's top-level messages (thread replies excluded), oldest first.
+    async fn list_messages(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        range: HistoryRange,
+    ) -> StoreResult<MessagePage>;
+
+    /// Replies of a thread with seq after `after`, oldest first.
+    async fn list_replies(
+        &self,
+        ws: &WorkspaceId,
+        root: &MessageId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<MessagePage>;
+
+    /// Replaces a message's text and mentions, sets `edited_at`, appends `message.updated`.
+    async fn edit_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+        text: MessageText,
+        mentions: crate::mention::Mentions,
+    ) -> StoreResult<Committed<Message>>;
+
+    /// Turns a message into a tombstone (text, reactions and mentions removed), appends
+    /// `message.deleted` (and `message.updated` of its thread root). Deleting a deleted
+    /// message changes nothing and appends nothing.
+    async fn delete_message(&self, ws: &WorkspaceId, id: &MessageId)
+    -> StoreResult<Committed<Message>>;
+
+    /// Adds a reaction; appends `reaction.added` unless this user already reacted so.
+    async fn add_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>>;
+
+    /// Removes a reaction; appends `reaction.removed` if there was one.
+    async fn remove_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>>;
+
+    /// Moves the member's read marker to `seq` (backwards too: "mark unread"), appending
+    /// `read_marker.updated` when it moved. Errors: `NotFound` if not a member,
+    /// `Invalid("invalid_seq")` if `seq` is past the channel's newest message.
+    async fn mark_read(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+        seq: i64,
+    ) -> StoreResult<Committed<Membership>>;
+
+    // ----- the event log -----
+
+    /// The events after `after` that `user` may see, at most `limit`, oldest first.
+    /// `ResyncRequired` when `after` is newer than the log or older than what was pruned.
+    async fn events_after(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<EventPage>;
+
+    /// The workspace's newest seq.
+    async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64>;
+
+    /// Deletes events created before `before` in every workspace, remembering per
+    /// workspace the newest seq pruned so resumes from before it get `ResyncRequired`.
+    /// Returns how many events were deleted.
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
+
+    /// Whether the database answers; for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
