@@ -1,1 +1,20 @@
-//! server
+//! The Hearth server: HTTP API, configuration and process lifecycle.
+//!
+//! Data flow of a write: a handler in [`api`] parses the request into validated values,
+//! resolves ids through [`api::access`] (so invisible objects are 404), checks
+//! [`hearth_core::permission`], and calls the [`hearth_core::store::Store`]; the store
+//! commits the change and its events in one transaction; the handler converts the result
+//! with [`convert`] into hearth-proto's wire types.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod convert;
+pub mod error;
+pub mod extract;
+pub mod maintenance;
+pub mod state;
+
+pub use app::{router, run};
+pub use state::{AppState, Settings};

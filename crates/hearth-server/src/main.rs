@@ -1,1 +1,95 @@
-fn main() {}
+//! The `hearth` binary.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use hearth_server::config::{Cli, Command, LogFormat, ServeConfig, SqliteSync};
+use hearth_server::{AppState, Settings, maintenance};
+use hearth_sqlite::{SqliteOptions, SqliteStore, Synchronous};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => serve(config).await,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("HEARTH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    init_logging(config.log_format);
+    let db_path = config.sqlite_path()?;
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    }
+    let options = SqliteOptions {
+        synchronous: match config.sqlite_synchronous {
+            SqliteSync::Full => Synchronous::Full,
+            SqliteSync::Normal => Synchronous::Normal,
+        },
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open(&db_path, options)
+        .await
+        .with_context(|| format!("opening the database {}", db_path.display()))?;
+    let store = Arc::new(store);
+    let settings = Settings {
+        session_ttl: config.session_ttl(),
+        event_retention: config.event_retention(),
+        ..Settings::default()
+    };
+    let state = AppState::new(store.clone(), settings);
+    let pruner = tokio::spawn(maintenance::prune_events_forever(
+        store.clone(),
+        config.event_retention(),
+    ));
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(database = %db_path.display(), "Hearth is ready on http://{addr}");
+    println!("Hearth is listening on http://{addr}");
+
+    hearth_server::run(listener, state, shutdown_signal()).await?;
+    pruner.abort();
+    store.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,1 +1,167 @@
-//! sqlite
+//! Hearth's embedded store: the [`Store`](hearth_core::store::Store) port on one SQLite file.
+//!
+//! # Durability
+//!
+//! The database runs in WAL mode. By default it uses `synchronous=FULL`: every commit is
+//! fsynced before the store returns, so an acknowledged write survives a power loss.
+//! [`Synchronous::Normal`] skips the fsync per commit (WAL is synced at checkpoints): a
+//! process crash still loses nothing, but a power loss or kernel panic may roll back the
+//! last commits, which clients had already been told were stored. It is much faster on
+//! slow disks; choose it only when that trade is acceptable.
+//!
+//! # One writer
+//!
+//! All writes go through a pool of exactly one connection and start with
+//! `BEGIN IMMEDIATE`, so write transactions run one after another and never fail on a
+//! lock upgrade. That is what makes the event log simple: the seq is a counter on the
+//! workspace row bumped inside the transaction, so seq order is commit order and the log
+//! has no gaps (see [`log`]). It is also the seam for later throughput work: concurrent
+//! sends could be batched into one transaction (one fsync) in front of this connection
+//! without changing the log's guarantees.
+//!
+//! Reads use a separate pool of read-only connections, which WAL lets run alongside the
+//! writer; a reader sees every transaction committed before its read began.
+//!
+//! # Layout
+//!
+//! [`store`] maps each trait method to a transaction and a function of the module that
+//! owns that part of the schema: [`accounts`] (workspaces, users), [`access`] (sessions,
+//! invites), [`channels`], [`members`] (memberships, conversations, read markers),
+//! [`messages`], [`reactions`] and [`log`]. [`rows`] turns rows into domain types and
+//! [`error`] turns sqlx errors into [`StoreError`]s.
+
+mod access;
+mod accounts;
+mod channels;
+mod error;
+mod log;
+mod members;
+mod messages;
+mod reactions;
+mod rows;
+mod store;
+
+#[cfg(test)]
+mod smoke;
+
+use std::path::Path;
+use std::time::Duration;
+
+use hearth_core::store::{StoreError, StoreResult};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::error::db;
+
+/// How hard SQLite works to make each commit survive a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync on every commit: acknowledged writes survive power loss.
+    #[default]
+    Full,
+    /// fsync only at checkpoints: survives a process crash, but power loss may lose the
+    /// most recent commits.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub synchronous: Synchronous,
+    /// How many read-only connections may query at once.
+    pub read_connections: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            read_connections: 8,
+        }
+    }
+}
+
+/// How long a statement waits for a lock held by another process before giving up with
+/// `Unavailable`. Within this process the single writer never waits on itself.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a pooled connection; a queue of writers longer than this
+/// means the database cannot keep up, which callers see as `Unavailable`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SQLite implementation of [`hearth_core::store::Store`].
+pub struct SqliteStore {
+    /// Exactly one connection; every write transaction runs on it, one at a time.
+    writer: SqlitePool,
+    /// Read-only connections for queries.
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, applies migrations.
+    pub async fn open(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        let synchronous = match options.synchronous {
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Normal => SqliteSynchronous::Normal,
+        };
+        let base = SqliteConnectOptions::new()
+            .filename(path)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(synchronous);
+
+        // The writer opens first: it creates the file and switches it to WAL, which the
+        // read-only connections cannot do themselves.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
+            .await
+            .map_err(db)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
+
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(db)?;
+
+        Ok(Self { writer, reader })
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned (graceful
+    /// shutdown). The writer closes last so that it checkpoints the WAL into the file.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// Starts a write transaction. `IMMEDIATE` takes the write lock up front, so the
+    /// transaction cannot fail halfway on a lock upgrade.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+
+    /// A read-only connection for queries that need no snapshot across statements.
+    async fn read(&self) -> StoreResult<PoolConnection<Sqlite>> {
+        self.reader.acquire().await.map_err(db)
+    }
+
+    /// A read transaction: every statement in it sees the same snapshot.
+    async fn snapshot(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.reader.begin().await.map_err(db)
+    }
+}

@@ -90,7 +90,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an account from an invite, atomically: the invite must exist in this
     /// workspace, be unexpired, unused if single-use (then it is used up), and match the
-    /// email if it names one. Every failure is `Invalid("invalid_invite")`, so callers
+    /// email if it names one. The account gets the invite's role (`user.role` is ignored).
+    /// Every failure is `Invalid("invalid_invite")`, so callers
     /// cannot probe which codes exist. Errors also: `Conflict("email_taken")`.
     async fn redeem_invite(
         &self,

@@ -1,0 +1,81 @@
+//! Resolving ids from URLs into objects the caller may see.
+//!
+//! Architecture Invariant: a handler never reads a channel or message by id except through
+//! these functions, so "not yours" and "does not exist" are the same 404 on every route.
+
+use hearth_core::id::{ChannelId, MessageId, UserId};
+use hearth_core::model::{Channel, Membership, Message, User};
+use hearth_core::permission;
+
+use crate::error::{ApiError, ApiResult, NotFound};
+use crate::state::AppState;
+
+/// A channel the caller can see, with the caller's membership if any.
+pub struct VisibleChannel {
+    pub channel: Channel,
+    pub membership: Option<Membership>,
+}
+
+pub async fn channel(state: &AppState, me: &User, raw_id: &str) -> ApiResult<VisibleChannel> {
+    let not_found = || ApiError::not_found(NotFound::Channel);
+    let id = ChannelId::parse(raw_id).ok_or_else(not_found)?;
+    let ws = &me.workspace_id;
+    let channel = state.store.channel(ws, &id).await?.ok_or_else(not_found)?;
+    let membership = state.store.membership(ws, &id, &me.id).await?;
+    if !permission::can_see_channel(me, &channel, membership.as_ref()) {
+        return Err(not_found());
+    }
+    Ok(VisibleChannel {
+        channel,
+        membership,
+    })
+}
+
+/// A message the caller can see (it can see the message's channel), and that channel.
+pub async fn message(
+    state: &AppState,
+    me: &User,
+    raw_id: &str,
+) -> ApiResult<(Message, VisibleChannel)> {
+    let not_found = || ApiError::not_found(NotFound::Message);
+    let id = MessageId::parse(raw_id).ok_or_else(not_found)?;
+    let message = state
+        .store
+        .message(&me.workspace_id, &id)
+        .await?
+        .ok_or_else(not_found)?;
+    let channel = channel(state, me, message.channel_id.as_str())
+        .await
+        .map_err(|e| if e.status == 404 { not_found() } else { e })?;
+    Ok((message, channel))
+}
+
+/// An account of the caller's workspace.
+pub async fn user(state: &AppState, me: &User, raw_id: &str) -> ApiResult<User> {
+    let not_found = || ApiError::not_found(NotFound::User);
+    let id = UserId::parse(raw_id).ok_or_else(not_found)?;
+    state
+        .store
+        .user(&me.workspace_id, &id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Parses a list of user ids from a body; any malformed one is `user_not_found`, like an
+/// id that does not exist.
+pub fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
+    raw.iter()
+        .map(|s| UserId::parse(s).ok_or_else(|| ApiError::not_found(NotFound::User)))
+        .collect()
+}
+
+/// Maps the store's generic `NotFound` to the kind of object the route is about.
+pub fn not_found_as(kind: NotFound) -> impl Fn(ApiError) -> ApiError {
+    move |e| {
+        if e.status == 404 {
+            ApiError::not_found(kind)
+        } else {
+            e
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The workspace event log: appending, reading it back as one user may see it, pruning.
+//!
+//! Seqs come from `workspaces.last_seq`, bumped inside the write transaction that appends.
+//! With a single writer and `BEGIN IMMEDIATE`, no two transactions hold a seq at once, so
+//! seq order is commit order and a reader that saw seq N never later finds a new event at
+//! or below N. Batching several sends into one transaction later keeps this property.
+//!
+//! Channel events are visible to the members of the channel *at the event's seq*, kept as
+//! `membership_spans`: joining opens a span at the first seq of the joining operation (a
+//! creator sees its own `channel.created`), leaving closes it at the `member.left` seq (the
+//! removed user sees that event and nothing after it).
+
+use hearth_core::Timestamp;
+use hearth_core::event::{Audience, Event, EventPage, EventPayload};
+use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::store::{StoreError, StoreResult};
+use sqlx::{FromRow, SqliteConnection};
+
+use crate::error::{db, json};
+
+/// Takes the workspace's next seq. Only for callers that must know the seq before they
+/// can build the payload (a new message carries its own seq); others use [`append`].
+pub(crate) async fn next_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> StoreResult<i64> {
+    sqlx::query_scalar("UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
+        .bind(ws.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Writes an event at a seq taken with [`next_seq`].
+pub(crate) async fn record(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    seq: i64,
+    now: Timestamp,
+    payload: EventPayload,
+) -> StoreResult<Event> {
+    let (channel_id, user_id) = match payload.audience() {
+        Audience::Workspace => (None, None),
+        Audience::Channel(c) => (Some(c), None),
+        Audience::User(u) => (None, Some(u)),
+    };
+    let body = serde_json::to_string(&payload).map_err(json)?;
+    sqlx::query(
+        "INSERT INTO events (workspace_id, seq, kind, channel_id, audience_user_id, payload, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(ws.as_str())
+    .bind(seq)
+    .bind(payload.kind())
+    .bind(channel_id.as_ref().map(ChannelId::as_str))
+    .bind(user_id.as_ref().map(UserId::as_str))
+    .bind(body)
+    .bind(now.0)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(Event {
+        seq,
+        created_at: now,
+        payload,
+    })
+}
+
+/// Appends one event to the workspace's log, in the caller's write transaction.
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    now: Timestamp,
+    payload: EventPayload,
+) -> StoreResult<Event> {
+    let seq = next_seq(conn, ws).await?;
+    record(conn, ws, seq, now, payload).await
+}
+
+/// Starts a user's visibility of a channel's events at `from_seq`.
+pub(crate) async fn open_span(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+    from_seq: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO membership_spans (workspace_id, channel_id, user_id, from_seq) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .bind(from_seq)
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Ends a user's visibility of a channel's events after `to_seq` (inclusive).
+pub(crate) async fn close_span(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+    to_seq: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE membership_spans SET to_seq = ? \
+         WHERE workspace_id = ? AND channel_id = ? AND user_id = ? AND to_seq IS NULL",
+    )
+    .bind(to_seq)
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .execute(conn)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct LogBounds {
+    last_seq: i64,
+    pruned_through_seq: i64,
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    seq: i64,
+    created_at: i64,
+    payload: String,
+}
+
+/// Must run in a read transaction so the page and `last_seq` come from one snapshot:
+/// otherwise a commit between the two could be skipped by a reader that resumes from
+/// the returned `last_seq`.
+pub(crate) async fn events_after(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    user: &UserId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<EventPage> {
+    let bounds: LogBounds =
+        sqlx::query_as("SELECT last_seq, pruned_through_seq FROM workspaces WHERE id = ?")
+            .bind(ws.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+    let is_account: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE workspace_id = ? AND id = ?")
+            .bind(ws.as_str())
+            .bind(user.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    if is_account.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    if after > bounds.last_seq || after < bounds.pruned_through_seq {
+        return Ok(EventPage::ResyncRequired);
+    }
+    if limit == 0 {
+        return Ok(EventPage::Events {
+            events: Vec::new(),
+            last_seq: after,
+        });
+    }
+
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT e.seq, e.created_at, e.payload FROM events e \
+         WHERE e.workspace_id = ?1 AND e.seq > ?3 AND ( \
+             e.audience_user_id = ?2 \
+             OR (e.channel_id IS NULL AND e.audience_user_id IS NULL) \
+             OR (e.channel_id IS NOT NULL AND EXISTS ( \
+                 SELECT 1 FROM membership_spans s \
+                 WHERE s.workspace_id = e.workspace_id AND s.user_id = ?2 \
+                   AND s.channel_id = e.channel_id AND s.from_seq <= e.seq \
+                   AND (s.to_seq IS NULL OR e.seq <= s.to_seq))) \
+         ) ORDER BY e.seq LIMIT ?4",
+    )
+    .bind(ws.as_str())
+    .bind(user.as_str())
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+
+    let full_page = rows.len() == limit as usize;
+    let events = rows
+        .into_iter()
+        .map(|row| {
+            Ok(Event {
+                seq: row.seq,
+                created_at: Timestamp(row.created_at),
+                payload: serde_json::from_str(&row.payload).map_err(json)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    // A short page means the reader has seen everything up to the log's end; a full one
+    // only up to its last event, since more visible events may follow.
+    let last_seq = match events.last() {
+        Some(last) if full_page => last.seq,
+        _ => bounds.last_seq,
+    };
+    Ok(EventPage::Events { events, last_seq })
+}
+
+pub(crate) async fn last_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT last_seq FROM workspaces WHERE id = ?")
+        .bind(ws.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Remembers, per workspace, the newest seq of an event older than `before`, then deletes
+/// everything up to it. Deleting by seq rather than by time keeps the retained log a
+/// contiguous suffix even if the clock stepped back between two commits.
+pub(crate) async fn prune(conn: &mut SqliteConnection, before: Timestamp) -> StoreResult<u64> {
+    sqlx::query(
+        "UPDATE workspaces SET pruned_through_seq = MAX(pruned_through_seq, ( \
+             SELECT MAX(e.seq) FROM events e \
+             WHERE e.workspace_id = workspaces.id AND e.created_at < ?1)) \
+         WHERE EXISTS ( \
+             SELECT 1 FROM events e WHERE e.workspace_id = workspaces.id AND e.created_at < ?1)",
+    )
+    .bind(before.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let deleted = sqlx::query(
+        "DELETE FROM events WHERE seq <= ( \
+             SELECT w.pruned_through_seq FROM workspaces w WHERE w.id = events.workspace_id)",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(deleted.rows_affected())
+}

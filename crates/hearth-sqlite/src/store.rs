@@ -1,0 +1,352 @@
+//! The [`Store`] trait on [`SqliteStore`]: each method picks its transaction (a write on
+//! the single writer, a plain read, or a read snapshot) and hands the connection to the
+//! module that owns that part of the schema.
+//!
+//! Write methods take the clock after `BEGIN IMMEDIATE`, so timestamps follow commit order
+//! as seqs do. Dropping a transaction on an error rolls it back.
+
+use async_trait::async_trait;
+use hearth_core::Timestamp;
+use hearth_core::event::EventPage;
+use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use hearth_core::mention::Mentions;
+use hearth_core::model::{
+    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
+    User, Workspace,
+};
+use hearth_core::secret::SecretHash;
+use hearth_core::store::{
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
+    NewUser, NewWorkspace, Posted, Store, StoreResult, UserPatch,
+};
+use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
+
+use crate::error::db;
+use crate::{SqliteStore, access, accounts, channels, log, members, messages, reactions};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_workspace(
+        &self,
+        workspace: NewWorkspace,
+        owner: NewUser,
+    ) -> StoreResult<(Workspace, Committed<User>)> {
+        let mut tx = self.write().await?;
+        let out = accounts::create_workspace(&mut tx, workspace, owner, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn workspace(&self, id: &WorkspaceId) -> StoreResult<Option<Workspace>> {
+        accounts::workspace(&mut *self.read().await?, id).await
+    }
+
+    async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> StoreResult<Option<Workspace>> {
+        accounts::workspace_by_slug(&mut *self.read().await?, slug).await
+    }
+
+    async fn user(&self, ws: &WorkspaceId, id: &UserId) -> StoreResult<Option<User>> {
+        accounts::user(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn credentials(
+        &self,
+        ws: &WorkspaceId,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>> {
+        accounts::credentials(&mut *self.read().await?, ws, email).await
+    }
+
+    async fn list_users(
+        &self,
+        ws: &WorkspaceId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        accounts::list_users(&mut *self.read().await?, ws, after, limit).await
+    }
+
+    async fn update_user(
+        &self,
+        ws: &WorkspaceId,
+        id: &UserId,
+        patch: UserPatch,
+    ) -> StoreResult<Committed<User>> {
+        let mut tx = self.write().await?;
+        let out = accounts::update_user(&mut tx, ws, id, patch, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        access::create_session(&mut tx, session, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn session(&self, token: &SecretHash) -> StoreResult<Option<Session>> {
+        access::session(&mut *self.read().await?, token, Timestamp::now()).await
+    }
+
+    async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        access::delete_session(&mut tx, token).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> StoreResult<Invite> {
+        let mut tx = self.write().await?;
+        let out = access::create_invite(&mut tx, invite, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn redeem_invite(
+        &self,
+        ws: &WorkspaceId,
+        code: &SecretHash,
+        user: NewUser,
+    ) -> StoreResult<Committed<User>> {
+        let mut tx = self.write().await?;
+        let out = access::redeem_invite(&mut tx, ws, code, user, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn create_channel(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        channel: NewChannel,
+    ) -> StoreResult<Committed<Channel>> {
+        let mut tx = self.write().await?;
+        let out = channels::create_channel(&mut tx, ws, creator, channel, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn channel(&self, ws: &WorkspaceId, id: &ChannelId) -> StoreResult<Option<Channel>> {
+        channels::channel(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn membership(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<Membership>> {
+        members::membership(&mut *self.read().await?, ws, channel, user).await
+    }
+
+    async fn list_user_channels(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+    ) -> StoreResult<Vec<ChannelSummary>> {
+        // Badges and member lists come from two queries; one snapshot keeps them agreeing.
+        let mut tx = self.snapshot().await?;
+        let out = channels::list_user_channels(&mut tx, ws, user).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn browse_channels(&self, ws: &WorkspaceId) -> StoreResult<Vec<(Channel, i64)>> {
+        channels::browse_channels(&mut *self.read().await?, ws).await
+    }
+
+    async fn update_channel(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        patch: ChannelPatch,
+    ) -> StoreResult<Committed<Channel>> {
+        let mut tx = self.write().await?;
+        let out = channels::update_channel(&mut tx, ws, id, patch, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn add_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        users: &[UserId],
+    ) -> StoreResult<Committed<Vec<UserId>>> {
+        let mut tx = self.write().await?;
+        let out = members::add_members(&mut tx, ws, channel, users, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn remove_member(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Committed<bool>> {
+        let mut tx = self.write().await?;
+        let out = members::remove_member(&mut tx, ws, channel, user, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        members::list_members(&mut *self.read().await?, ws, channel, after, limit).await
+    }
+
+    async fn open_conversation(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        members: &[UserId],
+    ) -> StoreResult<Committed<Channel>> {
+        let mut tx = self.write().await?;
+        let now = Timestamp::now();
+        let out = members::open_conversation(&mut tx, ws, creator, members, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
+        let mut tx = self.write().await?;
+        let out = messages::post_message(&mut tx, ws, message, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {
+        let mut tx = self.snapshot().await?;
+        let out = messages::message(&mut tx, ws, id).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_messages(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        range: HistoryRange,
+    ) -> StoreResult<MessagePage> {
+        let mut tx = self.snapshot().await?;
+        let out = messages::list_messages(&mut tx, ws, channel, range).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn list_replies(
+        &self,
+        ws: &WorkspaceId,
+        root: &MessageId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<MessagePage> {
+        let mut tx = self.snapshot().await?;
+        let out = messages::list_replies(&mut tx, ws, root, after, limit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn edit_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+        text: MessageText,
+        mentions: Mentions,
+    ) -> StoreResult<Committed<Message>> {
+        let mut tx = self.write().await?;
+        let now = Timestamp::now();
+        let out = messages::edit_message(&mut tx, ws, id, text, mentions, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn delete_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+    ) -> StoreResult<Committed<Message>> {
+        let mut tx = self.write().await?;
+        let out = messages::delete_message(&mut tx, ws, id, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn add_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>> {
+        let mut tx = self.write().await?;
+        let now = Timestamp::now();
+        let out = reactions::add_reaction(&mut tx, ws, message, user, emoji, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn remove_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>> {
+        let mut tx = self.write().await?;
+        let now = Timestamp::now();
+        let out = reactions::remove_reaction(&mut tx, ws, message, user, emoji, now).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn mark_read(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+        seq: i64,
+    ) -> StoreResult<Committed<Membership>> {
+        let mut tx = self.write().await?;
+        let out = members::mark_read(&mut tx, ws, channel, user, seq, Timestamp::now()).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn events_after(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<EventPage> {
+        let mut tx = self.snapshot().await?;
+        let out = log::events_after(&mut tx, ws, user, after, limit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64> {
+        log::last_seq(&mut *self.read().await?, ws).await
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let out = log::prune(&mut tx, before).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.read().await?)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
