@@ -48,7 +48,10 @@ pub fn seq(value: i64) -> Result<i64, ValidationError> {
     if value >= 0 {
         Ok(value)
     } else {
-        Err(ValidationError::new("invalid_seq", "seq values are non-negative integers."))
+        Err(ValidationError::new(
+            "invalid_seq",
+            "seq values are non-negative integers.",
+        ))
     }
 }
 
@@ -68,7 +71,13 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_cursor() {
-        for bad in ["", "!!!", "a", &"A".repeat(600), &URL_SAFE_NO_PAD.encode([0xff, 0xfe])] {
+        for bad in [
+            "",
+            "!!!",
+            "a",
+            &"A".repeat(600),
+            &URL_SAFE_NO_PAD.encode([0xff, 0xfe]),
+        ] {
             assert_eq!(decode(bad).unwrap_err().code, "invalid_cursor", "{bad:?}");
         }
     }

@@ -5,8 +5,10 @@
 //! that realtime delivery and resume replay from; the bus only hints that it grew.
 //!
 //! Who may see an event is decided by its [`Audience`], evaluated against channel
-//! membership *at the event's seq* (a member who left stops seeing the channel after
-//! their own `member.left`).
+//! membership *at the event's seq*: a member sees a channel's events from the first event
+//! of the operation that made them a member (so a creator sees its `channel.created`,
+//! which precedes their `member.joined`) through their own `member.left`, and nothing
+//! after it.
 
 use serde::{Deserialize, Serialize};
 

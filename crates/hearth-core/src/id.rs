@@ -114,6 +114,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    #[allow(clippy::disallowed_methods)] // a plain unit test: no runtime to block
     fn generated_ids_parse_and_are_unique_and_time_ordered() {
         let a = ChannelId::generate();
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -130,7 +131,10 @@ mod tests {
         assert!(ChannelId::parse(user.as_str()).is_none());
         assert!(ChannelId::parse("C").is_none());
         assert!(ChannelId::parse("c01ARZ3NDEKTSV4RRFFQ69G5FAV").is_none());
-        assert!(ChannelId::parse("C01ARZ3NDEKTSV4RRFFQ69G5FAU").is_none(), "U is not Crockford");
+        assert!(
+            ChannelId::parse("C01ARZ3NDEKTSV4RRFFQ69G5FAU").is_none(),
+            "U is not Crockford"
+        );
         assert!(ChannelId::parse("C01ARZ3NDEKTSV4RRFFQ69G5FAVX").is_none());
     }
 

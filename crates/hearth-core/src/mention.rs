@@ -174,7 +174,10 @@ mod tests {
         let m = parse(&format!("hey <@{id}> and <@{id}|ada>, <!here>"));
         assert_eq!(m.user_ids, vec![id]);
         assert_eq!(m.broadcast, Some(Broadcast::Here));
-        assert_eq!(parse("<!everyone> <!channel>").broadcast, Some(Broadcast::Everyone));
+        assert_eq!(
+            parse("<!everyone> <!channel>").broadcast,
+            Some(Broadcast::Everyone)
+        );
         assert!(parse("<@nobody> <!nothing> <#C123>").is_empty());
     }
 
@@ -183,7 +186,10 @@ mod tests {
         let m = parse("@ada, @Bob.Smith. and @here!");
         assert_eq!(handles(&m), ["ada", "bob.smith"]);
         assert_eq!(m.broadcast, Some(Broadcast::Here));
-        assert_eq!(parse("ping @channel now").broadcast, Some(Broadcast::Channel));
+        assert_eq!(
+            parse("ping @channel now").broadcast,
+            Some(Broadcast::Channel)
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub fn can_see_channel(user: &User, channel: &Channel, membership: Option<&Membe
 /// Creating public or private channels: everyone but guests.
 pub fn can_create_channel(user: &User) -> Rule {
     if user.role == Role::Guest {
-        return Err(denied("guests_cannot_create_channels", "Guests cannot create channels."));
+        return Err(denied(
+            "guests_cannot_create_channels",
+            "Guests cannot create channels.",
+        ));
     }
     Ok(())
 }
@@ -76,7 +79,10 @@ pub fn can_update_channel(
     renames_or_archives: bool,
 ) -> Rule {
     if channel.kind.is_conversation() {
-        return Err(denied("cannot_modify_dm", "Direct messages have no settings to change."));
+        return Err(denied(
+            "cannot_modify_dm",
+            "Direct messages have no settings to change.",
+        ));
     }
     if renames_or_archives {
         if !is_channel_admin(user, membership) {
@@ -96,7 +102,10 @@ pub fn can_update_channel(
 /// Adding people: any member of an open channel (not DMs, whose membership is fixed).
 pub fn can_add_members(channel: &Channel, membership: Option<&Membership>) -> Rule {
     if channel.kind.is_conversation() {
-        return Err(denied("cannot_modify_dm", "Start a new conversation to add people."));
+        return Err(denied(
+            "cannot_modify_dm",
+            "Start a new conversation to add people.",
+        ));
     }
     can_post(channel, membership)
 }
@@ -110,7 +119,10 @@ pub fn can_remove_member(
     target: &User,
 ) -> Rule {
     if channel.kind.is_conversation() {
-        return Err(denied("cannot_modify_dm", "Direct message membership cannot change."));
+        return Err(denied(
+            "cannot_modify_dm",
+            "Direct message membership cannot change.",
+        ));
     }
     if actor.id == target.id || is_channel_admin(actor, actor_membership) {
         return Ok(());
@@ -124,7 +136,10 @@ pub fn can_remove_member(
 /// Only the author edits a message, and not once it is deleted.
 pub fn can_edit_message(user: &User, message: &Message) -> Rule {
     if message.user_id != user.id {
-        return Err(denied("not_message_author", "Only the author can edit a message."));
+        return Err(denied(
+            "not_message_author",
+            "Only the author can edit a message.",
+        ));
     }
     if message.deleted {
         return Err(denied("message_deleted", "This message was deleted."));
@@ -147,14 +162,15 @@ pub fn can_delete_message(user: &User, message: &Message) -> Rule {
 /// invites an owner (ownership is granted by an owner, afterwards).
 pub fn can_invite(actor: &User, role: Role) -> Rule {
     match (actor.role, role) {
-        (Role::Guest, _) => Err(denied("guests_cannot_invite", "Guests cannot invite people.")),
+        (Role::Guest, _) => Err(denied(
+            "guests_cannot_invite",
+            "Guests cannot invite people.",
+        )),
         (_, Role::Owner) => Err(denied(
             "cannot_invite_owner",
             "Invite as admin, then transfer ownership.",
         )),
-        (Role::Member, Role::Admin) => {
-            Err(denied("not_admin", "Only admins can invite admins."))
-        }
+        (Role::Member, Role::Admin) => Err(denied("not_admin", "Only admins can invite admins.")),
         _ => Ok(()),
     }
 }
@@ -163,7 +179,10 @@ pub fn can_invite(actor: &User, role: Role) -> Rule {
 /// owners or make someone an owner.
 pub fn can_administer(actor: &User, target: &User, new_role: Option<Role>) -> Rule {
     if !actor.role.is_admin() {
-        return Err(denied("not_admin", "Only admins can change other accounts."));
+        return Err(denied(
+            "not_admin",
+            "Only admins can change other accounts.",
+        ));
     }
     let touches_owner = target.role == Role::Owner || new_role == Some(Role::Owner);
     if touches_owner && actor.role != Role::Owner {
@@ -226,7 +245,10 @@ mod tests {
         for kind in [ChannelKind::Private, ChannelKind::Dm, ChannelKind::GroupDm] {
             let ch = channel(kind);
             assert!(!can_see_channel(&member, &ch, None));
-            assert!(!can_see_channel(&admin, &ch, None), "admins do not read private channels");
+            assert!(
+                !can_see_channel(&admin, &ch, None),
+                "admins do not read private channels"
+            );
             let m = membership(&member, &ch, ChannelRole::Member);
             assert!(can_see_channel(&member, &ch, Some(&m)));
         }
@@ -241,7 +263,10 @@ mod tests {
         let mut ch = channel(ChannelKind::Public);
         ch.archived = true;
         let m = membership(&u, &ch, ChannelRole::Member);
-        assert_eq!(can_post(&ch, Some(&m)).unwrap_err().code, "channel_archived");
+        assert_eq!(
+            can_post(&ch, Some(&m)).unwrap_err().code,
+            "channel_archived"
+        );
         assert_eq!(can_join(&u, &ch).unwrap_err().code, "channel_archived");
     }
 
@@ -263,12 +288,20 @@ mod tests {
         let admin = user(Role::Admin);
         let member = user(Role::Member);
         assert!(can_administer(&admin, &member, Some(Role::Admin)).is_ok());
-        assert_eq!(can_administer(&admin, &owner, None).unwrap_err().code, "not_owner");
         assert_eq!(
-            can_administer(&admin, &member, Some(Role::Owner)).unwrap_err().code,
+            can_administer(&admin, &owner, None).unwrap_err().code,
             "not_owner"
         );
-        assert_eq!(can_administer(&member, &admin, None).unwrap_err().code, "not_admin");
+        assert_eq!(
+            can_administer(&admin, &member, Some(Role::Owner))
+                .unwrap_err()
+                .code,
+            "not_owner"
+        );
+        assert_eq!(
+            can_administer(&member, &admin, None).unwrap_err().code,
+            "not_admin"
+        );
         assert!(can_administer(&owner, &admin, Some(Role::Owner)).is_ok());
     }
 
@@ -296,7 +329,10 @@ mod tests {
             client_msg_id: None,
         };
         assert!(can_edit_message(&author, &msg).is_ok());
-        assert!(can_edit_message(&admin, &msg).is_err(), "admins delete, they do not edit");
+        assert!(
+            can_edit_message(&admin, &msg).is_err(),
+            "admins delete, they do not edit"
+        );
         assert!(can_delete_message(&admin, &msg).is_ok());
         assert!(can_delete_message(&other, &msg).is_err());
     }

@@ -19,11 +19,20 @@ pub struct Event {
 #[serde(tag = "kind")]
 pub enum EventBody {
     #[serde(rename = "message.created")]
-    MessageCreated { channel_id: String, message: Message },
+    MessageCreated {
+        channel_id: String,
+        message: Message,
+    },
     #[serde(rename = "message.updated")]
-    MessageUpdated { channel_id: String, message: Message },
+    MessageUpdated {
+        channel_id: String,
+        message: Message,
+    },
     #[serde(rename = "message.deleted")]
-    MessageDeleted { channel_id: String, message: Message },
+    MessageDeleted {
+        channel_id: String,
+        message: Message,
+    },
     #[serde(rename = "reaction.added")]
     ReactionAdded {
         channel_id: String,
@@ -39,9 +48,15 @@ pub enum EventBody {
         emoji: String,
     },
     #[serde(rename = "channel.created")]
-    ChannelCreated { channel_id: String, channel: Channel },
+    ChannelCreated {
+        channel_id: String,
+        channel: Channel,
+    },
     #[serde(rename = "channel.updated")]
-    ChannelUpdated { channel_id: String, channel: Channel },
+    ChannelUpdated {
+        channel_id: String,
+        channel: Channel,
+    },
     #[serde(rename = "member.joined")]
     MemberJoined { channel_id: String, user_id: String },
     #[serde(rename = "member.left")]

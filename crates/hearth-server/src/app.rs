@@ -58,7 +58,9 @@ async fn reject_tokens_in_urls(request: Request, next: Next) -> Response {
     let has_token = request.uri().query().is_some_and(|q| {
         q.split('&').any(|pair| {
             let name = pair.split('=').next().unwrap_or_default();
-            CREDENTIAL_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
+            CREDENTIAL_PARAMS
+                .iter()
+                .any(|p| name.eq_ignore_ascii_case(p))
         })
     });
     if has_token {

@@ -39,7 +39,12 @@ pub struct ServeConfig {
 
     /// SQLite durability: `full` survives power loss; `normal` is faster and survives a
     /// process crash, but may lose the last transactions on power loss or an OS crash.
-    #[arg(long, env = "HEARTH_SQLITE_SYNCHRONOUS", value_enum, default_value = "full")]
+    #[arg(
+        long,
+        env = "HEARTH_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
     pub sqlite_synchronous: SqliteSync,
 
     /// Days the event log keeps events for resume; older resumes must resync.

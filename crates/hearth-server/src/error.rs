@@ -113,10 +113,14 @@ impl From<StoreError> for ApiError {
         match e {
             // Handlers map NotFound to the kind they were looking for; this is the fallback.
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
-            StoreError::Conflict(code) => Self::new(StatusCode::CONFLICT, code, conflict_message(code)),
-            StoreError::Invalid(code) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, invalid_message(code))
+            StoreError::Conflict(code) => {
+                Self::new(StatusCode::CONFLICT, code, conflict_message(code))
             }
+            StoreError::Invalid(code) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                invalid_message(code),
+            ),
             StoreError::Unavailable(cause) => {
                 tracing::warn!(%cause, "store unavailable");
                 Self::new(
@@ -145,9 +149,7 @@ fn invalid_message(code: &str) -> &'static str {
     match code {
         "invalid_invite" => "This invite is not valid: it may have expired or been used.",
         "last_owner" => "A workspace must keep at least one active owner.",
-        "idempotency_key_reused" => {
-            "This client_msg_id was already used for a different message."
-        }
+        "idempotency_key_reused" => "This client_msg_id was already used for a different message.",
         "invalid_thread_root" => "Replies can only be made to top-level messages of this channel.",
         "invalid_seq" => "That seq is past the channel's newest message.",
         "too_many_members" => "Conversations have at most 9 people.",

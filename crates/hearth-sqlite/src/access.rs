@@ -150,22 +150,24 @@ pub(crate) async fn redeem_invite(
     if invite.expires_at <= now {
         return Err(invalid);
     }
-    if let Some(email) = &invite.email {
-        if used || *email != user.email {
-            return Err(invalid);
-        }
+    if let Some(email) = &invite.email
+        && (used || *email != user.email)
+    {
+        return Err(invalid);
     }
     user.role = invite.role;
     let created = accounts::create_user(conn, ws, user, now).await?;
     if invite.email.is_some() {
-        sqlx::query("UPDATE invites SET used_by = ?, used_at = ? WHERE workspace_id = ? AND id = ?")
-            .bind(created.value.id.as_str())
-            .bind(now.0)
-            .bind(ws.as_str())
-            .bind(invite.id.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "UPDATE invites SET used_by = ?, used_at = ? WHERE workspace_id = ? AND id = ?",
+        )
+        .bind(created.value.id.as_str())
+        .bind(now.0)
+        .bind(ws.as_str())
+        .bind(invite.id.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     }
     Ok(created)
 }

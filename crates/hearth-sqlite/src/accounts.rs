@@ -119,7 +119,13 @@ pub(crate) async fn create_user(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    let event = log::append(conn, ws, now, EventPayload::UserCreated { user: user.clone() }).await?;
+    let event = log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::UserCreated { user: user.clone() },
+    )
+    .await?;
     Ok(Committed {
         value: user,
         events: vec![event],
@@ -270,7 +276,9 @@ pub(crate) async fn update_user(
     }
 
     if new.handle != old.handle
-        && handle_owner(conn, ws, &new.handle).await?.is_some_and(|owner| owner != id.as_str())
+        && handle_owner(conn, ws, &new.handle)
+            .await?
+            .is_some_and(|owner| owner != id.as_str())
     {
         return Err(StoreError::Conflict("handle_taken"));
     }
@@ -316,7 +324,13 @@ pub(crate) async fn update_user(
             .await
             .map_err(db)?;
     }
-    let event = log::append(conn, ws, now, EventPayload::UserUpdated { user: new.clone() }).await?;
+    let event = log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::UserUpdated { user: new.clone() },
+    )
+    .await?;
     Ok(Committed {
         value: new,
         events: vec![event],

@@ -38,9 +38,13 @@ pub(crate) async fn create_channel(
         last_message_seq: 0,
     };
     insert(conn, &channel, None).await?;
-    let events =
-        members::join_new_channel(conn, &channel, &[(creator.clone(), ChannelRole::Admin)], now)
-            .await?;
+    let events = members::join_new_channel(
+        conn,
+        &channel,
+        &[(creator.clone(), ChannelRole::Admin)],
+        now,
+    )
+    .await?;
     Ok(Committed {
         value: channel,
         events,
@@ -154,7 +158,10 @@ pub(crate) async fn list_user_channels(
     .map_err(db)?;
     let mut others: HashMap<String, Vec<UserId>> = HashMap::new();
     for (channel, member) in pairs {
-        others.entry(channel).or_default().push(UserId::from_trusted(member));
+        others
+            .entry(channel)
+            .or_default()
+            .push(UserId::from_trusted(member));
     }
 
     rows.into_iter()

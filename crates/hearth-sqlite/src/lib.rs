@@ -15,20 +15,21 @@
 //! `BEGIN IMMEDIATE`, so write transactions run one after another and never fail on a
 //! lock upgrade. That is what makes the event log simple: the seq is a counter on the
 //! workspace row bumped inside the transaction, so seq order is commit order and the log
-//! has no gaps (see [`log`]). It is also the seam for later throughput work: concurrent
-//! sends could be batched into one transaction (one fsync) in front of this connection
-//! without changing the log's guarantees.
+//! has no gaps (see the `log` module). It is also the seam for later throughput work:
+//! concurrent sends could be batched into one transaction (one fsync) in front of this
+//! connection without changing the log's guarantees.
 //!
 //! Reads use a separate pool of read-only connections, which WAL lets run alongside the
 //! writer; a reader sees every transaction committed before its read began.
 //!
 //! # Layout
 //!
-//! [`store`] maps each trait method to a transaction and a function of the module that
-//! owns that part of the schema: [`accounts`] (workspaces, users), [`access`] (sessions,
-//! invites), [`channels`], [`members`] (memberships, conversations, read markers),
-//! [`messages`], [`reactions`] and [`log`]. [`rows`] turns rows into domain types and
-//! [`error`] turns sqlx errors into [`StoreError`]s.
+//! `store` maps each trait method to a transaction and a function of the module that owns
+//! that part of the schema: `accounts` (workspaces, users), `access` (sessions, invites),
+//! `channels`, `members` (memberships, conversations, read markers), `messages`,
+//! `reactions` and `log`. `rows` turns rows into domain types and `error` turns sqlx
+//! errors into [`StoreError`]s. The schema itself is in `migrations/`, applied by
+//! [`SqliteStore::open`].
 
 mod access;
 mod accounts;
@@ -139,6 +140,7 @@ impl SqliteStore {
             .await
             .map_err(db)?;
 
+        tracing::info!(path = %path.display(), synchronous = ?options.synchronous, "opened SQLite store");
         Ok(Self { writer, reader })
     }
 

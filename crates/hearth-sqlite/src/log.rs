@@ -21,12 +21,14 @@ use crate::error::{db, json};
 /// Takes the workspace's next seq. Only for callers that must know the seq before they
 /// can build the payload (a new message carries its own seq); others use [`append`].
 pub(crate) async fn next_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> StoreResult<i64> {
-    sqlx::query_scalar("UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-        .bind(ws.as_str())
-        .fetch_optional(conn)
-        .await
-        .map_err(db)?
-        .ok_or(StoreError::NotFound)
+    sqlx::query_scalar(
+        "UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+    )
+    .bind(ws.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?
+    .ok_or(StoreError::NotFound)
 }
 
 /// Writes an event at a seq taken with [`next_seq`].
@@ -222,23 +224,33 @@ pub(crate) async fn last_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> S
 /// everything up to it. Deleting by seq rather than by time keeps the retained log a
 /// contiguous suffix even if the clock stepped back between two commits.
 pub(crate) async fn prune(conn: &mut SqliteConnection, before: Timestamp) -> StoreResult<u64> {
-    sqlx::query(
-        "UPDATE workspaces SET pruned_through_seq = MAX(pruned_through_seq, ( \
-             SELECT MAX(e.seq) FROM events e \
-             WHERE e.workspace_id = workspaces.id AND e.created_at < ?1)) \
-         WHERE EXISTS ( \
-             SELECT 1 FROM events e WHERE e.workspace_id = workspaces.id AND e.created_at < ?1)",
+    // Without the hint SQLite prefers walking the whole log in key order to group it;
+    // the time index visits only the events about to go.
+    let cutoffs: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT workspace_id, MAX(seq) FROM events INDEXED BY events_by_created_at \
+         WHERE created_at < ? GROUP BY workspace_id",
     )
     .bind(before.0)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    let deleted = sqlx::query(
-        "DELETE FROM events WHERE seq <= ( \
-             SELECT w.pruned_through_seq FROM workspaces w WHERE w.id = events.workspace_id)",
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
-    Ok(deleted.rows_affected())
+    let mut deleted = 0;
+    for (ws, through) in cutoffs {
+        sqlx::query(
+            "UPDATE workspaces SET pruned_through_seq = MAX(pruned_through_seq, ?) WHERE id = ?",
+        )
+        .bind(through)
+        .bind(&ws)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+        deleted += sqlx::query("DELETE FROM events WHERE workspace_id = ? AND seq <= ?")
+            .bind(&ws)
+            .bind(through)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?
+            .rows_affected();
+    }
+    Ok(deleted)
 }

@@ -7,9 +7,7 @@
 use hearth_core::Timestamp;
 use hearth_core::event::{Event, EventPayload};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
-use hearth_core::model::{
-    Channel, ChannelKind, ChannelRole, Committed, Member, Membership,
-};
+use hearth_core::model::{Channel, ChannelKind, ChannelRole, Committed, Member, Membership};
 use hearth_core::store::{StoreError, StoreResult};
 use hearth_core::value::{ChannelPurpose, ChannelTopic};
 use sqlx::{FromRow, SqliteConnection};
@@ -309,8 +307,10 @@ pub(crate) async fn open_conversation(
         last_message_seq: 0,
     };
     channels::insert(conn, &channel, Some(&key)).await?;
-    let members: Vec<(UserId, ChannelRole)> =
-        ids.into_iter().map(|id| (id, ChannelRole::Member)).collect();
+    let members: Vec<(UserId, ChannelRole)> = ids
+        .into_iter()
+        .map(|id| (id, ChannelRole::Member))
+        .collect();
     let events = join_new_channel(conn, &channel, &members, now).await?;
     Ok(Committed {
         value: channel,

@@ -147,13 +147,15 @@ pub(crate) async fn post_message(
             .map_err(db)?;
         }
         None => {
-            sqlx::query("UPDATE channels SET last_message_seq = ? WHERE workspace_id = ? AND id = ?")
-                .bind(seq)
-                .bind(ws.as_str())
-                .bind(message.channel_id.as_str())
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?;
+            sqlx::query(
+                "UPDATE channels SET last_message_seq = ? WHERE workspace_id = ? AND id = ?",
+            )
+            .bind(seq)
+            .bind(ws.as_str())
+            .bind(message.channel_id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
         }
     }
 
@@ -197,7 +199,13 @@ async fn root_updated(
     now: Timestamp,
 ) -> StoreResult<hearth_core::event::Event> {
     let root = message(conn, ws, root).await?.ok_or(StoreError::NotFound)?;
-    log::append(conn, ws, now, EventPayload::MessageUpdated { message: root }).await
+    log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::MessageUpdated { message: root },
+    )
+    .await
 }
 
 fn broadcast_name(b: Broadcast) -> &'static str {

@@ -81,7 +81,9 @@ pub(crate) async fn add_reaction(
     emoji: &Emoji,
     now: Timestamp,
 ) -> StoreResult<Committed<Message>> {
-    let row = messages::row(conn, ws, message).await?.ok_or(StoreError::NotFound)?;
+    let row = messages::row(conn, ws, message)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     if row.deleted {
         return Err(StoreError::Invalid("message_deleted"));
     }
@@ -131,7 +133,9 @@ pub(crate) async fn remove_reaction(
     emoji: &Emoji,
     now: Timestamp,
 ) -> StoreResult<Committed<Message>> {
-    let row = messages::row(conn, ws, message).await?.ok_or(StoreError::NotFound)?;
+    let row = messages::row(conn, ws, message)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     let deleted = sqlx::query(
         "DELETE FROM reactions \
          WHERE workspace_id = ? AND message_id = ? AND user_id = ? AND emoji = ?",

@@ -11,7 +11,8 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(&'static str),
     /// A request that cannot be carried out as asked: `invalid_invite`, `last_owner`,
-    /// `idempotency_key_reused`, `invalid_thread_root`, `invalid_seq`, `too_many_members`.
+    /// `idempotency_key_reused`, `invalid_thread_root`, `invalid_seq`, `too_many_members`,
+    /// `message_deleted` (editing or reacting to a tombstone).
     #[error("invalid: {0}")]
     Invalid(&'static str),
     /// The database is unreachable or overloaded; the caller may retry later.

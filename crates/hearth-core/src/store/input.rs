@@ -16,9 +16,9 @@ pub struct NewWorkspace {
     pub slug: WorkspaceSlug,
 }
 
-/// A new account. When `handle` is taken (or absent and derived from the email), the store
-/// appends the smallest number that makes it unique (`ada2`); an explicitly chosen handle
-/// that is taken is `Conflict("handle_taken")` instead.
+/// A new account. Without a `handle`, one is derived from the email and, if taken, the
+/// store appends the smallest number that makes it unique (`ada2`). An explicitly chosen
+/// handle that is taken is `Conflict("handle_taken")` instead.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: Email,

@@ -53,8 +53,11 @@ pub trait Store: Send + Sync + 'static {
     async fn user(&self, ws: &WorkspaceId, id: &UserId) -> StoreResult<Option<User>>;
 
     /// The account with this email and its password hash, for login.
-    async fn credentials(&self, ws: &WorkspaceId, email: &Email)
-    -> StoreResult<Option<Credentials>>;
+    async fn credentials(
+        &self,
+        ws: &WorkspaceId,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>>;
 
     /// Accounts ordered by id, after the given id, at most `limit`.
     async fn list_users(
@@ -92,7 +95,8 @@ pub trait Store: Send + Sync + 'static {
     /// workspace, be unexpired, unused if single-use (then it is used up), and match the
     /// email if it names one. The account gets the invite's role (`user.role` is ignored).
     /// Every failure is `Invalid("invalid_invite")`, so callers
-    /// cannot probe which codes exist. Errors also: `Conflict("email_taken")`.
+    /// cannot probe which codes exist; it is checked before `Conflict("email_taken")`, so a
+    /// used invite never reveals which address redeemed it.
     async fn redeem_invite(
         &self,
         ws: &WorkspaceId,
@@ -141,7 +145,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds accounts to a channel as members, appending `member.joined` for each one that
     /// was not already a member; returns the ones added. Every id must be an active
-    /// account of this workspace, else `NotFound` and nothing is added.
+    /// account of this workspace, else `NotFound` and nothing is added. New members start
+    /// caught up (read marker at the channel's newest message), as in Slack, so joining a
+    /// busy channel does not light up its whole history as unread.
     async fn add_members(
         &self,
         ws: &WorkspaceId,
@@ -190,6 +196,7 @@ pub trait Store: Send + Sync + 'static {
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>>;
 
     /// A page of a channel's top-level messages (thread replies excluded), oldest first.
+    /// Deleted messages stay in place as tombstones.
     async fn list_messages(
         &self,
         ws: &WorkspaceId,
@@ -218,8 +225,11 @@ pub trait Store: Send + Sync + 'static {
     /// Turns a message into a tombstone (text, reactions and mentions removed), appends
     /// `message.deleted` (and `message.updated` of its thread root). Deleting a deleted
     /// message changes nothing and appends nothing.
-    async fn delete_message(&self, ws: &WorkspaceId, id: &MessageId)
-    -> StoreResult<Committed<Message>>;
+    async fn delete_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+    ) -> StoreResult<Committed<Message>>;
 
     /// Adds a reaction; appends `reaction.added` unless this user already reacted so.
     async fn add_reaction(
@@ -254,6 +264,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The events after `after` that `user` may see, at most `limit`, oldest first.
     /// `ResyncRequired` when `after` is newer than the log or older than what was pruned.
+    /// `NotFound` when `user` is not an account of this workspace.
     async fn events_after(
         &self,
         ws: &WorkspaceId,

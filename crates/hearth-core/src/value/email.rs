@@ -37,10 +37,26 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
         assert_eq!(Email::parse("ada@example.com").unwrap().local_part(), "ada");
-        for bad in ["", "ada", "ada@", "@x.com", "ada@com", "a b@x.com", "a@b@c.com", "a@.x.com"] {
-            assert_eq!(Email::parse(bad).unwrap_err().code, "invalid_email", "{bad:?}");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@x.com",
+            "ada@com",
+            "a b@x.com",
+            "a@b@c.com",
+            "a@.x.com",
+        ] {
+            assert_eq!(
+                Email::parse(bad).unwrap_err().code,
+                "invalid_email",
+                "{bad:?}"
+            );
         }
     }
 

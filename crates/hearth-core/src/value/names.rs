@@ -130,21 +130,40 @@ mod tests {
     #[test]
     fn channel_names_follow_slacks_rules() {
         assert_eq!(ChannelName::parse("general").unwrap().as_str(), "general");
-        assert_eq!(ChannelName::parse("#dev-ops_2").unwrap().as_str(), "dev-ops_2");
+        assert_eq!(
+            ChannelName::parse("#dev-ops_2").unwrap().as_str(),
+            "dev-ops_2"
+        );
         assert!(ChannelName::parse("développement").is_ok());
         assert!(ChannelName::parse("开发").is_ok());
-        for bad in ["", "General", "has space", "a.b", "emoji🔥", &"x".repeat(81)] {
+        for bad in [
+            "",
+            "General",
+            "has space",
+            "a.b",
+            "emoji🔥",
+            &"x".repeat(81),
+        ] {
             let e = ChannelName::parse(bad).unwrap_err();
             assert_eq!(e.code, "invalid_channel_name", "{bad:?}");
         }
-        assert!(ChannelName::parse(&"é".repeat(80)).is_ok(), "80 characters, not bytes");
+        assert!(
+            ChannelName::parse(&"é".repeat(80)).is_ok(),
+            "80 characters, not bytes"
+        );
     }
 
     #[test]
     fn handles_derive_from_email_and_take_suffixes() {
-        assert_eq!(Handle::from_email_local_part("Ada.Lovelace+work").as_str(), "ada.lovelace");
+        assert_eq!(
+            Handle::from_email_local_part("Ada.Lovelace+work").as_str(),
+            "ada.lovelace"
+        );
         assert_eq!(Handle::from_email_local_part("ÉÉ").as_str(), "user");
-        assert_eq!(Handle::parse("@ada").unwrap().with_suffix(2).as_str(), "ada2");
+        assert_eq!(
+            Handle::parse("@ada").unwrap().with_suffix(2).as_str(),
+            "ada2"
+        );
         assert!(Handle::parse("Ada").is_err());
         assert!(Handle::parse("").is_err());
     }

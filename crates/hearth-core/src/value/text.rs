@@ -50,7 +50,10 @@ impl MessageText {
             ));
         }
         if s.trim().is_empty() {
-            return Err(ValidationError::new("empty_text", "Messages cannot be empty."));
+            return Err(ValidationError::new(
+                "empty_text",
+                "Messages cannot be empty.",
+            ));
         }
         checked_text(&s, "Messages", "invalid_text", Self::MAX_CHARS, true).map(Self)
     }
@@ -140,28 +143,50 @@ mod tests {
     #[test]
     fn message_text_limits() {
         assert!(MessageText::parse(&"a".repeat(40_000)).is_ok());
-        assert_eq!(MessageText::parse(&"a".repeat(40_001)).unwrap_err().code, "text_too_long");
+        assert_eq!(
+            MessageText::parse(&"a".repeat(40_001)).unwrap_err().code,
+            "text_too_long"
+        );
         assert_eq!(MessageText::parse("  \n ").unwrap_err().code, "empty_text");
         assert_eq!(MessageText::parse("a\0b").unwrap_err().code, "invalid_text");
         assert_eq!(MessageText::parse("a\r\nb").unwrap().as_str(), "a\nb");
-        assert_eq!(MessageText::parse("e\u{301}").unwrap().as_str(), "\u{e9}", "NFC");
+        assert_eq!(
+            MessageText::parse("e\u{301}").unwrap().as_str(),
+            "\u{e9}",
+            "NFC"
+        );
     }
 
     #[test]
     fn single_line_fields() {
         assert_eq!(DisplayName::parse("  Ada  ").unwrap().as_str(), "Ada");
-        assert_eq!(DisplayName::parse("   ").unwrap_err().code, "invalid_display_name");
-        assert_eq!(DisplayName::parse("a\nb").unwrap_err().code, "invalid_display_name");
-        assert_eq!(DisplayName::parse("evil\u{202E}txt").unwrap_err().code, "invalid_display_name");
+        assert_eq!(
+            DisplayName::parse("   ").unwrap_err().code,
+            "invalid_display_name"
+        );
+        assert_eq!(
+            DisplayName::parse("a\nb").unwrap_err().code,
+            "invalid_display_name"
+        );
+        assert_eq!(
+            DisplayName::parse("evil\u{202E}txt").unwrap_err().code,
+            "invalid_display_name"
+        );
         assert!(ChannelTopic::parse("").is_ok());
-        assert_eq!(ChannelTopic::parse(&"t".repeat(251)).unwrap_err().code, "invalid_topic");
+        assert_eq!(
+            ChannelTopic::parse(&"t".repeat(251)).unwrap_err().code,
+            "invalid_topic"
+        );
     }
 
     #[test]
     fn passwords_are_bounded_and_hidden() {
         assert_eq!(Password::parse("short").unwrap_err().code, "weak_password");
         assert!(Password::parse(&"p".repeat(1025)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("correct horse").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse").unwrap()),
+            "Password(***)"
+        );
     }
 
     proptest! {

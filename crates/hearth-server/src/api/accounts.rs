@@ -127,10 +127,14 @@ pub async fn login(
     let phc = credentials.as_ref().map(|c| c.password_hash.clone());
     let verified = state.passwords.verify(req.password, phc).await?;
     let (Some(workspace), Some(credentials), true) = (workspace, credentials, verified) else {
-        state.login_throttle.record_failure(&req.workspace, &email_key);
+        state
+            .login_throttle
+            .record_failure(&req.workspace, &email_key);
         return Err(invalid_credentials());
     };
-    state.login_throttle.record_success(&req.workspace, &email_key);
+    state
+        .login_throttle
+        .record_success(&req.workspace, &email_key);
     let token = start_session(&state, &credentials.user).await?;
     Ok(Json(wire::SessionResponse {
         workspace: convert::workspace(&workspace),
@@ -218,7 +222,8 @@ pub async fn signup(
     State(state): State<AppState>,
     Json(req): Json<wire::SignupRequest>,
 ) -> ApiResult<(StatusCode, Json<wire::SessionResponse>)> {
-    let invalid_invite = || ApiError::from(hearth_core::store::StoreError::Invalid("invalid_invite"));
+    let invalid_invite =
+        || ApiError::from(hearth_core::store::StoreError::Invalid("invalid_invite"));
     let workspace = workspace_by_slug(&state, &req.workspace)
         .await?
         .ok_or_else(invalid_invite)?;
@@ -258,7 +263,10 @@ pub async fn signup(
     responses((status = 200, body = wire::MeResponse), (status = 401, body = wire::ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn me(State(state): State<AppState>, me: CurrentUser) -> ApiResult<Json<wire::MeResponse>> {
+pub async fn me(
+    State(state): State<AppState>,
+    me: CurrentUser,
+) -> ApiResult<Json<wire::MeResponse>> {
     let workspace = state
         .store
         .workspace(&me.user.workspace_id)

@@ -142,7 +142,11 @@ pub async fn update_channel(
     let patch = ChannelPatch {
         name: req.name.as_deref().map(ChannelName::parse).transpose()?,
         topic: req.topic.as_deref().map(ChannelTopic::parse).transpose()?,
-        purpose: req.purpose.as_deref().map(ChannelPurpose::parse).transpose()?,
+        purpose: req
+            .purpose
+            .as_deref()
+            .map(ChannelPurpose::parse)
+            .transpose()?,
         archived: req.archived,
     };
     permission::can_update_channel(

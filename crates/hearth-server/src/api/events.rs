@@ -49,7 +49,11 @@ pub async fn list_events(
         }));
     };
     let after = cursor::seq(after)?;
-    match state.store.events_after(ws, &me.user.id, after, limit).await? {
+    match state
+        .store
+        .events_after(ws, &me.user.id, after, limit)
+        .await?
+    {
         EventPage::Events { events, last_seq } => Ok(Json(wire::EventList {
             has_more: events.len() == limit as usize,
             events: events.iter().map(convert::event).collect(),

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Extension;
 use hearth_proto as wire;
 
 use crate::extract::Json;
@@ -30,7 +30,12 @@ pub async fn healthz() -> Json<wire::Health> {
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<wire::Health>) {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(wire::Health { status: "ok".into() })),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(wire::Health {
+                status: "ok".into(),
+            }),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             (
@@ -52,5 +57,8 @@ pub struct OpenApiJson(pub Arc<String>);
     responses((status = 200, description = "this API's OpenAPI 3.1 description"))
 )]
 pub async fn openapi(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
 }

@@ -35,7 +35,12 @@ pub async fn list_members(
     let (after, limit) = page.parse()?;
     let members = state
         .store
-        .list_members(&me.user.workspace_id, &visible.channel.id, after.as_ref(), limit)
+        .list_members(
+            &me.user.workspace_id,
+            &visible.channel.id,
+            after.as_ref(),
+            limit,
+        )
         .await?;
     let next_cursor = next_cursor(members.last().map(|m| &m.user.id), members.len(), limit);
     Ok(Json(wire::MemberList {
@@ -175,7 +180,12 @@ pub async fn mark_read(
     permission::must_be_member(visible.membership.as_ref())?;
     let membership = state
         .store
-        .mark_read(&me.user.workspace_id, &visible.channel.id, &me.user.id, req.seq)
+        .mark_read(
+            &me.user.workspace_id,
+            &visible.channel.id,
+            &me.user.id,
+            req.seq,
+        )
         .await?;
     Ok(Json(wire::ReadMarker {
         channel_id: visible.channel.id.to_string(),

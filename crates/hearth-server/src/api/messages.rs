@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use hearth_core::cursor;
-use hearth_core::id::MessageId;
 use hearth_core::mention;
 use hearth_core::permission;
 use hearth_core::store::{HistoryRange, NewMessage};
@@ -15,16 +14,14 @@ use utoipa::IntoParams;
 use crate::api::access::{self, not_found_as};
 use crate::auth::CurrentUser;
 use crate::convert;
-use crate::error::{ApiError, ApiResult, NotFound};
+use crate::error::{ApiResult, NotFound};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 fn client_msg_id(raw: Option<String>) -> Result<Option<String>, ValidationError> {
     match raw {
         None => Ok(None),
-        Some(id)
-            if (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_graphic()) =>
-        {
+        Some(id) if (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_graphic()) => {
             Ok(Some(id))
         }
         Some(_) => Err(ValidationError::new(
@@ -56,11 +53,11 @@ pub async fn post_message(
     let visible = access::channel(&state, &me.user, &id).await?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
     let text = MessageText::parse(&req.text)?;
+    // The root is resolved like any id the caller names, so a root it cannot see (another
+    // workspace's, or in a private channel it is not in) is 404, not `invalid_thread_root`.
     let thread_root_id = match req.thread_root_id.as_deref() {
         None => None,
-        Some(raw) => Some(
-            MessageId::parse(raw).ok_or_else(|| ApiError::not_found(NotFound::Message))?,
-        ),
+        Some(raw) => Some(access::message(&state, &me.user, raw).await?.0.id),
     };
     let message = NewMessage {
         channel_id: visible.channel.id.clone(),

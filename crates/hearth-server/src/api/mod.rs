@@ -67,7 +67,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_users))
         .routes(routes!(users::update_me))
         .routes(routes!(users::get_user, users::admin_update_user))
-        .routes(routes!(channels::list_my_channels, channels::create_channel))
+        .routes(routes!(
+            channels::list_my_channels,
+            channels::create_channel
+        ))
         .routes(routes!(channels::browse))
         .routes(routes!(channels::get_channel, channels::update_channel))
         .routes(routes!(channels::join))

@@ -102,9 +102,17 @@ pub async fn update_me(
     Json(req): Json<wire::UpdateProfileRequest>,
 ) -> ApiResult<Json<wire::User>> {
     let patch = UserPatch {
-        display_name: req.display_name.as_deref().map(DisplayName::parse).transpose()?,
+        display_name: req
+            .display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()?,
         handle: req.handle.as_deref().map(Handle::parse).transpose()?,
-        status_text: req.status_text.as_deref().map(StatusText::parse).transpose()?,
+        status_text: req
+            .status_text
+            .as_deref()
+            .map(StatusText::parse)
+            .transpose()?,
         status_emoji: match req.status_emoji.as_deref() {
             None => None,
             Some("") => Some(None),
@@ -144,7 +152,10 @@ pub async fn admin_update_user(
         .as_deref()
         .map(|raw| {
             Role::parse(raw).ok_or_else(|| {
-                ValidationError::new("invalid_role", "role must be owner, admin, member or guest.")
+                ValidationError::new(
+                    "invalid_role",
+                    "role must be owner, admin, member or guest.",
+                )
             })
         })
         .transpose()?;

@@ -7,9 +7,9 @@
 
 use std::sync::Arc;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use hearth_core::value::Password;
 use tokio::sync::Semaphore;
 

@@ -81,8 +81,14 @@ mod tests {
         }
         let wait = t.check("w", "a@x.io").unwrap_err();
         assert!((1..=300).contains(&wait));
-        assert!(t.check("w", "b@x.io").is_ok(), "other accounts are unaffected");
-        assert!(t.check("other", "a@x.io").is_ok(), "other workspaces are unaffected");
+        assert!(
+            t.check("w", "b@x.io").is_ok(),
+            "other accounts are unaffected"
+        );
+        assert!(
+            t.check("other", "a@x.io").is_ok(),
+            "other workspaces are unaffected"
+        );
         t.record_success("w", "a@x.io");
         assert!(t.check("w", "a@x.io").is_ok());
     }

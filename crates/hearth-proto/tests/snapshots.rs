@@ -1,0 +1,218 @@
+//! Snapshots of every wire type, so any change to what crosses the wire shows up in
+//! review as a changed `.snap` file. Ids and times are fixed fakes, so snapshots are
+//! stable.
+
+use hearth_proto::*;
+use insta::assert_json_snapshot;
+
+const T: &str = "2026-11-22T12:00:00.000Z";
+
+fn user() -> User {
+    User {
+        id: "U00000000000000000000000001".into(),
+        handle: "ada".into(),
+        display_name: "Ada Lovelace".into(),
+        email: "ada@example.com".into(),
+        role: "owner".into(),
+        status_text: "Computing".into(),
+        status_emoji: Some("abacus".into()),
+        deactivated: false,
+        created_at: T.into(),
+    }
+}
+
+fn workspace() -> Workspace {
+    Workspace {
+        id: "T00000000000000000000000001".into(),
+        name: "Acme".into(),
+        slug: "acme".into(),
+        created_at: T.into(),
+    }
+}
+
+fn channel() -> Channel {
+    Channel {
+        id: "C00000000000000000000000001".into(),
+        kind: "public".into(),
+        name: Some("general".into()),
+        topic: "Company-wide".into(),
+        purpose: "".into(),
+        archived: false,
+        created_by: "U00000000000000000000000001".into(),
+        created_at: T.into(),
+        last_seq: 42,
+    }
+}
+
+fn message() -> Message {
+    Message {
+        id: "M00000000000000000000000001".into(),
+        channel_id: "C00000000000000000000000001".into(),
+        seq: 42,
+        user_id: "U00000000000000000000000001".into(),
+        text: "Hello <@U00000000000000000000000002>".into(),
+        created_at: T.into(),
+        edited_at: None,
+        deleted: false,
+        thread_root_id: None,
+        reply_count: 2,
+        last_reply_at: Some(T.into()),
+        reactions: vec![Reaction {
+            emoji: "+1".into(),
+            count: 1,
+            user_ids: vec!["U00000000000000000000000002".into()],
+        }],
+        files: vec![],
+        client_msg_id: Some("c-1".into()),
+    }
+}
+
+#[test]
+fn error_body() {
+    assert_json_snapshot!(ErrorBody::new("channel_not_found", "Channel not found."));
+}
+
+#[test]
+fn accounts() {
+    assert_json_snapshot!(
+        "create_workspace_response",
+        CreateWorkspaceResponse {
+            workspace: workspace(),
+            user: user(),
+            token: "TOKEN".into(),
+        }
+    );
+    assert_json_snapshot!(
+        "me_response",
+        MeResponse {
+            workspace: workspace(),
+            user: user()
+        }
+    );
+    assert_json_snapshot!(
+        "invite_response",
+        InviteResponse {
+            code: "CODE".into(),
+            email: Some("bob@example.com".into()),
+            role: "member".into(),
+            expires_at: T.into(),
+        }
+    );
+    assert_json_snapshot!(
+        "user_list",
+        UserList {
+            users: vec![user()],
+            next_cursor: Some("azpV".into())
+        }
+    );
+}
+
+#[test]
+fn channels() {
+    assert_json_snapshot!(
+        "my_channel_list",
+        MyChannelList {
+            channels: vec![MyChannel {
+                channel: channel(),
+                last_read_seq: 40,
+                unread_count: 2,
+                mention_count: 1,
+                member_ids: vec![],
+            }],
+        }
+    );
+    assert_json_snapshot!(
+        "browse_list",
+        BrowseList {
+            channels: vec![BrowseItem {
+                channel: channel(),
+                member_count: 12,
+                is_member: true
+            }],
+        }
+    );
+    assert_json_snapshot!(
+        "member_list",
+        MemberList {
+            members: vec![Member {
+                user: user(),
+                role: "admin".into(),
+                joined_at: T.into()
+            }],
+            next_cursor: None,
+        }
+    );
+    assert_json_snapshot!(
+        "read_marker",
+        ReadMarker {
+            channel_id: "C00000000000000000000000001".into(),
+            last_read_seq: 42,
+        }
+    );
+}
+
+#[test]
+fn messages() {
+    assert_json_snapshot!(
+        "message_page",
+        MessagePage {
+            messages: vec![message()],
+            has_more: true
+        }
+    );
+}
+
+#[test]
+fn events() {
+    let list = EventList {
+        events: vec![
+            Event {
+                seq: 42,
+                created_at: T.into(),
+                event: EventBody::MessageCreated {
+                    channel_id: "C00000000000000000000000001".into(),
+                    message: message(),
+                },
+            },
+            Event {
+                seq: 43,
+                created_at: T.into(),
+                event: EventBody::ReactionAdded {
+                    channel_id: "C00000000000000000000000001".into(),
+                    message_id: "M00000000000000000000000001".into(),
+                    user_id: "U00000000000000000000000002".into(),
+                    emoji: "+1".into(),
+                },
+            },
+            Event {
+                seq: 44,
+                created_at: T.into(),
+                event: EventBody::MemberLeft {
+                    channel_id: "C00000000000000000000000001".into(),
+                    user_id: "U00000000000000000000000002".into(),
+                },
+            },
+            Event {
+                seq: 45,
+                created_at: T.into(),
+                event: EventBody::ReadMarkerUpdated {
+                    channel_id: "C00000000000000000000000001".into(),
+                    last_read_seq: 44,
+                },
+            },
+        ],
+        last_seq: 45,
+        has_more: false,
+    };
+    assert_json_snapshot!("event_list", list);
+}
+
+#[test]
+fn requests_reject_unknown_fields() {
+    let err = serde_json::from_str::<PostMessageRequest>(r#"{"text":"hi","txet":"typo"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `txet`"), "{err}");
+    let ok: PostMessageRequest = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
+    assert_eq!(ok.client_msg_id, None);
+}

@@ -1,0 +1,347 @@
+//! `TestApp`: a real server on 127.0.0.1:0 with its own database, and a client with one
+//! helper per common call. Tests speak JSON values so they assert exactly what a client
+//! would see on the wire.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use hearth_server::{AppState, Settings};
+use hearth_sqlite::{SqliteOptions, SqliteStore};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The database's directory when this server owns it (deleted on drop); `None` when
+    /// the caller keeps it to reopen the same database later.
+    _dir: Option<TempDir>,
+}
+
+/// A signed-in account.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+    pub workspace_id: String,
+    pub slug: String,
+    pub email: String,
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    /// The body's bytes exactly as sent, for byte-for-byte comparisons.
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    /// The error code of an error body, or "" for a success body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or_default()
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected reply: {}",
+            self.body
+        );
+        self.body
+    }
+}
+
+/// A syntactically valid id of the given kind (`C`, `M`, `U`...) that names nothing.
+pub fn missing_id(kind: char) -> String {
+    format!("{kind}{}", "0".repeat(26))
+}
+
+/// The `id` strings of a JSON array of objects, at `key` inside each when given.
+pub fn ids(list: &Value, key: Option<&str>) -> Vec<String> {
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|item| {
+            let item = key.map_or(item, |k| &item[k]);
+            item["id"].as_str().expect("an id").to_owned()
+        })
+        .collect()
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Settings::default()).await
+    }
+
+    pub async fn spawn_with(settings: Settings) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_owned();
+        Self::start(&path, settings, Some(dir)).await
+    }
+
+    /// A server on the database in `dir`, which the caller keeps: stopping this server
+    /// and spawning another on the same `dir` reopens the same data.
+    pub async fn spawn_in(dir: &Path) -> Self {
+        Self::start(dir, Settings::default(), None).await
+    }
+
+    async fn start(dir: &Path, settings: Settings, owned: Option<TempDir>) -> Self {
+        let store = SqliteStore::open(&dir.join("hearth.db"), SqliteOptions::default())
+            .await
+            .expect("open store");
+        let state = AppState::new(Arc::new(store), settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(hearth_server::run(listener, state, async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: owned,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server io");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A request to build by hand (odd headers or bodies); send it with [`Self::send_request`].
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// Sends a request; every answer of this API must be empty or JSON.
+    pub async fn send_request(&self, req: RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let raw = res.bytes().await.expect("body").to_vec();
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&raw).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body ({status}): {}",
+                    String::from_utf8_lossy(&raw)
+                )
+            })
+        };
+        Reply {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.request(method, path);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.send_request(req).await
+    }
+
+    pub async fn get(&self, s: &Session, path: &str) -> Reply {
+        self.call(Method::GET, path, Some(&s.token), None).await
+    }
+
+    pub async fn post(&self, s: &Session, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&s.token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, s: &Session, path: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(&s.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, s: &Session, path: &str) -> Reply {
+        self.call(Method::PUT, path, Some(&s.token), None).await
+    }
+
+    pub async fn delete(&self, s: &Session, path: &str) -> Reply {
+        self.call(Method::DELETE, path, Some(&s.token), None).await
+    }
+
+    /// `POST` without a session.
+    pub async fn post_anon(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, None, Some(body)).await
+    }
+
+    /// Creates a workspace `slug` whose owner is `owner@<slug>.test`.
+    pub async fn create_workspace(&self, slug: &str) -> Session {
+        let email = format!("owner@{slug}.test");
+        let body = self
+            .post_anon(
+                "/api/v1/workspaces",
+                json!({
+                    "name": format!("Workspace {slug}"),
+                    "slug": slug,
+                    "email": email,
+                    "password": PASSWORD,
+                    "display_name": "Owner",
+                }),
+            )
+            .await
+            .expect(201, "");
+        session_from(&body, slug, &email)
+    }
+
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> Reply {
+        self.post_anon(
+            "/api/v1/auth/login",
+            json!({"workspace": slug, "email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// A new session for an account that already exists.
+    pub async fn login_as(&self, s: &Session) -> Session {
+        let body = self.login(&s.slug, &s.email, PASSWORD).await.ok();
+        session_from(&body, &s.slug, &s.email)
+    }
+
+    /// Creates an invite and returns its code.
+    pub async fn invite(&self, s: &Session, email: Option<&str>, role: &str) -> String {
+        let body = self
+            .post(s, "/api/v1/invites", json!({"email": email, "role": role}))
+            .await
+            .expect(201, "");
+        body["code"].as_str().expect("invite code").to_owned()
+    }
+
+    pub async fn signup(&self, slug: &str, code: &str, email: &str) -> Reply {
+        self.post_anon(
+            "/api/v1/auth/signup",
+            json!({
+                "workspace": slug,
+                "invite_code": code,
+                "email": email,
+                "password": PASSWORD,
+                "display_name": email.split('@').next().unwrap(),
+            }),
+        )
+        .await
+    }
+
+    /// Invites `email` (as `role`) and signs it up; returns its session. The handle is the
+    /// email's local part.
+    pub async fn add_user(&self, admin: &Session, email: &str, role: &str) -> Session {
+        let code = self.invite(admin, Some(email), role).await;
+        let body = self.signup(&admin.slug, &code, email).await.expect(201, "");
+        session_from(&body, &admin.slug, email)
+    }
+
+    /// Creates a channel and returns its id.
+    pub async fn create_channel(&self, s: &Session, name: &str, private: bool) -> String {
+        let body = self
+            .post(
+                s,
+                "/api/v1/channels",
+                json!({"name": name, "private": private}),
+            )
+            .await
+            .expect(201, "");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts a message and returns it.
+    pub async fn send(&self, s: &Session, channel: &str, text: &str) -> Value {
+        self.post(
+            s,
+            &format!("/api/v1/channels/{channel}/messages"),
+            json!({"text": text}),
+        )
+        .await
+        .expect(201, "")
+    }
+
+    pub async fn join(&self, s: &Session, channel: &str) {
+        self.post(s, &format!("/api/v1/channels/{channel}/join"), json!({}))
+            .await
+            .ok();
+    }
+
+    /// A page of a channel's history; `query` is the URL's query string, possibly empty.
+    pub async fn history(&self, s: &Session, channel: &str, query: &str) -> Value {
+        self.get(s, &format!("/api/v1/channels/{channel}/messages?{query}"))
+            .await
+            .ok()
+    }
+
+    /// The caller's entry for `channel` in `GET /api/v1/channels`.
+    pub async fn my_channel(&self, s: &Session, channel: &str) -> Option<Value> {
+        let list = self.get(s, "/api/v1/channels").await.ok();
+        list["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == channel)
+            .cloned()
+    }
+}
+
+/// The session in a sign-up, login or workspace creation reply.
+pub fn session_from(body: &Value, slug: &str, email: &str) -> Session {
+    Session {
+        token: body["token"].as_str().expect("token").to_owned(),
+        user_id: body["user"]["id"].as_str().expect("user id").to_owned(),
+        workspace_id: body["workspace"]["id"]
+            .as_str()
+            .expect("workspace id")
+            .to_owned(),
+        slug: slug.to_owned(),
+        email: email.to_owned(),
+    }
+}
