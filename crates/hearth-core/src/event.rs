@@ -61,8 +61,13 @@ pub enum EventPayload {
         user_id: UserId,
         emoji: Emoji,
     },
+    /// `member_ids` are the founding members (sorted), who see the channel from this
+    /// event on; their `member.joined` events follow in the same transaction.
     #[serde(rename = "channel.created")]
-    ChannelCreated { channel: Channel },
+    ChannelCreated {
+        channel: Channel,
+        member_ids: Vec<UserId>,
+    },
     #[serde(rename = "channel.updated")]
     ChannelUpdated { channel: Channel },
     #[serde(rename = "member.joined")]
@@ -118,9 +123,8 @@ impl EventPayload {
             | EventPayload::ReactionRemoved { channel_id, .. }
             | EventPayload::MemberJoined { channel_id, .. }
             | EventPayload::MemberLeft { channel_id, .. } => Audience::Channel(channel_id.clone()),
-            EventPayload::ChannelCreated { channel } | EventPayload::ChannelUpdated { channel } => {
-                Audience::Channel(channel.id.clone())
-            }
+            EventPayload::ChannelCreated { channel, .. }
+            | EventPayload::ChannelUpdated { channel } => Audience::Channel(channel.id.clone()),
             EventPayload::ReadMarkerUpdated { user_id, .. } => Audience::User(user_id.clone()),
             EventPayload::UserCreated { .. } | EventPayload::UserUpdated { .. } => {
                 Audience::Workspace

@@ -47,10 +47,12 @@ pub enum EventBody {
         user_id: String,
         emoji: String,
     },
+    /// `member_ids`: the founding members.
     #[serde(rename = "channel.created")]
     ChannelCreated {
         channel_id: String,
         channel: Channel,
+        member_ids: Vec<String>,
     },
     #[serde(rename = "channel.updated")]
     ChannelUpdated {

@@ -123,9 +123,13 @@ pub fn event(e: &Event) -> wire::Event {
             user_id: user_id.to_string(),
             emoji: emoji.to_string(),
         },
-        EventPayload::ChannelCreated { channel: c } => B::ChannelCreated {
+        EventPayload::ChannelCreated {
+            channel: c,
+            member_ids,
+        } => B::ChannelCreated {
             channel_id: c.id.to_string(),
             channel: channel(c),
+            member_ids: member_ids.iter().map(ToString::to_string).collect(),
         },
         EventPayload::ChannelUpdated { channel: c } => B::ChannelUpdated {
             channel_id: c.id.to_string(),

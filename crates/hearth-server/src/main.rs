@@ -21,7 +21,10 @@ async fn main() -> anyhow::Result<()> {
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("HEARTH_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stderr so stdout carries only what a script may read (the URL).
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -56,6 +56,11 @@ pub(crate) async fn join_new_channel(
         now,
         EventPayload::ChannelCreated {
             channel: channel.clone(),
+            member_ids: {
+                let mut ids: Vec<UserId> = members.iter().map(|(u, _)| u.clone()).collect();
+                ids.sort();
+                ids
+            },
         },
     )
     .await?;

@@ -55,7 +55,8 @@ pub async fn create_channel_makes_creator_admin(store: Arc<dyn Store>) {
     assert_eq!(
         created.events[0].payload,
         EventPayload::ChannelCreated {
-            channel: channel.clone()
+            channel: channel.clone(),
+            member_ids: vec![f.bob.id.clone()],
         }
     );
     let joined = EventPayload::MemberJoined {

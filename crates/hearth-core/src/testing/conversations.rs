@@ -34,7 +34,12 @@ pub async fn open_conversation_is_get_or_create(store: Arc<dyn Store>) {
     assert_eq!(
         created.payload,
         EventPayload::ChannelCreated {
-            channel: dm.clone()
+            channel: dm.clone(),
+            member_ids: {
+                let mut founders = ids(&[&f.owner, &f.bob]);
+                founders.sort();
+                founders
+            },
         }
     );
     for who in [&f.owner, &f.bob] {
