@@ -11,12 +11,14 @@ mod channel;
 mod error;
 mod event;
 mod message;
+mod realtime;
 
 pub use account::*;
 pub use channel::*;
 pub use error::*;
 pub use event::*;
 pub use message::*;
+pub use realtime::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

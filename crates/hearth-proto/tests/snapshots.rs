@@ -216,3 +216,77 @@ fn requests_reject_unknown_fields() {
     let ok: PostMessageRequest = serde_json::from_str(r#"{"text":"hi"}"#).unwrap();
     assert_eq!(ok.client_msg_id, None);
 }
+
+#[test]
+fn realtime_frames() {
+    let frames = vec![
+        ServerFrame::Hello {
+            user_id: "U00000000000000000000000001".into(),
+            last_seq: 456,
+            heartbeat_ms: 30_000,
+        },
+        ServerFrame::Event(Event {
+            seq: 457,
+            created_at: T.into(),
+            event: EventBody::MemberJoined {
+                channel_id: "C00000000000000000000000001".into(),
+                user_id: "U00000000000000000000000002".into(),
+            },
+        }),
+        ServerFrame::Resumed { seq: 457 },
+        ServerFrame::ResyncRequired,
+        ServerFrame::Pong { id: Some(7) },
+        ServerFrame::Ack {
+            client_msg_id: Some("c-1".into()),
+            message: message(),
+        },
+        ServerFrame::Typing {
+            channel_id: "C00000000000000000000000001".into(),
+            user_id: "U00000000000000000000000002".into(),
+            ttl_ms: 6000,
+        },
+        ServerFrame::Presence {
+            user_id: "U00000000000000000000000002".into(),
+            presence: "active".into(),
+        },
+        ServerFrame::Error {
+            code: "not_in_channel".into(),
+            message: "Join the channel first.".into(),
+            client_msg_id: Some("c-2".into()),
+        },
+    ];
+    assert_json_snapshot!("server_frames", frames);
+}
+
+#[test]
+fn client_frames_parse_strictly() {
+    let auth: ClientFrame =
+        serde_json::from_str(r#"{"op":"auth","token":"t","resume_from":5}"#).unwrap();
+    assert_eq!(
+        auth,
+        ClientFrame::Auth {
+            token: Some("t".into()),
+            resume_from: Some(5)
+        }
+    );
+    let cookie_auth: ClientFrame = serde_json::from_str(r#"{"op":"auth"}"#).unwrap();
+    assert_eq!(
+        cookie_auth,
+        ClientFrame::Auth {
+            token: None,
+            resume_from: None
+        }
+    );
+    assert_eq!(
+        serde_json::from_str::<ClientFrame>(r#"{"op":"activity"}"#).unwrap(),
+        ClientFrame::Activity
+    );
+    for bad in [
+        r#"{"op":"ping","id":1,"extra":true}"#,
+        r#"{"op":"launch_missiles"}"#,
+        r#"{"channel_id":"C1"}"#,
+        r#"[1,2]"#,
+    ] {
+        assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
+    }
+}

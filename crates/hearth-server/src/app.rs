@@ -74,12 +74,18 @@ async fn reject_tokens_in_urls(request: Request, next: Next) -> Response {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish before returning.
+/// finish before returning. WebSocket connections are told to go away (1001) at once:
+/// they hold no request in flight, and their clients resume elsewhere without loss.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    let shutdown = async move {
+        shutdown.await;
+        hub.close_all(hearth_proto::close_code::GOING_AWAY);
+    };
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -13,6 +13,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod maintenance;
 pub mod state;
 

@@ -6,12 +6,22 @@ use std::time::Duration;
 use hearth_core::store::Store;
 
 use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::gateway::GatewayConfig;
+use crate::gateway::bus::LocalBus;
+use crate::gateway::hub::Hub;
+use crate::gateway::outbox::ConnIds;
+use crate::gateway::publish::PublishingStore;
 
 /// Shared state, cheap to clone (everything is behind an `Arc`).
 #[derive(Clone)]
 pub struct AppState {
     /// The durable record: the only place the server keeps anything that must survive.
+    /// Every committed change's events are published to the bus on their way out.
     pub store: Arc<dyn Store>,
+    /// This node's fan-out to its WebSocket connections.
+    pub hub: Hub,
+    /// Numbers this node's connections.
+    pub conn_ids: Arc<ConnIds>,
     /// Argon2id hashing on the blocking pool, with bounded concurrency.
     pub passwords: Arc<PasswordHasher>,
     /// Failed-login counts per account, for 429s.
@@ -29,6 +39,8 @@ pub struct Settings {
     pub event_retention: Duration,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The realtime gateway's limits and timings.
+    pub gateway: GatewayConfig,
 }
 
 impl Default for Settings {
@@ -37,15 +49,22 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             event_retention: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 1024 * 1024,
+            gateway: GatewayConfig::default(),
         }
     }
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+    /// Wires the state around a backend. Starts the hub's tasks, so call it inside a
+    /// Tokio runtime.
+    pub fn new(backend: Arc<dyn Store>, settings: Settings) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hub = Hub::start(backend.clone(), settings.gateway.hub.clone());
+        let bus = Arc::new(LocalBus::new(hub.clone()));
         Self {
-            store,
+            store: Arc::new(PublishingStore::new(backend, bus)),
+            hub,
+            conn_ids: Arc::new(ConnIds::default()),
             passwords: Arc::new(PasswordHasher::new(cores)),
             login_throttle: Arc::new(LoginThrottle::default()),
             settings: Arc::new(settings),

@@ -337,6 +337,22 @@ pub(crate) async fn update_user(
     })
 }
 
+/// Whether `id` is an account of `ws`, deactivated or not.
+pub(crate) async fn is_account(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &UserId,
+) -> StoreResult<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM users WHERE workspace_id = ? AND id = ?")
+            .bind(ws.as_str())
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await
+            .map_err(db)?;
+    Ok(found.is_some())
+}
+
 /// Whether `id` is an account of `ws` that is not deactivated.
 pub(crate) async fn is_active(
     conn: &mut SqliteConnection,

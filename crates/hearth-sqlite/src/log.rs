@@ -1,4 +1,5 @@
-//! The workspace event log: appending, reading it back as one user may see it, pruning.
+//! The workspace event log: appending, reading it back (as one user may see it, or whole
+//! for fan-out), where a realtime subscription starts, pruning.
 //!
 //! Seqs come from `workspaces.last_seq`, bumped inside the write transaction that appends.
 //! With a single writer and `BEGIN IMMEDIATE`, no two transactions hold a seq at once, so
@@ -13,9 +14,10 @@
 use hearth_core::Timestamp;
 use hearth_core::event::{Audience, Event, EventPage, EventPayload};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
-use hearth_core::store::{StoreError, StoreResult};
+use hearth_core::store::{StoreError, StoreResult, Subscription};
 use sqlx::{FromRow, SqliteConnection};
 
+use crate::accounts;
 use crate::error::{db, json};
 
 /// Takes the workspace's next seq. Only for callers that must know the seq before they
@@ -134,13 +136,65 @@ struct EventRow {
     payload: String,
 }
 
-/// Must run in a read transaction so the page and `last_seq` come from one snapshot:
-/// otherwise a commit between the two could be skipped by a reader that resumes from
-/// the returned `last_seq`.
+/// Whose view of the log a page is.
+#[derive(Clone, Copy)]
+enum View<'a> {
+    /// Every event: what fan-out reads before filtering per connection.
+    Unfiltered,
+    /// Only what this account may see (see the module docs).
+    Of(&'a UserId),
+}
+
+/// The visible events of one reader; binds `?1` workspace, `?2` after, `?3` limit,
+/// `?4` reader.
+const VISIBLE_EVENTS: &str = "SELECT e.seq, e.created_at, e.payload FROM events e \
+     WHERE e.workspace_id = ?1 AND e.seq > ?2 AND ( \
+         e.audience_user_id = ?4 \
+         OR (e.channel_id IS NULL AND e.audience_user_id IS NULL) \
+         OR (e.channel_id IS NOT NULL AND EXISTS ( \
+             SELECT 1 FROM membership_spans s \
+             WHERE s.workspace_id = e.workspace_id AND s.user_id = ?4 \
+               AND s.channel_id = e.channel_id AND s.from_seq <= e.seq \
+               AND (s.to_seq IS NULL OR e.seq <= s.to_seq))) \
+     ) ORDER BY e.seq LIMIT ?3";
+
+/// Every event; binds `?1` workspace, `?2` after, `?3` limit.
+const ALL_EVENTS: &str = "SELECT e.seq, e.created_at, e.payload FROM events e \
+     WHERE e.workspace_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3";
+
+/// The events after `after` that `user` may see. Must run in a read transaction (as
+/// must [`log_after`]) so the page and `last_seq` come from one snapshot: otherwise a
+/// commit between the two could be skipped by a reader that resumes from the returned
+/// `last_seq`.
 pub(crate) async fn events_after(
     conn: &mut SqliteConnection,
     ws: &WorkspaceId,
     user: &UserId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<EventPage> {
+    if !accounts::is_account(&mut *conn, ws, user).await? {
+        return Err(StoreError::NotFound);
+    }
+    page(conn, ws, View::Of(user), after, limit).await
+}
+
+/// Every event after `after`, unfiltered. In a read transaction, as [`events_after`].
+pub(crate) async fn log_after(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<EventPage> {
+    page(conn, ws, View::Unfiltered, after, limit).await
+}
+
+/// One page of the log as `view` sees it: the resync rule and the `last_seq` a reader
+/// resumes from, shared by [`events_after`] and [`log_after`].
+async fn page(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    view: View<'_>,
     after: i64,
     limit: u32,
 ) -> StoreResult<EventPage> {
@@ -151,16 +205,6 @@ pub(crate) async fn events_after(
             .await
             .map_err(db)?
             .ok_or(StoreError::NotFound)?;
-    let is_account: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM users WHERE workspace_id = ? AND id = ?")
-            .bind(ws.as_str())
-            .bind(user.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-    if is_account.is_none() {
-        return Err(StoreError::NotFound);
-    }
     if after > bounds.last_seq || after < bounds.pruned_through_seq {
         return Ok(EventPage::ResyncRequired);
     }
@@ -171,25 +215,18 @@ pub(crate) async fn events_after(
         });
     }
 
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT e.seq, e.created_at, e.payload FROM events e \
-         WHERE e.workspace_id = ?1 AND e.seq > ?3 AND ( \
-             e.audience_user_id = ?2 \
-             OR (e.channel_id IS NULL AND e.audience_user_id IS NULL) \
-             OR (e.channel_id IS NOT NULL AND EXISTS ( \
-                 SELECT 1 FROM membership_spans s \
-                 WHERE s.workspace_id = e.workspace_id AND s.user_id = ?2 \
-                   AND s.channel_id = e.channel_id AND s.from_seq <= e.seq \
-                   AND (s.to_seq IS NULL OR e.seq <= s.to_seq))) \
-         ) ORDER BY e.seq LIMIT ?4",
-    )
-    .bind(ws.as_str())
-    .bind(user.as_str())
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
+    let sql = match view {
+        View::Unfiltered => ALL_EVENTS,
+        View::Of(_) => VISIBLE_EVENTS,
+    };
+    let mut query = sqlx::query_as::<_, EventRow>(sql)
+        .bind(ws.as_str())
+        .bind(after)
+        .bind(i64::from(limit));
+    if let View::Of(user) = view {
+        query = query.bind(user.as_str());
+    }
+    let rows = query.fetch_all(&mut *conn).await.map_err(db)?;
 
     let full_page = rows.len() == limit as usize;
     let events = rows
@@ -203,12 +240,43 @@ pub(crate) async fn events_after(
         })
         .collect::<StoreResult<Vec<_>>>()?;
     // A short page means the reader has seen everything up to the log's end; a full one
-    // only up to its last event, since more visible events may follow.
+    // only up to its last event, since more events (visible ones, for a filtered view)
+    // may follow.
     let last_seq = match events.last() {
         Some(last) if full_page => last.seq,
         _ => bounds.last_seq,
     };
     Ok(EventPage::Events { events, last_seq })
+}
+
+/// The user's channels and the newest seq. Must run in a read transaction: a membership
+/// committed between the two reads would otherwise be missing from the list while its
+/// events sit at or below the returned seq, where a subscriber never looks.
+pub(crate) async fn subscription(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    user: &UserId,
+) -> StoreResult<Subscription> {
+    if !accounts::is_account(&mut *conn, ws, user).await? {
+        return Err(StoreError::NotFound);
+    }
+    let last_seq = last_seq(&mut *conn, ws).await?;
+    let channel_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT channel_id FROM memberships WHERE workspace_id = ? AND user_id = ? \
+         ORDER BY channel_id",
+    )
+    .bind(ws.as_str())
+    .bind(user.as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(Subscription {
+        channel_ids: channel_ids
+            .into_iter()
+            .map(ChannelId::from_trusted)
+            .collect(),
+        last_seq,
+    })
 }
 
 pub(crate) async fn last_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> StoreResult<i64> {

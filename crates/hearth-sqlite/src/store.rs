@@ -17,7 +17,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreResult, UserPatch,
+    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 
@@ -333,6 +333,20 @@ impl Store for SqliteStore {
 
     async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64> {
         log::last_seq(&mut *self.read().await?, ws).await
+    }
+
+    async fn subscription(&self, ws: &WorkspaceId, user: &UserId) -> StoreResult<Subscription> {
+        let mut tx = self.snapshot().await?;
+        let out = log::subscription(&mut tx, ws, user).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn log_after(&self, ws: &WorkspaceId, after: i64, limit: u32) -> StoreResult<EventPage> {
+        let mut tx = self.snapshot().await?;
+        let out = log::log_after(&mut tx, ws, after, limit).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {

@@ -1,4 +1,5 @@
-//! What callers hand the store: validated inputs and partial updates.
+//! What callers hand the store (validated inputs, partial updates) and the composite
+//! results some of its methods return.
 
 use crate::Timestamp;
 use crate::id::{ChannelId, MessageId, UserId, WorkspaceId};
@@ -118,4 +119,15 @@ pub enum HistoryRange {
 pub struct MessagePage {
     pub messages: Vec<Message>,
     pub has_more: bool,
+}
+
+/// Where a realtime connection starts (see [`Store::subscription`](super::Store::subscription)):
+/// the user's channels and the seq to follow the log from, read in one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// Every channel, private channel, DM and group DM the user is a member of, sorted.
+    pub channel_ids: Vec<ChannelId>,
+    /// The workspace's newest seq when the memberships were read: every event after it
+    /// committed later, so following the log from here misses no change to them.
+    pub last_seq: i64,
 }

@@ -19,7 +19,7 @@ mod input;
 pub use error::{StoreError, StoreResult};
 pub use input::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, UserPatch,
+    NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
 
 use async_trait::async_trait;
@@ -275,6 +275,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// The workspace's newest seq.
     async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64>;
+
+    // ----- realtime delivery -----
+
+    /// What a realtime connection starts from: the channels `user` is a member of
+    /// (public and private channels, DMs and group DMs, archived ones included; not the
+    /// ones they left), sorted by id, and the workspace's newest seq, read in ONE snapshot
+    /// so that every event with a larger seq was committed after these memberships were
+    /// read. A deactivated account still gets its subscription: who may connect is the
+    /// caller's decision. `NotFound` when `user` is not an account of this workspace.
+    async fn subscription(&self, ws: &WorkspaceId, user: &UserId) -> StoreResult<Subscription>;
+
+    /// Every event of the workspace after `after`, unfiltered (every channel's, every
+    /// user's read markers), at most `limit`, oldest first: what a fan-out node reads to
+    /// fill a gap in what the bus delivered. `ResyncRequired` when `after` is newer than
+    /// the log or older than what was pruned (same rule as [`Store::events_after`]);
+    /// `last_seq` as in `events_after`: on a full page the last event's seq, otherwise the
+    /// log's newest seq. `NotFound` when the workspace does not exist.
+    async fn log_after(&self, ws: &WorkspaceId, after: i64, limit: u32) -> StoreResult<EventPage>;
 
     /// Deletes events created before `before` in every workspace, remembering per
     /// workspace the newest seq pruned so resumes from before it get `ResyncRequired`.

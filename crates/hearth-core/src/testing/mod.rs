@@ -41,6 +41,7 @@ pub mod event_visibility;
 pub mod isolation;
 pub mod messages;
 pub mod read_markers;
+pub mod realtime_support;
 pub mod sessions_invites;
 pub mod threads_reactions;
 
@@ -91,6 +92,7 @@ const AREAS: &[(&str, &str)] = &[
     ("isolation", include_str!("isolation.rs")),
     ("messages", include_str!("messages.rs")),
     ("read_markers", include_str!("read_markers.rs")),
+    ("realtime_support", include_str!("realtime_support.rs")),
     ("sessions_invites", include_str!("sessions_invites.rs")),
     ("threads_reactions", include_str!("threads_reactions.rs")),
 ];
@@ -210,6 +212,15 @@ macro_rules! store_conformance_tests {
                 removed_member_sees_own_leave_then_nothing,
                 late_joiner_sees_from_join_on,
                 read_markers_and_profiles_audience,
+            }
+            realtime_support {
+                subscription_lists_exactly_the_users_channels,
+                unknown_or_foreign_ids_are_not_found,
+                log_after_is_the_whole_log_unfiltered,
+                log_after_pages_walk_the_log_once,
+                log_after_resyncs_ahead_of_the_log_or_behind_pruning,
+                events_after_a_subscription_are_newer_than_it,
+                subscription_is_one_snapshot_while_channels_are_created,
             }
             isolation {
                 accounts_and_names_are_per_workspace,

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hearth_core::cursor;
 use hearth_core::mention;
+use hearth_core::model::User;
 use hearth_core::permission;
-use hearth_core::store::{HistoryRange, NewMessage};
+use hearth_core::store::{HistoryRange, NewMessage, Posted};
 use hearth_core::value::{MessageText, ValidationError};
 use hearth_proto as wire;
 use serde::Deserialize;
@@ -50,34 +51,45 @@ pub async fn post_message(
     Path(id): Path<String>,
     Json(req): Json<wire::PostMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<wire::Message>)> {
-    let visible = access::channel(&state, &me.user, &id).await?;
-    permission::can_post(&visible.channel, visible.membership.as_ref())?;
-    let text = MessageText::parse(&req.text)?;
-    // The root is resolved like any id the caller names, so a root it cannot see (another
-    // workspace's, or in a private channel it is not in) is 404, not `invalid_thread_root`.
-    let thread_root_id = match req.thread_root_id.as_deref() {
-        None => None,
-        Some(raw) => Some(access::message(&state, &me.user, raw).await?.0.id),
-    };
-    let message = NewMessage {
-        channel_id: visible.channel.id.clone(),
-        author: me.user.id.clone(),
-        mentions: mention::parse(text.as_str()),
-        text,
-        client_msg_id: client_msg_id(req.client_msg_id)?,
-        thread_root_id,
-    };
-    let posted = state
-        .store
-        .post_message(&me.user.workspace_id, message)
-        .await
-        .map_err(|e| not_found_as(NotFound::Message)(e.into()))?;
+    let posted = post(&state, &me.user, &id, req).await?;
     let status = if posted.replayed {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
     Ok((status, Json(convert::message(&posted.message))))
+}
+
+/// Posting a message, for REST and the realtime gateway's `send` alike: the same checks,
+/// the same idempotency, the same errors.
+pub async fn post(
+    state: &AppState,
+    me: &User,
+    channel_id: &str,
+    req: wire::PostMessageRequest,
+) -> ApiResult<Posted> {
+    let visible = access::channel(state, me, channel_id).await?;
+    permission::can_post(&visible.channel, visible.membership.as_ref())?;
+    let text = MessageText::parse(&req.text)?;
+    // The root is resolved like any id the caller names, so a root it cannot see (another
+    // workspace's, or in a private channel it is not in) is 404, not `invalid_thread_root`.
+    let thread_root_id = match req.thread_root_id.as_deref() {
+        None => None,
+        Some(raw) => Some(access::message(state, me, raw).await?.0.id),
+    };
+    let message = NewMessage {
+        channel_id: visible.channel.id.clone(),
+        author: me.id.clone(),
+        mentions: mention::parse(text.as_str()),
+        text,
+        client_msg_id: client_msg_id(req.client_msg_id)?,
+        thread_root_id,
+    };
+    state
+        .store
+        .post_message(&me.workspace_id, message)
+        .await
+        .map_err(|e| not_found_as(NotFound::Message)(e.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

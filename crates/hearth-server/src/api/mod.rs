@@ -10,7 +10,7 @@ mod channels;
 mod events;
 pub mod health;
 mod members;
-mod messages;
+pub mod messages;
 mod reactions;
 mod users;
 
@@ -38,6 +38,7 @@ use crate::state::AppState;
         (name = "members", description = "Membership, DMs, read markers"),
         (name = "messages", description = "Messages, threads, reactions"),
         (name = "events", description = "The durable event log"),
+        (name = "realtime", description = "The WebSocket gateway"),
         (name = "operations", description = "Health and description"),
     )
 )]
@@ -88,6 +89,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::list_replies))
         .routes(routes!(reactions::add_reaction, reactions::remove_reaction))
         .routes(routes!(events::list_events))
+        .routes(routes!(crate::gateway::upgrade::realtime))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::openapi))

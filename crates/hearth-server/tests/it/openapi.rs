@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
-/// Every (method, path) this issue's API serves. The realtime gateway, search, files and
-/// metrics come with later issues and are added here with them.
+/// Every (method, path) the API serves. Search, files and metrics come with later issues
+/// and are added here with them.
 const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/workspaces"),
     ("post", "/api/v1/auth/login"),
@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/messages/{id}/reactions/{emoji}"),
     ("delete", "/api/v1/messages/{id}/reactions/{emoji}"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/realtime"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/api/v1/openapi.json"),

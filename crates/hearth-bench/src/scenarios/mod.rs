@@ -1,0 +1,229 @@
+//! The scenarios, one module each, and what they share: preparing a room of members
+//! (over REST on Hearth, trivially on the baseline), connecting many clients, and the
+//! report every scenario ends with.
+
+pub mod big_room;
+pub mod fanout;
+pub mod idle;
+pub mod small_room;
+
+use std::time::Duration;
+
+use futures::{StreamExt, stream};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::api::{Account, Api, Population};
+use crate::client::{Client, Counters, Dialer, Observer};
+use crate::server::{LogSummary, ProcessMemory, Target};
+
+/// Upgrades in flight at once while connecting many clients; more only overflows the
+/// server's accept backlog.
+pub const CONNECT_CONCURRENCY: usize = 200;
+
+/// A channel whose members are about to connect.
+pub struct Room {
+    pub channel_id: String,
+    /// One account per member, in connection order.
+    pub members: Vec<Account>,
+    /// The REST API, absent on the baseline.
+    pub api: Option<Api>,
+}
+
+impl Room {
+    /// A channel of `members` accounts: created over REST on Hearth; on the baseline,
+    /// which has neither accounts nor channels, placeholder names.
+    pub async fn prepare(target: &Target, label: &str, members: usize) -> anyhow::Result<Self> {
+        if target.baseline {
+            let members = (0..members)
+                .map(|i| Account {
+                    user_id: format!("U{i}"),
+                    token: format!("baseline-{i}"),
+                })
+                .collect();
+            return Ok(Self {
+                channel_id: "C-baseline".into(),
+                members,
+                api: None,
+            });
+        }
+        let api = Api::new(&target.base_url)?;
+        let started = Instant::now();
+        eprintln!("setting up: a workspace of {members} users (Argon2 sign-ups take a while)");
+        let population = Population::create(&api, label, members).await?;
+        let channel_id = population.channel_with_everyone(&api, label).await?;
+        eprintln!("set up in {:.1} s", started.elapsed().as_secs_f64());
+        Ok(Self {
+            channel_id,
+            members: population.accounts,
+            api: Some(api),
+        })
+    }
+}
+
+/// A name for this run, unique enough to tell its messages from any others.
+pub fn run_tag() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("hb{}x{nanos}", std::process::id())
+}
+
+/// Clients connected (in index order) and the failures, at most a few kept verbatim.
+pub struct Connected {
+    pub clients: Vec<Client>,
+    pub failures: usize,
+    pub first_errors: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// Connects `count` clients, client `i` as `token_of(i)`, a bounded number at a time.
+pub async fn connect_all(
+    dialer: &Dialer,
+    count: usize,
+    token_of: impl Fn(usize) -> String,
+    observer: &Observer,
+) -> Connected {
+    let started = Instant::now();
+    let results: Vec<(usize, anyhow::Result<Client>)> = stream::iter(0..count)
+        .map(|i| {
+            let token = token_of(i);
+            let observer = observer.clone();
+            async move {
+                let conn = u32::try_from(i).expect("fewer than 4 billion clients");
+                (i, Client::connect(dialer, conn, &token, observer).await)
+            }
+        })
+        .buffer_unordered(CONNECT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut ordered: Vec<(usize, Client)> = Vec::with_capacity(count);
+    let mut failures = 0;
+    let mut first_errors = Vec::new();
+    for (i, result) in results {
+        match result {
+            Ok(client) => ordered.push((i, client)),
+            Err(e) => {
+                failures += 1;
+                if first_errors.len() < 10 {
+                    first_errors.push(format!("client {i}: {e:#}"));
+                }
+            }
+        }
+    }
+    ordered.sort_by_key(|(i, _)| *i);
+    Connected {
+        clients: ordered.into_iter().map(|(_, c)| c).collect(),
+        failures,
+        first_errors,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// How the connections fared over the run, and what the server logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    pub connect_failures: usize,
+    /// Connections the server ended while the scenario still used them.
+    pub disconnects: u64,
+    pub error_frames: u64,
+    /// The first connect errors, disconnect reasons and error frames.
+    pub notes: Vec<String>,
+    pub server_memory: Option<ProcessMemory>,
+    pub server_log: Option<LogSummary>,
+}
+
+impl Health {
+    pub fn gather(target: &Target, connected: &Connected, counters: &Counters) -> Self {
+        let mut notes = connected.first_errors.clone();
+        notes.extend(counters.reasons());
+        Self {
+            connect_failures: connected.failures,
+            disconnects: Counters::get(&counters.disconnects),
+            error_frames: Counters::get(&counters.error_frames),
+            notes,
+            server_memory: target.memory(),
+            server_log: target.log_summary(),
+        }
+    }
+
+    /// Plain lines for the summary.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "connections: {} failed to connect, {} dropped by the server, {} error frames",
+            self.connect_failures, self.disconnects, self.error_frames
+        )];
+        if let Some(m) = &self.server_memory {
+            lines.push(format!(
+                "server memory: RSS {} KiB (peak {} KiB)",
+                m.rss_kib, m.peak_rss_kib
+            ));
+        }
+        if let Some(log) = &self.server_log {
+            lines.push(format!(
+                "server log: {} warnings, {} errors",
+                log.warnings, log.errors
+            ));
+            lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
+        }
+        lines.extend(self.notes.iter().take(10).map(|n| format!("  note: {n}")));
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpListener;
+
+    use super::big_room::{self, BigRoomArgs};
+    use super::fanout::SendVia;
+    use super::small_room::{self, SmallRoomArgs};
+    use crate::baseline;
+    use crate::server::Target;
+
+    async fn baseline_target() -> Target {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(baseline::serve(listener));
+        Target::baseline_at(&format!("http://{addr}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_room_on_the_baseline_delivers_everything_once() {
+        let target = baseline_target().await;
+        let args = SmallRoomArgs {
+            members: 5,
+            rate: 200.0,
+            duration: 1,
+            senders: None,
+            via: SendVia::Ws,
+            text_bytes: 100,
+            grace: 5,
+            baseline: false,
+        };
+        let report = small_room::run(&target, &args, 3).await.unwrap();
+        let d = report.deliveries;
+        assert_eq!((d.sent, d.expected), (200, 800), "{d}");
+        assert!(d.is_clean(), "{d}");
+        assert_eq!(report.send_to_ack.count, 200);
+        assert_eq!(report.health.disconnects, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn big_room_on_the_baseline_times_every_message_to_the_last_member() {
+        let target = baseline_target().await;
+        let args = BigRoomArgs {
+            members: 300,
+            messages: 3,
+            interval_ms: 100,
+            via: SendVia::Ws,
+            text_bytes: 100,
+            grace: 5,
+            baseline: false,
+        };
+        let report = big_room::run(&target, &args, 4).await.unwrap();
+        assert!(report.deliveries.is_clean(), "{}", report.deliveries);
+        assert_eq!(report.time_to_last.count, 3);
+        assert!(report.per_message.iter().all(|m| m.received == 299));
+    }
+}

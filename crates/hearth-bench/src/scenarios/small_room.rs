@@ -1,0 +1,159 @@
+//! `small-room`: one channel of a few online members chatting at a steady rate; the
+//! send-to-deliver latency every other member sees.
+//!
+//! The members send in turn (or only the first `--senders`), open loop at `--rate`
+//! messages per second for `--duration` seconds. Each message is owed to every member's
+//! connection except its sender's.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Args;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::client::{Dialer, Observer};
+use crate::scenarios::fanout::{self, Schedule, SendPlan, SendVia};
+use crate::scenarios::{Health, Room, connect_all, run_tag};
+use crate::server::Target;
+use crate::stats::{DeliveryCounts, LatencySummary};
+
+#[derive(Debug, Clone, Args)]
+pub struct SmallRoomArgs {
+    /// Members of the channel, each online with one connection.
+    #[arg(long, default_value_t = 10)]
+    pub members: usize,
+    /// Messages per second, across all senders.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Seconds of sending.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// How many members take turns sending (default: all of them).
+    #[arg(long)]
+    pub senders: Option<usize>,
+    /// Send over the sender's WebSocket or over REST.
+    #[arg(long, value_enum, default_value = "ws")]
+    pub via: SendVia,
+    /// Message length in bytes.
+    #[arg(long, default_value_t = 100)]
+    pub text_bytes: usize,
+    /// Seconds to wait after the last send for late deliveries before calling them lost.
+    #[arg(long, default_value_t = 5)]
+    pub grace: u64,
+    /// Also run against the bare broadcast baseline and report the ratio.
+    #[arg(long)]
+    pub baseline: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SmallRoomReport {
+    pub target: &'static str,
+    pub members: usize,
+    pub rate: f64,
+    pub duration_s: u64,
+    pub senders: usize,
+    pub via: SendVia,
+    pub deliveries: DeliveryCounts,
+    /// From each message's due time to its arrival at each other member.
+    pub send_to_deliver: LatencySummary,
+    /// From each message's due time to the sender's `ack` (or HTTP answer).
+    pub send_to_ack: LatencySummary,
+    pub refusals: Vec<String>,
+    pub health: Health,
+}
+
+impl SmallRoomReport {
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!(
+                "small-room on {}: {} members, {} msg/s for {} s from {} senders via {:?}",
+                self.target, self.members, self.rate, self.duration_s, self.senders, self.via
+            ),
+            format!("deliveries: {}", self.deliveries),
+            format!("send-to-deliver: {}", self.send_to_deliver),
+            format!("send-to-ack:     {}", self.send_to_ack),
+        ];
+        lines.extend(self.refusals.iter().map(|r| format!("  refused: {r}")));
+        lines.extend(self.health.lines());
+        lines
+    }
+}
+
+pub async fn run(
+    target: &Target,
+    args: &SmallRoomArgs,
+    sources: usize,
+) -> anyhow::Result<SmallRoomReport> {
+    if args.members < 2 || args.rate <= 0.0 || args.duration == 0 {
+        bail!("small-room needs at least 2 members, a positive rate and a duration");
+    }
+    let room = Room::prepare(target, "small-room", args.members).await?;
+    let dialer = Dialer::new(&target.realtime_url(), sources).await?;
+    let (observer, mut observations) = Observer::new(&run_tag());
+    let connected = connect_all(
+        &dialer,
+        args.members,
+        |i| room.members[i].token.clone(),
+        &observer,
+    )
+    .await;
+    if connected.failures > 0 {
+        bail!(
+            "{} of {} members could not connect: {:?}",
+            connected.failures,
+            args.members,
+            connected.first_errors
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let senders = args.senders.unwrap_or(args.members).clamp(1, args.members);
+    let plan = SendPlan {
+        room: &room,
+        clients: &connected.clients,
+        senders: (0..senders).collect(),
+        via: args.via,
+        text_bytes: args.text_bytes,
+    };
+    let schedule = Schedule {
+        start: Instant::now() + Duration::from_millis(100),
+        period: Duration::from_secs_f64(1.0 / args.rate),
+        messages: (args.rate * args.duration as f64).round() as u64,
+    };
+    eprintln!(
+        "sending {} messages at {} msg/s",
+        schedule.messages, args.rate
+    );
+    let sender_conn = |msg| connected.clients[plan.sender_of(msg)].conn;
+    let ((), collected) = tokio::join!(
+        fanout::drive(schedule, &plan, &observer),
+        fanout::collect(
+            &mut observations,
+            schedule,
+            sender_conn,
+            args.members as u64 - 1,
+            Duration::from_secs(args.grace),
+            &observer.counters,
+        )
+    );
+    let health = Health::gather(target, &connected, &observer.counters);
+    drop(connected);
+    Ok(SmallRoomReport {
+        target: if target.baseline {
+            "baseline"
+        } else {
+            "hearth"
+        },
+        members: args.members,
+        rate: args.rate,
+        duration_s: args.duration,
+        senders,
+        via: args.via,
+        deliveries: collected.counts,
+        send_to_deliver: collected.deliver.summary(),
+        send_to_ack: collected.ack.summary(),
+        refusals: collected.refusals,
+        health,
+    })
+}

@@ -1,0 +1,469 @@
+//! One WebSocket connection, from its first frame to its close.
+//!
+//! Lifecycle:
+//! 1. **Auth**: the first frame must be `auth` (or the upgrade carried a session cookie),
+//!    within `auth_timeout`; otherwise close [`close_code::AUTH_FAILED`].
+//! 2. **Register** with the hub as pending, *then* read the subscription (channels and
+//!    seq `M` in one snapshot), then activate from `M`. Every event after `M` was
+//!    committed after the snapshot, so it reaches the hub after registration: none is
+//!    missed, and the hub never sends one at or before `M`.
+//! 3. **Hello**, then with `resume_from` the replay of `(resume_from, M]` from the log,
+//!    then `resumed` (or `resync_required`). Live events queued meanwhile follow: no gap,
+//!    no duplicate across the switch.
+//! 4. **Run**: a reader loop (commands, heartbeat timeout, rate limit) and a writer loop
+//!    (the outbox queue, the kill switch) joined with `select!` in this one task.
+//!
+//! The loop is generic over the socket so tests can drive it with plain channels.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use hearth_core::event::EventPage;
+use hearth_core::id::UserId;
+use hearth_core::model::User;
+use hearth_core::secret::SecretHash;
+use hearth_proto::{ClientFrame, ServerFrame, close_code};
+use tokio::sync::mpsc;
+
+use super::encode;
+use super::hub::{Command, Hub};
+use super::outbox::{ConnId, KillSwitch, Outbox};
+use super::rate::RateLimit;
+use crate::api::messages;
+use crate::convert;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The most presence subscriptions one `presence_sub` may name.
+const MAX_PRESENCE_SUB: usize = 500;
+/// Replay reads the log in pages of this many events.
+const REPLAY_PAGE: u32 = 200;
+/// How long a close frame may take to reach a client that stopped reading.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Serves one upgraded socket until it closes. `cookie_user` is the account of the
+/// upgrade's session cookie, if it carried a valid one.
+pub async fn serve<S>(socket: S, state: AppState, cookie_user: Option<User>)
+where
+    S: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = axum::Error>
+        + Send
+        + 'static,
+{
+    let (mut sink, mut stream) = socket.split();
+    let config = state.settings.gateway.clone();
+
+    let Some((user, resume_from)) = authenticate(&mut stream, &state, cookie_user).await else {
+        close(&mut sink, close_code::AUTH_FAILED, "authentication failed").await;
+        return;
+    };
+    let ws = user.workspace_id.clone();
+    let hub = state.hub.clone();
+    let id = state.conn_ids.next();
+    let (outbox, queue, kill) = Outbox::new(config.queue_capacity);
+    hub.send(
+        &ws,
+        Command::Register {
+            ws: ws.clone(),
+            conn: id,
+            user: user.id.clone(),
+            outbox: outbox.clone(),
+        },
+    );
+    let _registration = Registration {
+        hub: hub.clone(),
+        ws: ws.clone(),
+        conn: id,
+    };
+
+    let subscription = match state.store.subscription(&ws, &user.id).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading a subscription failed");
+            close(&mut sink, 1011, "try again").await;
+            return;
+        }
+    };
+    let live_from = subscription.last_seq;
+    hub.send(
+        &ws,
+        Command::Activate {
+            ws: ws.clone(),
+            conn: id,
+            channels: subscription.channel_ids,
+            live_from,
+        },
+    );
+
+    let hello = ServerFrame::Hello {
+        user_id: user.id.to_string(),
+        last_seq: live_from,
+        heartbeat_ms: u64::try_from(config.heartbeat.as_millis()).unwrap_or(u64::MAX),
+    };
+    if send(&mut sink, &hello).await.is_err() {
+        return;
+    }
+    if let Some(after) = resume_from
+        && replay(&mut sink, &state, &user, after, live_from)
+            .await
+            .is_err()
+    {
+        return;
+    }
+
+    let reader = read_loop(&mut stream, &state, &user, id, &outbox);
+    let writer = write_loop(&mut sink, queue, &kill);
+    tokio::pin!(reader, writer);
+    tokio::select! {
+        code = &mut reader => {
+            // The writer sends the close frame, after what is already queued? No: a
+            // closing client wants the close now; queued events are re-read on resume.
+            kill.kill(code);
+            writer.await;
+        }
+        () = &mut writer => {}
+    }
+}
+
+/// Unregisters from the hub when the connection ends, however it ends.
+struct Registration {
+    hub: Hub,
+    ws: hearth_core::id::WorkspaceId,
+    conn: ConnId,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.send(
+            &self.ws,
+            Command::Unregister {
+                ws: self.ws.clone(),
+                conn: self.conn,
+            },
+        );
+    }
+}
+
+/// Waits for the `auth` frame; returns the account and `resume_from`.
+async fn authenticate<S>(
+    stream: &mut S,
+    state: &AppState,
+    cookie_user: Option<User>,
+) -> Option<(User, Option<i64>)>
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let timeout = state.settings.gateway.auth_timeout;
+    let message = tokio::time::timeout(timeout, stream.next())
+        .await
+        .ok()??
+        .ok()?;
+    let Message::Text(text) = message else {
+        return None;
+    };
+    let Ok(ClientFrame::Auth { token, resume_from }) = serde_json::from_str(text.as_str()) else {
+        return None;
+    };
+    let user = match token {
+        Some(token) if !token.is_empty() && token.len() <= 256 => {
+            let session = state.store.session(&SecretHash::of(&token)).await.ok()??;
+            session.user
+        }
+        Some(_) => return None,
+        None => cookie_user?,
+    };
+    Some((user, resume_from))
+}
+
+/// Sends every event after `after` up to `until` that the user may see, then `resumed`;
+/// or `resync_required` when the log cannot serve it.
+async fn replay<S>(
+    sink: &mut S,
+    state: &AppState,
+    user: &User,
+    after: i64,
+    until: i64,
+) -> Result<(), axum::Error>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    if after < 0 || after > until {
+        return send(sink, &ServerFrame::ResyncRequired).await;
+    }
+    let mut cursor = after;
+    while cursor < until {
+        let page = state
+            .store
+            .events_after(&user.workspace_id, &user.id, cursor, REPLAY_PAGE)
+            .await;
+        let (events, last_seq) = match page {
+            Ok(EventPage::Events { events, last_seq }) => (events, last_seq),
+            Ok(EventPage::ResyncRequired) => return send(sink, &ServerFrame::ResyncRequired).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "replay failed");
+                return Err(axum::Error::new(e));
+            }
+        };
+        for event in events.iter().filter(|e| e.seq <= until) {
+            send(sink, &ServerFrame::Event(convert::event(event))).await?;
+        }
+        if last_seq <= cursor {
+            break;
+        }
+        cursor = last_seq;
+    }
+    send(sink, &ServerFrame::Resumed { seq: until }).await
+}
+
+/// Reads commands until the client leaves or must be closed; returns the close code.
+async fn read_loop<S>(
+    stream: &mut S,
+    state: &AppState,
+    user: &User,
+    id: ConnId,
+    outbox: &Outbox,
+) -> u16
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let config = &state.settings.gateway;
+    // A client is dead or frozen once it has been silent for 1.5 heartbeat intervals.
+    let silence_limit = config.heartbeat * 3 / 2;
+    let mut rate = RateLimit::per_minute(config.commands_per_minute);
+    loop {
+        let message = match tokio::time::timeout(silence_limit, stream.next()).await {
+            Err(_) => return close_code::HEARTBEAT_TIMEOUT,
+            Ok(None) => return 1000,
+            Ok(Some(Err(e))) => return read_error_code(&e),
+            Ok(Some(Ok(message))) => message,
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            // Control frames prove the client is alive; tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) => return 1000,
+            Message::Binary(_) => return close_code::PROTOCOL_ERROR,
+        };
+        match rate.take() {
+            super::rate::Verdict::Allowed => {}
+            super::rate::Verdict::Refused => {
+                outbox.push(error_frame(
+                    "rate_limited",
+                    "Slow down: too many commands.",
+                    None,
+                ));
+                continue;
+            }
+            super::rate::Verdict::Abusive => return close_code::POLICY_VIOLATION,
+        }
+        let frame = match serde_json::from_str::<ClientFrame>(text.as_str()) {
+            Ok(frame) => frame,
+            Err(e) => {
+                outbox.push(error_frame(
+                    "invalid_frame",
+                    &format!("Not a valid command: {e}"),
+                    None,
+                ));
+                continue;
+            }
+        };
+        handle(frame, state, user, id, outbox).await;
+    }
+}
+
+/// What a failed read means for the close code: an oversized frame is 1009.
+fn read_error_code(error: &axum::Error) -> u16 {
+    let text = error.to_string();
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        close_code::TOO_BIG
+    } else {
+        close_code::PROTOCOL_ERROR
+    }
+}
+
+async fn handle(frame: ClientFrame, state: &AppState, user: &User, id: ConnId, outbox: &Outbox) {
+    let ws = &user.workspace_id;
+    let hub = &state.hub;
+    match frame {
+        ClientFrame::Auth { .. } => {
+            outbox.push(error_frame(
+                "already_authenticated",
+                "This connection is already signed in.",
+                None,
+            ));
+        }
+        ClientFrame::Ping { id } => {
+            outbox.push(encode(&ServerFrame::Pong { id }));
+        }
+        ClientFrame::Send {
+            channel_id,
+            text,
+            client_msg_id,
+            thread_root_id,
+        } => {
+            let request = hearth_proto::PostMessageRequest {
+                text,
+                client_msg_id: client_msg_id.clone(),
+                thread_root_id,
+            };
+            match messages::post(state, user, &channel_id, request).await {
+                Ok(posted) => {
+                    outbox.push(encode(&ServerFrame::Ack {
+                        client_msg_id,
+                        message: convert::message(&posted.message),
+                    }));
+                }
+                Err(e) => {
+                    outbox.push(api_error_frame(&e, client_msg_id));
+                }
+            }
+            hub.send(
+                ws,
+                Command::Activity {
+                    ws: ws.clone(),
+                    conn: id,
+                },
+            );
+        }
+        ClientFrame::Typing { channel_id } => {
+            match hearth_core::id::ChannelId::parse(&channel_id) {
+                Some(channel) => hub.send(
+                    ws,
+                    Command::Typing {
+                        ws: ws.clone(),
+                        conn: id,
+                        channel,
+                    },
+                ),
+                None => {
+                    outbox.push(error_frame(
+                        "not_in_channel",
+                        "Join the channel first.",
+                        None,
+                    ));
+                }
+            }
+        }
+        ClientFrame::PresenceSub { user_ids } => {
+            if user_ids.len() > MAX_PRESENCE_SUB {
+                outbox.push(error_frame(
+                    "too_many_users",
+                    &format!("Subscribe to at most {MAX_PRESENCE_SUB} users."),
+                    None,
+                ));
+                return;
+            }
+            // Ids that are not well-formed cannot be anyone's: they are simply skipped.
+            let users: Vec<UserId> = user_ids.iter().filter_map(|u| UserId::parse(u)).collect();
+            hub.send(
+                ws,
+                Command::PresenceSub {
+                    ws: ws.clone(),
+                    conn: id,
+                    users,
+                },
+            );
+        }
+        ClientFrame::SetPresence { presence } => {
+            let away = match presence.as_str() {
+                "away" => true,
+                "auto" => false,
+                _ => {
+                    outbox.push(error_frame(
+                        "invalid_presence",
+                        "presence is auto or away.",
+                        None,
+                    ));
+                    return;
+                }
+            };
+            hub.send(
+                ws,
+                Command::SetAway {
+                    ws: ws.clone(),
+                    conn: id,
+                    away,
+                },
+            );
+        }
+        ClientFrame::Activity => {
+            hub.send(
+                ws,
+                Command::Activity {
+                    ws: ws.clone(),
+                    conn: id,
+                },
+            );
+        }
+    }
+}
+
+/// Writes queued frames until the connection is killed or the socket fails, then closes.
+async fn write_loop<S>(sink: &mut S, mut queue: mpsc::Receiver<Utf8Bytes>, kill: &Arc<KillSwitch>)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    loop {
+        tokio::select! {
+            // A kill wins over frames still queued: they are the resume's business.
+            biased;
+            code = kill.killed() => {
+                close(sink, code, reason(code)).await;
+                return;
+            }
+            frame = queue.recv() => match frame {
+                Some(frame) => {
+                    if sink.send(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        close_code::SLOW_CONSUMER => "slow consumer: reconnect and resume from your last seq",
+        close_code::HEARTBEAT_TIMEOUT => "heartbeat timeout",
+        close_code::AUTH_FAILED => "signed out",
+        close_code::TOO_BIG => "frame too big",
+        close_code::POLICY_VIOLATION => "rate limit exceeded",
+        close_code::PROTOCOL_ERROR => "protocol error",
+        close_code::GOING_AWAY => "server shutting down",
+        _ => "",
+    }
+}
+
+async fn close<S>(sink: &mut S, code: u16, reason: &str)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    }));
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
+}
+
+async fn send<S>(sink: &mut S, frame: &ServerFrame) -> Result<(), axum::Error>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    sink.send(Message::Text(encode(frame))).await
+}
+
+fn error_frame(code: &str, message: &str, client_msg_id: Option<String>) -> Utf8Bytes {
+    encode(&ServerFrame::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        client_msg_id,
+    })
+}
+
+fn api_error_frame(error: &ApiError, client_msg_id: Option<String>) -> Utf8Bytes {
+    error_frame(error.code, &error.message, client_msg_id)
+}

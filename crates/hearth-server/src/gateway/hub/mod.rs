@@ -1,0 +1,195 @@
+//! The fan-out hub: which local connections belong to which channels, and the delivery of
+//! every committed event to exactly those connections, in seq order.
+//!
+//! The hub is sharded by workspace over a few tasks (one per core). Each shard task owns
+//! all state of its workspaces (connection index, reorder buffer, presence, typing), so
+//! nothing is locked: every change arrives as a [`Command`] on the shard's queue.
+//!
+//! Per workspace a shard keeps `delivered`, the newest seq it has processed. Events
+//! published out of order (two requests committing and publishing concurrently) wait in
+//! a reorder buffer; a hole that stays open longer than `gap_wait` (an event the bus lost)
+//! is filled from the store's log. Each event is encoded once; the same bytes go to every
+//! recipient's [`Outbox`].
+//!
+//! A connection starts *pending*: the hub buffers what it processes for it while the
+//! connection reads its [`Subscription`](hearth_core::store::Subscription) (its channels
+//! and the seq `M` they were read at). On `Activate` the connection goes live from `M`:
+//! buffered events after `M` are routed to it by the same visibility rules, and it never
+//! receives an event at or before `M` (those come from the replay, if it resumes).
+
+mod presence;
+mod shard;
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hearth_core::event::{Event, EventPage};
+use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::store::Store;
+use tokio::sync::mpsc;
+
+use super::outbox::{ConnId, Outbox};
+
+/// The hub's tunables; the defaults are the product's behaviour.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Typing notices per user per channel are relayed at most this often.
+    pub typing_throttle: Duration,
+    /// How long a client shows a typing notice unless refreshed.
+    pub typing_ttl: Duration,
+    /// A connected user with no activity for this long is `away`.
+    pub idle_after: Duration,
+    /// A user whose last connection closed is shown `offline` only after this long, so a
+    /// page reload does not flap their presence.
+    pub offline_grace: Duration,
+    /// How long a hole in the seq sequence may stay open before it is read from the log.
+    pub gap_wait: Duration,
+    /// Most events buffered for a connection that is still starting.
+    pub pending_limit: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            typing_throttle: Duration::from_secs(3),
+            typing_ttl: Duration::from_secs(6),
+            idle_after: Duration::from_secs(10 * 60),
+            offline_grace: Duration::from_secs(3),
+            gap_wait: Duration::from_millis(300),
+            pending_limit: 10_000,
+        }
+    }
+}
+
+/// Counters for tests and metrics.
+#[derive(Debug, Default)]
+pub struct HubStats {
+    /// Events encoded to bytes (once per event per node, whatever the recipients).
+    pub events_encoded: AtomicU64,
+    /// Event frames queued to connections.
+    pub deliveries: AtomicU64,
+    /// Connections closed because their queue was full.
+    pub slow_consumers: AtomicU64,
+    /// Gaps filled from the log.
+    pub gaps_filled: AtomicU64,
+}
+
+impl HubStats {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// What a shard is asked to do.
+pub(crate) enum Command {
+    /// Committed events of one workspace, in seq order within the batch.
+    Publish {
+        ws: WorkspaceId,
+        events: Arc<[Event]>,
+    },
+    Register {
+        ws: WorkspaceId,
+        conn: ConnId,
+        user: UserId,
+        outbox: Outbox,
+    },
+    Activate {
+        ws: WorkspaceId,
+        conn: ConnId,
+        channels: Vec<ChannelId>,
+        live_from: i64,
+    },
+    Unregister {
+        ws: WorkspaceId,
+        conn: ConnId,
+    },
+    Typing {
+        ws: WorkspaceId,
+        conn: ConnId,
+        channel: ChannelId,
+    },
+    PresenceSub {
+        ws: WorkspaceId,
+        conn: ConnId,
+        users: Vec<UserId>,
+    },
+    SetAway {
+        ws: WorkspaceId,
+        conn: ConnId,
+        away: bool,
+    },
+    Activity {
+        ws: WorkspaceId,
+        conn: ConnId,
+    },
+    /// Closes every connection (server shutdown).
+    CloseAll {
+        code: u16,
+    },
+    /// The answer to a gap fill the shard started.
+    Filled {
+        ws: WorkspaceId,
+        page: Result<EventPage, String>,
+    },
+}
+
+/// A handle to the hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    shards: Arc<[mpsc::UnboundedSender<Command>]>,
+    stats: Arc<HubStats>,
+}
+
+impl Hub {
+    /// Starts one shard task per core. The tasks end when every handle is dropped.
+    pub fn start(store: Arc<dyn Store>, config: HubConfig) -> Self {
+        let count = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let stats = Arc::new(HubStats::default());
+        let shards: Vec<_> = (0..count)
+            .map(|_| shard::spawn(store.clone(), config.clone(), stats.clone()))
+            .collect();
+        Self {
+            shards: shards.into(),
+            stats,
+        }
+    }
+
+    pub fn stats(&self) -> &HubStats {
+        &self.stats
+    }
+
+    /// Sends a command to the shard that owns `ws`. The queue is unbounded on purpose:
+    /// publishing must never block a request nor drop a committed event; its length is
+    /// bounded by the store's write rate.
+    pub(crate) fn send(&self, ws: &WorkspaceId, command: Command) {
+        let mut hasher = DefaultHasher::new();
+        ws.hash(&mut hasher);
+        let index = (hasher.finish() % self.shards.len() as u64) as usize;
+        // A closed shard means the runtime is shutting down; nothing left to deliver to.
+        let _ = self.shards[index].send(command);
+    }
+
+    /// Closes every connection of this node with `code` (1001 at shutdown, so clients
+    /// reconnect, to another node if there is one, and resume).
+    pub fn close_all(&self, code: u16) {
+        for shard in self.shards.iter() {
+            let _ = shard.send(Command::CloseAll { code });
+        }
+    }
+
+    /// Hands committed events to the hub (the in-process bus).
+    pub fn publish(&self, ws: &WorkspaceId, events: Arc<[Event]>) {
+        if !events.is_empty() {
+            self.send(
+                ws,
+                Command::Publish {
+                    ws: ws.clone(),
+                    events,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! One hub shard: the state of its workspaces and the rules that route events.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use hearth_core::event::{Audience, Event, EventPage, EventPayload};
+use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::store::Store;
+use hearth_proto::{ServerFrame, close_code};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::presence::Presence;
+use super::{Command, HubConfig, HubStats};
+use crate::convert;
+use crate::gateway::outbox::{ConnId, Outbox, Pushed};
+
+/// How often a shard checks timers (gaps, presence, typing).
+const TICK: Duration = Duration::from_millis(250);
+/// The most events read from the log per gap fill.
+const FILL_PAGE: u32 = 500;
+
+/// An event and its frame, encoded once and shared by every recipient.
+pub(super) struct Encoded {
+    event: Event,
+    frame: Utf8Bytes,
+}
+
+pub(super) enum Phase {
+    /// Starting: events processed since registration, to route once the subscription is
+    /// known.
+    Pending(Vec<Arc<Encoded>>),
+    Live,
+}
+
+pub(super) struct Conn {
+    pub(super) user: UserId,
+    pub(super) outbox: Outbox,
+    phase: Phase,
+    /// The channels this connection receives, as of the newest processed event.
+    pub(super) channels: HashSet<ChannelId>,
+    /// Events at or before this seq are the replay's business, never the live stream's.
+    live_from: i64,
+    /// Users whose presence this connection subscribed to.
+    pub(super) watching: Vec<UserId>,
+}
+
+impl Conn {
+    pub(super) fn is_live(&self) -> bool {
+        matches!(self.phase, Phase::Live)
+    }
+}
+
+/// Everything a shard knows about one workspace with local connections.
+#[derive(Default)]
+pub(super) struct Workspace {
+    /// The newest seq processed in order; `None` until the first connection goes live.
+    delivered: Option<i64>,
+    reorder: BTreeMap<i64, Event>,
+    gap_since: Option<Instant>,
+    filling: bool,
+    pub(super) conns: HashMap<ConnId, Conn>,
+    /// Live connections per channel: the index that makes a 10-member channel cost 10
+    /// pushes, not a scan.
+    pub(super) channels: HashMap<ChannelId, HashSet<ConnId>>,
+    /// Connections per user, live or pending.
+    pub(super) users: HashMap<UserId, Vec<ConnId>>,
+    pub(super) presence: Presence,
+}
+
+pub(super) struct Shard {
+    store: Arc<dyn Store>,
+    /// For gap fills to report back to this shard. Weak, so that the shard's task ends
+    /// once every [`Hub`](super::Hub) handle is gone.
+    inbox: mpsc::WeakUnboundedSender<Command>,
+    pub(super) config: HubConfig,
+    stats: Arc<HubStats>,
+    pub(super) workspaces: HashMap<WorkspaceId, Workspace>,
+}
+
+pub(super) fn spawn(
+    store: Arc<dyn Store>,
+    config: HubConfig,
+    stats: Arc<HubStats>,
+) -> mpsc::UnboundedSender<Command> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut shard = Shard {
+        store,
+        inbox: tx.downgrade(),
+        config,
+        stats,
+        workspaces: HashMap::new(),
+    };
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(TICK);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = rx.recv() => match command {
+                    Some(command) => shard.handle(command),
+                    None => break,
+                },
+                _ = ticker.tick() => shard.tick(Instant::now()),
+            }
+        }
+    });
+    tx
+}
+
+pub(super) use crate::gateway::encode;
+
+impl Shard {
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Publish { ws, events } => self.publish(&ws, events.iter().cloned()),
+            Command::Register {
+                ws,
+                conn,
+                user,
+                outbox,
+            } => self.register(ws, conn, user, outbox),
+            Command::Activate {
+                ws,
+                conn,
+                channels,
+                live_from,
+            } => self.activate(&ws, conn, channels, live_from),
+            Command::Unregister { ws, conn } => self.unregister(&ws, conn),
+            Command::Typing { ws, conn, channel } => self.typing(&ws, conn, channel),
+            Command::PresenceSub { ws, conn, users } => self.presence_sub(&ws, conn, users),
+            Command::SetAway { ws, conn, away } => self.set_away(&ws, conn, away),
+            Command::Activity { ws, conn } => self.activity(&ws, conn),
+            Command::Filled { ws, page } => self.filled(&ws, page),
+            Command::CloseAll { code } => {
+                for ws in self.workspaces.values() {
+                    for conn in ws.conns.values() {
+                        conn.outbox.kill(code);
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, ws_id: &WorkspaceId, events: impl Iterator<Item = Event>) {
+        // No local connection in this workspace: nothing to deliver, nothing to track.
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        for event in events {
+            if ws.delivered.is_none_or(|d| event.seq > d) {
+                ws.reorder.insert(event.seq, event);
+            }
+        }
+        if ws.delivered.is_none() && ws.reorder.len() > self.config.pending_limit {
+            // Nobody has gone live for a long time; start over rather than grow.
+            ws.reorder.clear();
+        }
+        self.drain(ws_id);
+    }
+
+    /// Processes buffered events in seq order for as long as they are contiguous.
+    fn drain(&mut self, ws_id: &WorkspaceId) {
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        let Some(mut delivered) = ws.delivered else {
+            return;
+        };
+        while let Some(entry) = ws.reorder.first_entry() {
+            let seq = *entry.key();
+            if seq <= delivered {
+                entry.remove();
+            } else if seq == delivered + 1 {
+                let event = entry.remove();
+                process(ws, event, &self.stats, self.config.pending_limit);
+                delivered = seq;
+            } else {
+                break;
+            }
+        }
+        ws.delivered = Some(delivered);
+        if ws.reorder.is_empty() {
+            ws.gap_since = None;
+        } else if ws.gap_since.is_none() {
+            ws.gap_since = Some(Instant::now());
+        }
+    }
+
+    fn register(&mut self, ws_id: WorkspaceId, id: ConnId, user: UserId, outbox: Outbox) {
+        let ws = self.workspaces.entry(ws_id.clone()).or_default();
+        ws.users.entry(user.clone()).or_default().push(id);
+        ws.conns.insert(
+            id,
+            Conn {
+                user: user.clone(),
+                outbox,
+                phase: Phase::Pending(Vec::new()),
+                channels: HashSet::new(),
+                live_from: i64::MAX,
+                watching: Vec::new(),
+            },
+        );
+        ws.presence.connected(&user, Instant::now(), &self.config);
+        self.flush_presence(&ws_id);
+    }
+
+    fn activate(
+        &mut self,
+        ws_id: &WorkspaceId,
+        id: ConnId,
+        channels: Vec<ChannelId>,
+        live_from: i64,
+    ) {
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        let Some(conn) = ws.conns.get_mut(&id) else {
+            return;
+        };
+        let Phase::Pending(buffered) = std::mem::replace(&mut conn.phase, Phase::Live) else {
+            return;
+        };
+        conn.live_from = live_from;
+        for channel in &channels {
+            ws.channels.entry(channel.clone()).or_default().insert(id);
+        }
+        conn.channels = channels.into_iter().collect();
+        // Route what was processed while the subscription was read, by the same rules as
+        // `process`, for this one connection.
+        for encoded in &buffered {
+            route_to_one(ws, id, encoded, &self.stats);
+        }
+        if ws.delivered.is_none() {
+            ws.delivered = Some(live_from);
+        }
+        self.drain(ws_id);
+    }
+
+    fn unregister(&mut self, ws_id: &WorkspaceId, id: ConnId) {
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        let Some(conn) = ws.conns.remove(&id) else {
+            return;
+        };
+        for channel in &conn.channels {
+            remove_from_index(&mut ws.channels, channel, id);
+        }
+        if let Some(conns) = ws.users.get_mut(&conn.user) {
+            conns.retain(|c| *c != id);
+            if conns.is_empty() {
+                ws.users.remove(&conn.user);
+            }
+        }
+        ws.presence.unwatch(id, &conn.watching);
+        ws.presence.disconnected(&conn.user, Instant::now());
+        self.flush_presence(ws_id);
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        if ws.conns.is_empty() {
+            // The last local connection of the workspace: forget it entirely. Whoever
+            // connects next starts from a fresh subscription.
+            self.workspaces.remove(ws_id);
+        }
+    }
+
+    pub(super) fn tick(&mut self, now: Instant) {
+        let ids: Vec<WorkspaceId> = self.workspaces.keys().cloned().collect();
+        for ws_id in ids {
+            self.check_gap(&ws_id, now);
+            self.presence_tick(&ws_id, now);
+        }
+    }
+
+    /// Starts a fill from the log when a hole has stayed open for `gap_wait`.
+    fn check_gap(&mut self, ws_id: &WorkspaceId, now: Instant) {
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        let (Some(delivered), Some(since)) = (ws.delivered, ws.gap_since) else {
+            return;
+        };
+        if ws.filling || now.duration_since(since) < self.config.gap_wait {
+            return;
+        }
+        let Some(inbox) = self.inbox.upgrade() else {
+            return;
+        };
+        ws.filling = true;
+        let store = self.store.clone();
+        let ws_id = ws_id.clone();
+        tokio::spawn(async move {
+            let page = store
+                .log_after(&ws_id, delivered, FILL_PAGE)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = inbox.send(Command::Filled { ws: ws_id, page });
+        });
+    }
+
+    fn filled(&mut self, ws_id: &WorkspaceId, page: Result<EventPage, String>) {
+        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+            return;
+        };
+        ws.filling = false;
+        match page {
+            Ok(EventPage::Events { events, .. }) => {
+                self.stats.gaps_filled.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(workspace = %ws_id, events = events.len(), "filled a gap from the log");
+                ws.gap_since = None;
+                self.publish(ws_id, events.into_iter());
+            }
+            Ok(EventPage::ResyncRequired) => {
+                // The hole is older than the log: the connections cannot be made whole
+                // live. Close them; they reconnect and resync over REST.
+                tracing::warn!(workspace = %ws_id, "gap past the log's retention; closing connections");
+                for conn in ws.conns.values() {
+                    conn.outbox.kill(close_code::SLOW_CONSUMER);
+                }
+            }
+            Err(error) => {
+                // Try again on a later tick.
+                tracing::warn!(workspace = %ws_id, %error, "filling a gap from the log failed");
+            }
+        }
+    }
+}
+
+pub(super) fn remove_from_index(
+    index: &mut HashMap<ChannelId, HashSet<ConnId>>,
+    channel: &ChannelId,
+    id: ConnId,
+) {
+    if let Some(conns) = index.get_mut(channel) {
+        conns.remove(&id);
+        if conns.is_empty() {
+            index.remove(channel);
+        }
+    }
+}
+
+/// Routes one event, in seq order, to the workspace's live connections, keeping the
+/// channel index equal to membership at this seq: founding members and joiners receive
+/// the event that made them members; a leaver receives its own `member.left` and nothing
+/// after it. Pending connections buffer the event to route it on activation.
+fn process(ws: &mut Workspace, event: Event, stats: &HubStats, pending_limit: usize) {
+    let frame = encode(&ServerFrame::Event(convert::event(&event)));
+    stats.events_encoded.fetch_add(1, Ordering::Relaxed);
+    let encoded = Arc::new(Encoded { event, frame });
+
+    for conn in ws.conns.values_mut() {
+        if let Phase::Pending(buffer) = &mut conn.phase {
+            if buffer.len() >= pending_limit {
+                conn.outbox.kill(close_code::SLOW_CONSUMER);
+            } else {
+                buffer.push(encoded.clone());
+            }
+        }
+    }
+
+    for (channel, user) in joins(&encoded.event.payload) {
+        for id in ws.users.get(user).into_iter().flatten() {
+            if let Some(conn) = ws.conns.get_mut(id).filter(|c| c.is_live()) {
+                conn.channels.insert(channel.clone());
+                ws.channels.entry(channel.clone()).or_default().insert(*id);
+            }
+        }
+    }
+
+    let recipients: Vec<ConnId> = match encoded.event.payload.audience() {
+        Audience::Channel(channel) => ws
+            .channels
+            .get(&channel)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default(),
+        Audience::User(user) => ws.users.get(&user).cloned().unwrap_or_default(),
+        Audience::Workspace => ws.conns.keys().copied().collect(),
+    };
+    for id in recipients {
+        if let Some(conn) = ws.conns.get(&id) {
+            deliver(conn, &encoded, stats);
+        }
+    }
+
+    if let EventPayload::MemberLeft {
+        channel_id,
+        user_id,
+    } = &encoded.event.payload
+    {
+        for id in ws.users.get(user_id).into_iter().flatten() {
+            if let Some(conn) = ws.conns.get_mut(id) {
+                conn.channels.remove(channel_id);
+            }
+            remove_from_index(&mut ws.channels, channel_id, *id);
+        }
+    }
+
+    if let EventPayload::UserUpdated { user } = &encoded.event.payload
+        && user.deactivated
+    {
+        // Deactivation revokes every session: close the sockets too.
+        for id in ws.users.get(&user.id).into_iter().flatten() {
+            if let Some(conn) = ws.conns.get(id) {
+                conn.outbox.kill(close_code::AUTH_FAILED);
+            }
+        }
+    }
+}
+
+/// The (channel, user) memberships an event starts.
+fn joins(payload: &EventPayload) -> Vec<(&ChannelId, &UserId)> {
+    match payload {
+        EventPayload::ChannelCreated {
+            channel,
+            member_ids,
+        } => member_ids.iter().map(|u| (&channel.id, u)).collect(),
+        EventPayload::MemberJoined {
+            channel_id,
+            user_id,
+        } => vec![(channel_id, user_id)],
+        _ => Vec::new(),
+    }
+}
+
+/// The per-connection form of [`process`]'s rules, for events buffered while pending.
+fn route_to_one(ws: &mut Workspace, id: ConnId, encoded: &Encoded, stats: &HubStats) {
+    let Some(conn) = ws.conns.get_mut(&id) else {
+        return;
+    };
+    for (channel, user) in joins(&encoded.event.payload) {
+        if *user == conn.user {
+            conn.channels.insert(channel.clone());
+            ws.channels.entry(channel.clone()).or_default().insert(id);
+        }
+    }
+    let visible = match encoded.event.payload.audience() {
+        Audience::Channel(channel) => conn.channels.contains(&channel),
+        Audience::User(user) => user == conn.user,
+        Audience::Workspace => true,
+    };
+    if visible {
+        deliver(conn, encoded, stats);
+    }
+    if let EventPayload::MemberLeft {
+        channel_id,
+        user_id,
+    } = &encoded.event.payload
+        && *user_id == conn.user
+    {
+        conn.channels.remove(channel_id);
+        remove_from_index(&mut ws.channels, channel_id, id);
+    }
+}
+
+fn deliver(conn: &Conn, encoded: &Encoded, stats: &HubStats) {
+    if !conn.is_live() || encoded.event.seq <= conn.live_from {
+        return;
+    }
+    match conn.outbox.push(encoded.frame.clone()) {
+        Pushed::Queued => {
+            stats.deliveries.fetch_add(1, Ordering::Relaxed);
+        }
+        Pushed::Killed => {
+            stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        }
+        Pushed::Skipped => {}
+    }
+}

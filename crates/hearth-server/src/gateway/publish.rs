@@ -1,0 +1,322 @@
+//! [`PublishingStore`]: the store as the API sees it, which publishes every committed
+//! change's events to the bus.
+//!
+//! Architecture Invariant: fan-out happens after commit, in exactly one place. Handlers
+//! and the gateway never publish themselves; every mutation goes through this decorator,
+//! which publishes `Committed::events` once the inner store has returned `Ok` (that is,
+//! after the transaction committed). Reads pass straight through.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use hearth_core::Timestamp;
+use hearth_core::event::{Event, EventPage};
+use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use hearth_core::mention::Mentions;
+use hearth_core::model::{
+    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
+    User, Workspace,
+};
+use hearth_core::secret::SecretHash;
+use hearth_core::store::{
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
+    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
+};
+use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
+
+use super::bus::Bus;
+
+pub struct PublishingStore {
+    inner: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+}
+
+impl PublishingStore {
+    pub fn new(inner: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Self {
+        Self { inner, bus }
+    }
+
+    fn publish(&self, ws: &WorkspaceId, events: &[Event]) {
+        if !events.is_empty() {
+            self.bus.publish(ws, events.into());
+        }
+    }
+
+    /// Publishes a committed result's events and passes it on.
+    fn committed<T>(
+        &self,
+        ws: &WorkspaceId,
+        result: StoreResult<Committed<T>>,
+    ) -> StoreResult<Committed<T>> {
+        if let Ok(committed) = &result {
+            self.publish(ws, &committed.events);
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Store for PublishingStore {
+    async fn create_workspace(
+        &self,
+        workspace: NewWorkspace,
+        owner: NewUser,
+    ) -> StoreResult<(Workspace, Committed<User>)> {
+        let (ws, owner) = self.inner.create_workspace(workspace, owner).await?;
+        self.publish(&ws.id, &owner.events);
+        Ok((ws, owner))
+    }
+
+    async fn workspace(&self, id: &WorkspaceId) -> StoreResult<Option<Workspace>> {
+        self.inner.workspace(id).await
+    }
+
+    async fn workspace_by_slug(&self, slug: &WorkspaceSlug) -> StoreResult<Option<Workspace>> {
+        self.inner.workspace_by_slug(slug).await
+    }
+
+    async fn user(&self, ws: &WorkspaceId, id: &UserId) -> StoreResult<Option<User>> {
+        self.inner.user(ws, id).await
+    }
+
+    async fn credentials(
+        &self,
+        ws: &WorkspaceId,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>> {
+        self.inner.credentials(ws, email).await
+    }
+
+    async fn list_users(
+        &self,
+        ws: &WorkspaceId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        self.inner.list_users(ws, after, limit).await
+    }
+
+    async fn update_user(
+        &self,
+        ws: &WorkspaceId,
+        id: &UserId,
+        patch: UserPatch,
+    ) -> StoreResult<Committed<User>> {
+        self.committed(ws, self.inner.update_user(ws, id, patch).await)
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<()> {
+        self.inner.create_session(session).await
+    }
+
+    async fn session(&self, token: &SecretHash) -> StoreResult<Option<Session>> {
+        self.inner.session(token).await
+    }
+
+    async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
+        self.inner.delete_session(token).await
+    }
+
+    async fn create_invite(&self, invite: NewInvite) -> StoreResult<Invite> {
+        self.inner.create_invite(invite).await
+    }
+
+    async fn redeem_invite(
+        &self,
+        ws: &WorkspaceId,
+        code: &SecretHash,
+        user: NewUser,
+    ) -> StoreResult<Committed<User>> {
+        self.committed(ws, self.inner.redeem_invite(ws, code, user).await)
+    }
+
+    async fn create_channel(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        channel: NewChannel,
+    ) -> StoreResult<Committed<Channel>> {
+        self.committed(ws, self.inner.create_channel(ws, creator, channel).await)
+    }
+
+    async fn channel(&self, ws: &WorkspaceId, id: &ChannelId) -> StoreResult<Option<Channel>> {
+        self.inner.channel(ws, id).await
+    }
+
+    async fn membership(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<Membership>> {
+        self.inner.membership(ws, channel, user).await
+    }
+
+    async fn list_user_channels(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+    ) -> StoreResult<Vec<ChannelSummary>> {
+        self.inner.list_user_channels(ws, user).await
+    }
+
+    async fn browse_channels(&self, ws: &WorkspaceId) -> StoreResult<Vec<(Channel, i64)>> {
+        self.inner.browse_channels(ws).await
+    }
+
+    async fn update_channel(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        patch: ChannelPatch,
+    ) -> StoreResult<Committed<Channel>> {
+        self.committed(ws, self.inner.update_channel(ws, id, patch).await)
+    }
+
+    async fn add_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        users: &[UserId],
+    ) -> StoreResult<Committed<Vec<UserId>>> {
+        self.committed(ws, self.inner.add_members(ws, channel, users).await)
+    }
+
+    async fn remove_member(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Committed<bool>> {
+        self.committed(ws, self.inner.remove_member(ws, channel, user).await)
+    }
+
+    async fn list_members(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Member>> {
+        self.inner.list_members(ws, channel, after, limit).await
+    }
+
+    async fn open_conversation(
+        &self,
+        ws: &WorkspaceId,
+        creator: &UserId,
+        members: &[UserId],
+    ) -> StoreResult<Committed<Channel>> {
+        self.committed(ws, self.inner.open_conversation(ws, creator, members).await)
+    }
+
+    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
+        let posted = self.inner.post_message(ws, message).await?;
+        self.publish(ws, &posted.events);
+        Ok(posted)
+    }
+
+    async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {
+        self.inner.message(ws, id).await
+    }
+
+    async fn list_messages(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        range: HistoryRange,
+    ) -> StoreResult<MessagePage> {
+        self.inner.list_messages(ws, channel, range).await
+    }
+
+    async fn list_replies(
+        &self,
+        ws: &WorkspaceId,
+        root: &MessageId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<MessagePage> {
+        self.inner.list_replies(ws, root, after, limit).await
+    }
+
+    async fn edit_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+        text: MessageText,
+        mentions: Mentions,
+    ) -> StoreResult<Committed<Message>> {
+        self.committed(ws, self.inner.edit_message(ws, id, text, mentions).await)
+    }
+
+    async fn delete_message(
+        &self,
+        ws: &WorkspaceId,
+        id: &MessageId,
+    ) -> StoreResult<Committed<Message>> {
+        self.committed(ws, self.inner.delete_message(ws, id).await)
+    }
+
+    async fn add_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>> {
+        self.committed(ws, self.inner.add_reaction(ws, message, user, emoji).await)
+    }
+
+    async fn remove_reaction(
+        &self,
+        ws: &WorkspaceId,
+        message: &MessageId,
+        user: &UserId,
+        emoji: &Emoji,
+    ) -> StoreResult<Committed<Message>> {
+        self.committed(
+            ws,
+            self.inner.remove_reaction(ws, message, user, emoji).await,
+        )
+    }
+
+    async fn mark_read(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+        seq: i64,
+    ) -> StoreResult<Committed<Membership>> {
+        self.committed(ws, self.inner.mark_read(ws, channel, user, seq).await)
+    }
+
+    async fn events_after(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<EventPage> {
+        self.inner.events_after(ws, user, after, limit).await
+    }
+
+    async fn subscription(&self, ws: &WorkspaceId, user: &UserId) -> StoreResult<Subscription> {
+        self.inner.subscription(ws, user).await
+    }
+
+    async fn log_after(&self, ws: &WorkspaceId, after: i64, limit: u32) -> StoreResult<EventPage> {
+        self.inner.log_after(ws, after, limit).await
+    }
+
+    async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64> {
+        self.inner.last_seq(ws).await
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
+        self.inner.prune_events(before).await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}
