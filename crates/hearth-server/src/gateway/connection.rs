@@ -42,6 +42,8 @@ const MAX_PRESENCE_SUB: usize = 500;
 const REPLAY_PAGE: u32 = 200;
 /// How long a close frame may take to reach a client that stopped reading.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long one frame of the hello or the replay may take to be taken by the client.
+const HANDSHAKE_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves one upgraded socket until it closes. `cookie_user` is the account of the
 /// upgrade's session cookie, if it carried a valid one.
@@ -118,8 +120,8 @@ where
     tokio::pin!(reader, writer);
     tokio::select! {
         code = &mut reader => {
-            // The writer sends the close frame, after what is already queued? No: a
-            // closing client wants the close now; queued events are re-read on resume.
+            // The writer sends the close frame now, not after what is queued: a closing
+            // client wants it at once, and queued events are re-read on resume.
             kill.kill(code);
             writer.await;
         }
@@ -401,12 +403,16 @@ async fn handle(frame: ClientFrame, state: &AppState, user: &User, id: ConnId, o
 }
 
 /// Writes queued frames until the connection is killed or the socket fails, then closes.
+///
+/// Every send races the kill switch: a client that stopped reading leaves a send pending
+/// forever, and it must still be cut off (and its hub registration freed) when the hub
+/// or the heartbeat gives up on it.
 async fn write_loop<S>(sink: &mut S, mut queue: mpsc::Receiver<Utf8Bytes>, kill: &Arc<KillSwitch>)
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
     loop {
-        tokio::select! {
+        let frame = tokio::select! {
             // A kill wins over frames still queued: they are the resume's business.
             biased;
             code = kill.killed() => {
@@ -414,13 +420,21 @@ where
                 return;
             }
             frame = queue.recv() => match frame {
-                Some(frame) => {
-                    if sink.send(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
+                Some(frame) => frame,
                 None => return,
             },
+        };
+        tokio::select! {
+            biased;
+            code = kill.killed() => {
+                close(sink, code, reason(code)).await;
+                return;
+            }
+            sent = sink.send(Message::Text(frame)) => {
+                if sent.is_err() {
+                    return;
+                }
+            }
         }
     }
 }
@@ -449,11 +463,24 @@ where
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(frame)).await;
 }
 
+/// Sends a frame before the read and write loops run (hello, replay). The heartbeat is
+/// not being watched then, so a client that does not take the frame within
+/// [`HANDSHAKE_SEND_TIMEOUT`] is given up on.
 async fn send<S>(sink: &mut S, frame: &ServerFrame) -> Result<(), axum::Error>
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
-    sink.send(Message::Text(encode(frame))).await
+    match tokio::time::timeout(
+        HANDSHAKE_SEND_TIMEOUT,
+        sink.send(Message::Text(encode(frame))),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(axum::Error::new(
+            "the client stopped reading during the handshake",
+        )),
+    }
 }
 
 fn error_frame(code: &str, message: &str, client_msg_id: Option<String>) -> Utf8Bytes {

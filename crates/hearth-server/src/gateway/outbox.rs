@@ -35,15 +35,17 @@ pub struct KillSwitch {
 }
 
 impl KillSwitch {
-    /// Asks the connection to close with `code`; the first reason wins.
-    pub fn kill(&self, code: u16) {
-        if self
+    /// Asks the connection to close with `code`; the first reason wins. Returns whether
+    /// this call was the one that killed it.
+    pub fn kill(&self, code: u16) -> bool {
+        let first = self
             .code
             .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+            .is_ok();
+        if first {
             self.notify.notify_one();
         }
+        first
     }
 
     /// Resolves with the close code once the connection has been killed.
@@ -73,8 +75,10 @@ pub enum Pushed {
     Queued,
     /// An ephemeral frame was skipped because the queue is half full.
     Skipped,
-    /// The queue was full: the connection has been killed as a slow consumer.
+    /// The queue was full: this push killed the connection as a slow consumer.
     Killed,
+    /// The connection is already closed or killed; the frame was dropped.
+    Gone,
 }
 
 impl Outbox {
@@ -95,11 +99,14 @@ impl Outbox {
         match self.tx.try_send(frame) {
             Ok(()) => Pushed::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kill.kill(close_code::SLOW_CONSUMER);
-                Pushed::Killed
+                if self.kill.kill(close_code::SLOW_CONSUMER) {
+                    Pushed::Killed
+                } else {
+                    Pushed::Gone
+                }
             }
             // The connection is already gone; the hub will hear of it.
-            Err(mpsc::error::TrySendError::Closed(_)) => Pushed::Killed,
+            Err(mpsc::error::TrySendError::Closed(_)) => Pushed::Gone,
         }
     }
 
@@ -133,6 +140,11 @@ mod tests {
         assert_eq!(outbox.push("b".into()), Pushed::Queued);
         assert_eq!(outbox.push("c".into()), Pushed::Queued);
         assert_eq!(outbox.push("d".into()), Pushed::Killed);
+        assert_eq!(
+            outbox.push("e".into()),
+            Pushed::Gone,
+            "killed once, counted once"
+        );
         assert_eq!(kill.killed().await, close_code::SLOW_CONSUMER);
         assert_eq!(rx.recv().await.unwrap().as_str(), "a");
     }

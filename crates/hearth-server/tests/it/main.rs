@@ -1,5 +1,6 @@
-//! Integration tests for the HTTP API: real HTTP against a server bound to port 0 with a
-//! fresh SQLite database per test. One binary, one module per area.
+//! Integration tests for the HTTP API and the realtime gateway: real HTTP and WebSockets
+//! against a server bound to port 0 with a fresh SQLite database per test. One binary,
+//! one module per area.
 
 mod accounts;
 mod channels;
@@ -10,6 +11,7 @@ mod lifecycle;
 mod members;
 mod messages;
 mod openapi;
+mod realtime;
 mod support;
 mod threads;
 mod users;

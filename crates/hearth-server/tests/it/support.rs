@@ -20,6 +20,9 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The server's own state, for what only the server can see or do: the hub's
+    /// counters, pruning the event log.
+    pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     /// The database's directory when this server owns it (deleted on drop); `None` when
@@ -120,12 +123,13 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(hearth_server::run(listener, state, async {
+        let server = tokio::spawn(hearth_server::run(listener, state.clone(), async {
             let _ = rx.await;
         }));
         Self {
             addr,
             client: reqwest::Client::new(),
+            state,
             shutdown: Some(tx),
             server: Some(server),
             _dir: owned,
@@ -140,6 +144,15 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server io");
         }
+    }
+
+    /// Deletes the events logged before `before`, as the retention upkeep does.
+    pub async fn prune_events(&self, before: hearth_core::Timestamp) -> u64 {
+        self.state
+            .store
+            .prune_events(before)
+            .await
+            .expect("prune events")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -19,6 +19,8 @@
 
 mod presence;
 mod shard;
+#[cfg(test)]
+mod tests;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

@@ -467,6 +467,6 @@ fn deliver(conn: &Conn, encoded: &Encoded, stats: &HubStats) {
         Pushed::Killed => {
             stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
         }
-        Pushed::Skipped => {}
+        Pushed::Skipped | Pushed::Gone => {}
     }
 }
