@@ -17,6 +17,8 @@
 //! buffered events after `M` are routed to it by the same visibility rules, and it never
 //! receives an event at or before `M` (those come from the replay, if it resumes).
 
+#[cfg(test)]
+mod gap_tests;
 mod presence;
 mod shard;
 #[cfg(test)]
