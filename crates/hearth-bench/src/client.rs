@@ -210,7 +210,8 @@ enum Command {
     },
 }
 
-/// A connected, authenticated client. Dropping it closes the socket.
+/// A connected, authenticated client. Dropping its last clone closes the socket.
+#[derive(Clone)]
 pub struct Client {
     pub conn: u32,
     commands: mpsc::Sender<Command>,

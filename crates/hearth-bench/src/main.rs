@@ -25,6 +25,7 @@ use serde_json::json;
 
 use crate::scenarios::big_room::{self, BigRoomArgs};
 use crate::scenarios::idle::{self, IdleArgs};
+use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
 use crate::server::{ServerProcess, Target};
 use crate::stats::{LatencySummary, Ratios};
@@ -65,6 +66,9 @@ enum Command {
     SmallRoom(SmallRoomArgs),
     /// A channel of thousands of online members: time for a message to reach the last one.
     BigRoom(BigRoomArgs),
+    /// Hold idle connections for a parent `idle` run (started by `idle` itself).
+    #[command(hide = true)]
+    IdleWorker(IdleWorkerArgs),
     /// Serve the bare broadcast baseline (what `--baseline` starts).
     BaselineBroadcast {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -104,16 +108,17 @@ async fn main() -> anyhow::Result<()> {
     let global = &cli.global;
     let output = match &cli.command {
         Command::BaselineBroadcast { listen } => return baseline::bind_and_serve(*listen).await,
+        Command::IdleWorker(args) => return idle_workers::serve(args, global.sources).await,
         Command::Idle(args) => {
-            let target = start(global).await?;
-            let report = idle::run(&target, args, global.sources).await;
+            let mut target = start(global).await?;
+            let report = idle::run(&mut target, args, global.sources).await;
             target.stop().await;
             let report = report?;
             print_lines(&report.lines());
             json!({ "scenario": "idle", "command": command_line, "ours": report })
         }
         Command::SmallRoom(args) => {
-            let scenario = async |t: &Target| small_room::run(t, args, global.sources).await;
+            let scenario = async |t: &mut Target| small_room::run(t, args, global.sources).await;
             let ours = run_on(start(global).await?, scenario).await?;
             let baseline = match args.baseline {
                 true => Some(run_on_baseline(scenario).await?),
@@ -122,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
             compare("small-room", &command_line, ours, baseline)
         }
         Command::BigRoom(args) => {
-            let scenario = async |t: &Target| big_room::run(t, args, global.sources).await;
+            let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
             let ours = run_on(start(global).await?, scenario).await?;
             let baseline = match args.baseline {
                 true => Some(run_on_baseline(scenario).await?),
@@ -158,17 +163,17 @@ async fn start(global: &Global) -> anyhow::Result<Target> {
 
 /// Runs a scenario on `target`, then stops the target whatever the outcome.
 async fn run_on<R>(
-    target: Target,
-    scenario: impl AsyncFnOnce(&Target) -> anyhow::Result<R>,
+    mut target: Target,
+    scenario: impl AsyncFnOnce(&mut Target) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
-    let result = scenario(&target).await;
+    let result = scenario(&mut target).await;
     target.stop().await;
     result
 }
 
 /// Runs a scenario on a freshly started baseline server.
 async fn run_on_baseline<R>(
-    scenario: impl AsyncFnOnce(&Target) -> anyhow::Result<R>,
+    scenario: impl AsyncFnOnce(&mut Target) -> anyhow::Result<R>,
 ) -> anyhow::Result<R> {
     let target = ServerProcess::start_baseline().await?;
     eprintln!("started the baseline at {}", target.base_url);

@@ -77,6 +77,22 @@ impl Target {
         self.process.as_ref().and_then(|p| p.memory().ok())
     }
 
+    /// Restarts the server we started on the same data directory (sessions stay valid),
+    /// so memory figures start from a fresh process: set-up work such as Argon2 hashing
+    /// leaves freed memory resident that later allocations would silently reuse.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let Some(mut old) = self.process.take() else {
+            return Ok(());
+        };
+        let data_dir = old.data_dir.take();
+        let (bin, args) = (old.bin.clone(), old.args.clone());
+        old.stop().await;
+        let fresh = ServerProcess::start(&bin, &args, data_dir).await?;
+        self.base_url = fresh.base_url;
+        self.process = fresh.process;
+        Ok(())
+    }
+
     /// Kills the server if we started it.
     pub async fn stop(self) {
         if let Some(process) = self.process {
@@ -111,8 +127,11 @@ pub struct ServerProcess {
     child: Child,
     pid: u32,
     log: Arc<Mutex<LogSummary>>,
+    /// How it was started, to start it again.
+    bin: PathBuf,
+    args: Vec<OsString>,
     /// Kept for the process's lifetime; removed on drop.
-    _data_dir: Option<tempfile::TempDir>,
+    data_dir: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
@@ -188,7 +207,9 @@ impl ServerProcess {
             child,
             pid,
             log,
-            _data_dir: data_dir,
+            bin: bin.to_owned(),
+            args: args.to_vec(),
+            data_dir,
         };
         Ok(Target {
             base_url: url,

@@ -10,6 +10,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -86,6 +87,13 @@ pub async fn run(
         shutdown.await;
         hub.close_all(hearth_proto::close_code::GOING_AWAY);
     };
+    // Chat frames are small and latency-bound: without TCP_NODELAY, Nagle's algorithm
+    // and delayed ACKs add up to ~40 ms to a delivery.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -55,6 +55,16 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARTH_SESSION_TTL_DAYS", default_value_t = 30)]
     pub session_ttl_days: u32,
 
+    /// Commands (frames) a WebSocket connection may send per minute, with bursts of as
+    /// many; past it commands are refused, and persistent excess closes the connection.
+    #[arg(long, env = "HEARTH_WS_COMMANDS_PER_MINUTE", default_value_t = 120)]
+    pub ws_commands_per_minute: u32,
+
+    /// The public origin (e.g. `https://chat.example.com`) that cookie-authenticated
+    /// WebSocket upgrades must come from; default: the origin of the request's Host.
+    #[arg(long, env = "HEARTH_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+
     /// Log format.
     #[arg(long, env = "HEARTH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

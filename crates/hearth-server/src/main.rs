@@ -49,11 +49,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the database {}", db_path.display()))?;
     let store = Arc::new(store);
-    let settings = Settings {
+    let mut settings = Settings {
         session_ttl: config.session_ttl(),
         event_retention: config.event_retention(),
         ..Settings::default()
     };
+    settings.gateway.commands_per_minute = config.ws_commands_per_minute;
+    settings.gateway.origin = config.public_origin.clone();
     let state = AppState::new(store.clone(), settings);
     let pruner = tokio::spawn(maintenance::prune_events_forever(
         store.clone(),

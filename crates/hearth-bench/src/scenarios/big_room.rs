@@ -110,7 +110,7 @@ impl BigRoomReport {
 }
 
 pub async fn run(
-    target: &Target,
+    target: &mut Target,
     args: &BigRoomArgs,
     sources: usize,
 ) -> anyhow::Result<BigRoomReport> {
@@ -139,22 +139,18 @@ pub async fn run(
     eprintln!("connected in {:.1} s", connected.elapsed.as_secs_f64());
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let plan = SendPlan {
-        room: &room,
-        clients: &connected.clients,
-        senders: vec![0],
-        via: args.via,
-        text_bytes: args.text_bytes,
-    };
+    let plan = SendPlan::new(&room, &connected.clients, 1, args.via, args.text_bytes);
+    let via = plan.via;
     let schedule = Schedule {
         start: Instant::now() + Duration::from_millis(100),
         period: Duration::from_millis(args.interval_ms),
         messages: args.messages,
     };
     let recipients = args.members as u64 - 1;
-    let sender_conn = |_| connected.clients[0].conn;
+    let conns = plan.sender_conns();
+    let sender_conn = |msg| fanout::turn(&conns, msg);
     let ((), collected) = tokio::join!(
-        fanout::drive(schedule, &plan, &observer),
+        fanout::drive(schedule, plan, observer.clone()),
         fanout::collect(
             &mut observations,
             schedule,
@@ -190,7 +186,7 @@ pub async fn run(
         members: args.members,
         messages: args.messages,
         interval_ms: args.interval_ms,
-        via: args.via,
+        via,
         connect_seconds,
         deliveries: collected.counts,
         time_to_last: time_to_last.summary(),

@@ -4,8 +4,12 @@
 //! Message `i` is due at `start + i * period` and is sent then, whatever happened to the
 //! ones before (open loop). Every latency is measured from that due time, not from when
 //! the send actually left, so a stalled server shows up as latency instead of silently
-//! slowing the load (no coordinated omission). The collector waits until every expected
-//! delivery arrived, or until the grace period after the last due time ran out.
+//! slowing the load (no coordinated omission). The sender runs on a thread of its own
+//! with `std::thread::sleep` plus a short spin, because tokio's timer rounds every sleep
+//! up to the next millisecond, which would add up to 1 ms of the load generator's own
+//! lateness to every latency (more than the whole fan-out costs on the baseline). The
+//! collector waits until every expected delivery arrived, or until the grace period after
+//! the last due time ran out.
 
 use std::time::Duration;
 
@@ -14,6 +18,7 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
+use crate::api::{Account, Api};
 use crate::client::{Client, Counters, Observation, Observed, Observer, client_msg_id};
 use crate::scenarios::Room;
 use crate::stats::{DeliveryCounts, DeliveryLedger, Latency};
@@ -47,21 +52,53 @@ impl Schedule {
     }
 }
 
-/// Who sends message `i`: the clients in `senders`, in turn.
-pub struct SendPlan<'a> {
-    pub room: &'a Room,
-    pub clients: &'a [Client],
-    /// Indices into `clients`.
-    pub senders: Vec<usize>,
+/// Who sends message `i`: the `senders`, in turn. Owned, because it moves to the
+/// sender's thread.
+pub struct SendPlan {
+    pub channel_id: String,
+    /// Each sender's connection and account.
+    pub senders: Vec<(Client, Account)>,
+    /// For sending over REST.
+    pub api: Option<Api>,
     pub via: SendVia,
     /// Message text length in bytes.
     pub text_bytes: usize,
 }
 
-impl SendPlan<'_> {
-    pub fn sender_of(&self, msg: u64) -> usize {
-        self.senders[(msg % self.senders.len() as u64) as usize]
+impl SendPlan {
+    /// A plan where the first `senders` members of `room` take turns.
+    pub fn new(
+        room: &Room,
+        clients: &[Client],
+        senders: usize,
+        via: SendVia,
+        text_bytes: usize,
+    ) -> Self {
+        let senders = clients
+            .iter()
+            .zip(&room.members)
+            .take(senders.max(1))
+            .map(|(c, a)| (c.clone(), a.clone()))
+            .collect();
+        Self {
+            channel_id: room.channel_id.clone(),
+            senders,
+            api: room.api.clone(),
+            // The baseline has no REST API: its messages always go over the socket.
+            via: if room.api.is_some() { via } else { SendVia::Ws },
+            text_bytes,
+        }
     }
+
+    /// The connection of each sender, in turn order.
+    pub fn sender_conns(&self) -> Vec<u32> {
+        self.senders.iter().map(|(c, _)| c.conn).collect()
+    }
+}
+
+/// Which connection sent message `msg` when `conns` take turns.
+pub fn turn(conns: &[u32], msg: u64) -> u32 {
+    conns[(msg % conns.len() as u64) as usize]
 }
 
 /// The text of message `msg`, padded to `bytes`.
@@ -73,42 +110,83 @@ fn text(msg: u64, bytes: usize) -> String {
     text
 }
 
-/// Sends every message at its due time.
-pub async fn drive(schedule: Schedule, plan: &SendPlan<'_>, observer: &Observer) {
-    for msg in 0..schedule.messages {
-        tokio::time::sleep_until(schedule.due(msg)).await;
-        let sender = plan.sender_of(msg);
-        let client = &plan.clients[sender];
-        let body = text(msg, plan.text_bytes);
-        match (plan.via, &plan.room.api) {
-            (SendVia::Rest, Some(api)) => {
-                let api = api.clone();
-                let account = plan.room.members[sender].clone();
-                let channel_id = plan.room.channel_id.clone();
-                let id = client_msg_id(&observer.run_tag, msg);
-                let observer = observer.clone();
-                let conn = client.conn;
-                tokio::spawn(async move {
-                    let outcome = api.post_message(&account, &channel_id, body, id).await;
-                    let kind = match outcome {
-                        Ok(true) => Observed::Acked { msg },
-                        Ok(false) => Observed::Refused {
-                            msg,
-                            code: "http_error".into(),
-                        },
-                        Err(e) => Observed::Refused {
-                            msg,
-                            code: format!("{e:#}"),
-                        },
-                    };
-                    observer.report(conn, Instant::now(), kind);
-                });
+/// The last stretch before a due time is spun rather than slept: sleeping wakes up
+/// tens of microseconds late.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Blocks until `due`, to within a few microseconds.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "runs on the sender's own thread, never on an async worker"
+)]
+fn wait_until(due: Instant) {
+    let due = due.into_std();
+    loop {
+        let now = std::time::Instant::now();
+        let Some(left) = due.checked_duration_since(now).filter(|d| !d.is_zero()) else {
+            return;
+        };
+        if left > SPIN {
+            std::thread::sleep(left - SPIN);
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Sends every message at its due time, from a thread of its own; resolves when the
+/// last one is sent.
+pub async fn drive(schedule: Schedule, plan: SendPlan, observer: Observer) {
+    let runtime = tokio::runtime::Handle::current();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("hearth-bench-sender".into())
+        .spawn(move || {
+            for msg in 0..schedule.messages {
+                wait_until(schedule.due(msg));
+                send(msg, &plan, &observer, &runtime);
             }
-            _ => {
-                if let Err(e) = client.send(&plan.room.channel_id, body, msg) {
-                    let code = e.to_string();
-                    observer.report(client.conn, Instant::now(), Observed::Refused { msg, code });
-                }
+            let _ = done.send(());
+        });
+    match thread {
+        Ok(_) => {
+            let _ = finished.await;
+        }
+        Err(e) => eprintln!("could not start the sender thread: {e}"),
+    }
+}
+
+fn send(msg: u64, plan: &SendPlan, observer: &Observer, runtime: &tokio::runtime::Handle) {
+    let (client, account) = &plan.senders[(msg % plan.senders.len() as u64) as usize];
+    let body = text(msg, plan.text_bytes);
+    match (plan.via, &plan.api) {
+        (SendVia::Rest, Some(api)) => {
+            let api = api.clone();
+            let account = account.clone();
+            let channel_id = plan.channel_id.clone();
+            let id = client_msg_id(&observer.run_tag, msg);
+            let observer = observer.clone();
+            let conn = client.conn;
+            runtime.spawn(async move {
+                let outcome = api.post_message(&account, &channel_id, body, id).await;
+                let kind = match outcome {
+                    Ok(true) => Observed::Acked { msg },
+                    Ok(false) => Observed::Refused {
+                        msg,
+                        code: "http_error".into(),
+                    },
+                    Err(e) => Observed::Refused {
+                        msg,
+                        code: format!("{e:#}"),
+                    },
+                };
+                observer.report(conn, Instant::now(), kind);
+            });
+        }
+        _ => {
+            if let Err(e) = client.send(&plan.channel_id, body, msg) {
+                let code = e.to_string();
+                observer.report(client.conn, Instant::now(), Observed::Refused { msg, code });
             }
         }
     }

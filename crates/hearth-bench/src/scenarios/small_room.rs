@@ -81,7 +81,7 @@ impl SmallRoomReport {
 }
 
 pub async fn run(
-    target: &Target,
+    target: &mut Target,
     args: &SmallRoomArgs,
     sources: usize,
 ) -> anyhow::Result<SmallRoomReport> {
@@ -109,13 +109,14 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let senders = args.senders.unwrap_or(args.members).clamp(1, args.members);
-    let plan = SendPlan {
-        room: &room,
-        clients: &connected.clients,
-        senders: (0..senders).collect(),
-        via: args.via,
-        text_bytes: args.text_bytes,
-    };
+    let plan = SendPlan::new(
+        &room,
+        &connected.clients,
+        senders,
+        args.via,
+        args.text_bytes,
+    );
+    let via = plan.via;
     let schedule = Schedule {
         start: Instant::now() + Duration::from_millis(100),
         period: Duration::from_secs_f64(1.0 / args.rate),
@@ -125,9 +126,10 @@ pub async fn run(
         "sending {} messages at {} msg/s",
         schedule.messages, args.rate
     );
-    let sender_conn = |msg| connected.clients[plan.sender_of(msg)].conn;
+    let conns = plan.sender_conns();
+    let sender_conn = |msg| fanout::turn(&conns, msg);
     let ((), collected) = tokio::join!(
-        fanout::drive(schedule, &plan, &observer),
+        fanout::drive(schedule, plan, observer.clone()),
         fanout::collect(
             &mut observations,
             schedule,
@@ -149,7 +151,7 @@ pub async fn run(
         rate: args.rate,
         duration_s: args.duration,
         senders,
-        via: args.via,
+        via,
         deliveries: collected.counts,
         send_to_deliver: collected.deliver.summary(),
         send_to_ack: collected.ack.summary(),

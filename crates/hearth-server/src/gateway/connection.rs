@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use super::encode;
 use super::hub::{Command, Hub};
 use super::outbox::{ConnId, KillSwitch, Outbox};
-use super::rate::RateLimit;
+use super::rate::{RateLimit, Verdict};
 use crate::api::messages;
 use crate::convert;
 use crate::error::ApiError;
@@ -248,17 +248,10 @@ where
             Message::Close(_) => return 1000,
             Message::Binary(_) => return close_code::PROTOCOL_ERROR,
         };
-        match rate.take() {
-            super::rate::Verdict::Allowed => {}
-            super::rate::Verdict::Refused => {
-                outbox.push(error_frame(
-                    "rate_limited",
-                    "Slow down: too many commands.",
-                    None,
-                ));
-                continue;
-            }
-            super::rate::Verdict::Abusive => return close_code::POLICY_VIOLATION,
+        // Every frame counts against the limit, garbage included.
+        let verdict = rate.take();
+        if verdict == Verdict::Abusive {
+            return close_code::POLICY_VIOLATION;
         }
         let frame = match serde_json::from_str::<ClientFrame>(text.as_str()) {
             Ok(frame) => frame,
@@ -271,6 +264,19 @@ where
                 continue;
             }
         };
+        if verdict == Verdict::Refused {
+            // Name the refused send, so the client knows which message to retry.
+            let client_msg_id = match frame {
+                ClientFrame::Send { client_msg_id, .. } => client_msg_id,
+                _ => None,
+            };
+            outbox.push(error_frame(
+                "rate_limited",
+                "Slow down: too many commands.",
+                client_msg_id,
+            ));
+            continue;
+        }
         handle(frame, state, user, id, outbox).await;
     }
 }
