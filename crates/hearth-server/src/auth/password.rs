@@ -34,12 +34,13 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(max_concurrent: usize) -> Self {
-        let mut memory = Vec::new();
-        let decoy = hash_now(&mut memory, &hearth_core::secret::generate_secret())
+        // The decoy's working memory is dropped, not pooled: a server nobody has signed in
+        // to yet should not hold 19 MiB for it.
+        let decoy = hash_now(&mut Memory::new(), &hearth_core::secret::generate_secret())
             .expect("hashing a random password cannot fail");
         Self {
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            memories: Arc::new(Mutex::new(vec![memory])),
+            memories: Arc::new(Mutex::new(Vec::new())),
             decoy,
         }
     }
