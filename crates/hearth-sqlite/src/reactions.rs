@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
-use hearth_core::id::{MessageId, UserId, WorkspaceId};
+use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
 use hearth_core::model::{Committed, Message, ReactionSummary};
 use hearth_core::store::{StoreError, StoreResult};
 use hearth_core::value::Emoji;
@@ -102,27 +102,13 @@ pub(crate) async fn add_reaction(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    let channel_id = hearth_core::id::ChannelId::from_trusted(row.channel_id.clone());
-    let snapshot = messages::with_reactions(conn, ws, row).await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(Committed::unchanged(snapshot));
-    }
-    let event = log::append(
-        conn,
-        ws,
-        now,
-        EventPayload::ReactionAdded {
-            channel_id,
-            message_id: message.clone(),
-            user_id: user.clone(),
-            emoji: emoji.clone(),
-        },
-    )
-    .await?;
-    Ok(Committed {
-        value: snapshot,
-        events: vec![event],
-    })
+    let event = EventPayload::ReactionAdded {
+        channel_id: ChannelId::from_trusted(row.channel_id.clone()),
+        message_id: message.clone(),
+        user_id: user.clone(),
+        emoji: emoji.clone(),
+    };
+    finish(conn, ws, row, inserted.rows_affected() > 0, event, now).await
 }
 
 pub(crate) async fn remove_reaction(
@@ -147,23 +133,30 @@ pub(crate) async fn remove_reaction(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    let channel_id = hearth_core::id::ChannelId::from_trusted(row.channel_id.clone());
+    let event = EventPayload::ReactionRemoved {
+        channel_id: ChannelId::from_trusted(row.channel_id.clone()),
+        message_id: message.clone(),
+        user_id: user.clone(),
+        emoji: emoji.clone(),
+    };
+    finish(conn, ws, row, deleted.rows_affected() > 0, event, now).await
+}
+
+/// The message with its reactions as they are now and, if the change took effect, the
+/// event that records it; an idempotent repeat appends nothing.
+async fn finish(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    row: MessageRow,
+    changed: bool,
+    event: EventPayload,
+    now: Timestamp,
+) -> StoreResult<Committed<Message>> {
     let snapshot = messages::with_reactions(conn, ws, row).await?;
-    if deleted.rows_affected() == 0 {
+    if !changed {
         return Ok(Committed::unchanged(snapshot));
     }
-    let event = log::append(
-        conn,
-        ws,
-        now,
-        EventPayload::ReactionRemoved {
-            channel_id,
-            message_id: message.clone(),
-            user_id: user.clone(),
-            emoji: emoji.clone(),
-        },
-    )
-    .await?;
+    let event = log::append(conn, ws, now, event).await?;
     Ok(Committed {
         value: snapshot,
         events: vec![event],
