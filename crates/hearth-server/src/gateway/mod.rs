@@ -7,6 +7,7 @@
 //! it; each connection's writer ([`connection`]) drains its outbox to the socket.
 
 pub mod bus;
+mod commands;
 pub mod connection;
 pub mod hub;
 pub mod outbox;

@@ -1,0 +1,152 @@
+//! What a connection does with each command frame once it is live: `ping`, `send`,
+//! `typing`, presence. Replies go through the connection's outbox, so they stay in order
+//! with the events around them.
+
+use axum::extract::ws::Utf8Bytes;
+use hearth_core::id::{ChannelId, UserId};
+use hearth_core::model::User;
+use hearth_proto::{ClientFrame, ServerFrame};
+
+use super::encode;
+use super::hub::Command;
+use super::outbox::{ConnId, Outbox};
+use crate::api::messages;
+use crate::convert;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The most users one `presence_sub` may name.
+const MAX_PRESENCE_SUB: usize = 500;
+
+pub(super) async fn handle(
+    frame: ClientFrame,
+    state: &AppState,
+    user: &User,
+    id: ConnId,
+    outbox: &Outbox,
+) {
+    let ws = &user.workspace_id;
+    let hub = &state.hub;
+    match frame {
+        ClientFrame::Auth { .. } => {
+            outbox.push(error_frame(
+                "already_authenticated",
+                "This connection is already signed in.",
+                None,
+            ));
+        }
+        ClientFrame::Ping { id } => {
+            outbox.push(encode(&ServerFrame::Pong { id }));
+        }
+        ClientFrame::Send {
+            channel_id,
+            text,
+            client_msg_id,
+            thread_root_id,
+        } => {
+            let request = hearth_proto::PostMessageRequest {
+                text,
+                client_msg_id: client_msg_id.clone(),
+                thread_root_id,
+            };
+            match messages::post(state, user, &channel_id, request).await {
+                Ok(posted) => {
+                    outbox.push(encode(&ServerFrame::Ack {
+                        client_msg_id,
+                        message: convert::message(&posted.message),
+                    }));
+                }
+                Err(e) => {
+                    outbox.push(api_error_frame(&e, client_msg_id));
+                }
+            }
+            hub.send(
+                ws,
+                Command::Activity {
+                    ws: ws.clone(),
+                    conn: id,
+                },
+            );
+        }
+        ClientFrame::Typing { channel_id } => match ChannelId::parse(&channel_id) {
+            Some(channel) => hub.send(
+                ws,
+                Command::Typing {
+                    ws: ws.clone(),
+                    conn: id,
+                    channel,
+                },
+            ),
+            None => {
+                outbox.push(error_frame(
+                    "not_in_channel",
+                    "Join the channel first.",
+                    None,
+                ));
+            }
+        },
+        ClientFrame::PresenceSub { user_ids } => {
+            if user_ids.len() > MAX_PRESENCE_SUB {
+                outbox.push(error_frame(
+                    "too_many_users",
+                    &format!("Subscribe to at most {MAX_PRESENCE_SUB} users."),
+                    None,
+                ));
+                return;
+            }
+            // Ids that are not well-formed cannot be anyone's: they are simply skipped.
+            let users: Vec<UserId> = user_ids.iter().filter_map(|u| UserId::parse(u)).collect();
+            hub.send(
+                ws,
+                Command::PresenceSub {
+                    ws: ws.clone(),
+                    conn: id,
+                    users,
+                },
+            );
+        }
+        ClientFrame::SetPresence { presence } => {
+            let away = match presence.as_str() {
+                "away" => true,
+                "auto" => false,
+                _ => {
+                    outbox.push(error_frame(
+                        "invalid_presence",
+                        "presence is auto or away.",
+                        None,
+                    ));
+                    return;
+                }
+            };
+            hub.send(
+                ws,
+                Command::SetAway {
+                    ws: ws.clone(),
+                    conn: id,
+                    away,
+                },
+            );
+        }
+        ClientFrame::Activity => {
+            hub.send(
+                ws,
+                Command::Activity {
+                    ws: ws.clone(),
+                    conn: id,
+                },
+            );
+        }
+    }
+}
+
+pub(super) fn error_frame(code: &str, message: &str, client_msg_id: Option<String>) -> Utf8Bytes {
+    encode(&ServerFrame::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+        client_msg_id,
+    })
+}
+
+fn api_error_frame(error: &ApiError, client_msg_id: Option<String>) -> Utf8Bytes {
+    error_frame(error.code, &error.message, client_msg_id)
+}
