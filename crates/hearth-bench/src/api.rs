@@ -33,8 +33,13 @@ pub struct Api {
 
 impl Api {
     pub fn new(base_url: &str) -> anyhow::Result<Self> {
+        Self::with_pool(base_url, SIGNUP_CONCURRENCY * 2)
+    }
+
+    /// A client keeping up to `idle` connections open, for `idle` concurrent callers.
+    pub fn with_pool(base_url: &str, idle: usize) -> anyhow::Result<Self> {
         let http = Client::builder()
-            .pool_max_idle_per_host(SIGNUP_CONCURRENCY * 2)
+            .pool_max_idle_per_host(idle)
             .build()
             .context("building the HTTP client")?;
         Ok(Self {
@@ -183,6 +188,55 @@ impl Api {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Posts a message over REST and returns it as the server stored it (an error for any
+    /// refusal).
+    pub async fn post_message_stored(
+        &self,
+        author: &Account,
+        channel_id: &str,
+        text: String,
+        client_msg_id: String,
+    ) -> anyhow::Result<wire::Message> {
+        let req = wire::PostMessageRequest {
+            text,
+            client_msg_id: Some(client_msg_id),
+            thread_root_id: None,
+        };
+        let path = format!("/api/v1/channels/{channel_id}/messages");
+        self.call("post message", self.post(&path, Some(&author.token), &req))
+            .await
+    }
+
+    /// The newest `limit` top-level messages of a channel, oldest first.
+    pub async fn latest_messages(
+        &self,
+        reader: &Account,
+        channel_id: &str,
+        limit: u32,
+    ) -> anyhow::Result<wire::MessagePage> {
+        let url = format!(
+            "{}/api/v1/channels/{channel_id}/messages?limit={limit}",
+            self.base
+        );
+        let req = self.http.get(url).bearer_auth(&reader.token);
+        self.call("list messages", req).await
+    }
+
+    /// Creates `count` public channels named `{prefix}-{i}` as `creator`, a few at a time;
+    /// returns their ids in index order.
+    pub async fn create_channels(
+        &self,
+        creator: &Account,
+        prefix: &str,
+        count: usize,
+    ) -> anyhow::Result<Vec<String>> {
+        stream::iter(0..count)
+            .map(|i| async move { self.create_channel(creator, &format!("{prefix}-{i}")).await })
+            .buffered(SIGNUP_CONCURRENCY * 2)
+            .try_collect()
+            .await
     }
 
     /// Posts a message over REST; `Ok(false)` when the server refused it.

@@ -23,12 +23,15 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::scenarios::Health;
 use crate::scenarios::big_room::{self, BigRoomArgs};
+use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
+use crate::scenarios::write::{self, WriteArgs};
 use crate::server::{ServerProcess, Target};
-use crate::stats::{LatencySummary, Ratios};
+use crate::stats::{DeliveryCounts, LatencySummary, Ratios};
 
 #[derive(Debug, Parser)]
 #[command(name = "hearth-bench", version, about = "Hearth's load generator")]
@@ -66,6 +69,10 @@ enum Command {
     SmallRoom(SmallRoomArgs),
     /// A channel of thousands of online members: time for a message to reach the last one.
     BigRoom(BigRoomArgs),
+    /// Durable sends per second from many channels, and the raw SQLite limit (`--baseline`).
+    Write(WriteArgs),
+    /// The latest page of a random channel's history, in a filled workspace.
+    History(HistoryArgs),
     /// Hold idle connections for a parent `idle` run (started by `idle` itself).
     #[command(hide = true)]
     IdleWorker(IdleWorkerArgs),
@@ -81,6 +88,9 @@ trait Report: Serialize {
     fn lines(&self) -> Vec<String>;
     /// The latency the ratio is taken of.
     fn headline(&self) -> LatencySummary;
+    /// Why the run is not clean (lost, duplicated or reordered deliveries, connections
+    /// that failed); empty when it is.
+    fn failures(&self) -> Vec<String>;
 }
 
 impl Report for small_room::SmallRoomReport {
@@ -89,6 +99,9 @@ impl Report for small_room::SmallRoomReport {
     }
     fn headline(&self) -> LatencySummary {
         self.send_to_deliver
+    }
+    fn failures(&self) -> Vec<String> {
+        delivery_failures(&self.deliveries, &self.health)
     }
 }
 
@@ -99,6 +112,17 @@ impl Report for big_room::BigRoomReport {
     fn headline(&self) -> LatencySummary {
         self.time_to_last
     }
+    fn failures(&self) -> Vec<String> {
+        delivery_failures(&self.deliveries, &self.health)
+    }
+}
+
+fn delivery_failures(deliveries: &DeliveryCounts, health: &Health) -> Vec<String> {
+    let mut failures = health.failures();
+    if !deliveries.is_clean() {
+        failures.push(format!("deliveries not clean: {deliveries}"));
+    }
+    failures
 }
 
 #[tokio::main]
@@ -106,6 +130,8 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let global = &cli.global;
+    // Why the run failed its correctness checks; reported after the figures are out.
+    let mut failures = Vec::new();
     let output = match &cli.command {
         Command::BaselineBroadcast { listen } => return baseline::bind_and_serve(*listen).await,
         Command::IdleWorker(args) => return idle_workers::serve(args, global.sources).await,
@@ -115,6 +141,13 @@ async fn main() -> anyhow::Result<()> {
             target.stop().await;
             let report = report?;
             print_lines(&report.lines());
+            failures = report.health.failures();
+            if report.connected < report.connections {
+                failures.push(format!(
+                    "only {} of {} connections held",
+                    report.connected, report.connections
+                ));
+            }
             json!({ "scenario": "idle", "command": command_line, "ours": report })
         }
         Command::SmallRoom(args) => {
@@ -124,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("small-room", &command_line, ours, baseline)
+            compare("small-room", &command_line, ours, baseline, &mut failures)
         }
         Command::BigRoom(args) => {
             let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
@@ -133,13 +166,36 @@ async fn main() -> anyhow::Result<()> {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("big-room", &command_line, ours, baseline)
+            compare("big-room", &command_line, ours, baseline, &mut failures)
+        }
+        Command::Write(args) => {
+            let scenario = async |t: &mut Target| write::run(t, args).await;
+            let mut report = run_on(start(global).await?, scenario).await?;
+            if args.baseline {
+                report = write::with_baseline(report, args).await?;
+            }
+            print_lines(&report.lines());
+            failures = report.failures();
+            json!({ "scenario": "write", "command": command_line, "report": report })
+        }
+        Command::History(args) => {
+            let scenario = async |t: &mut Target| history::run(t, args).await;
+            let report = run_on(start(global).await?, scenario).await?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            json!({ "scenario": "history", "command": command_line, "ours": report })
         }
     };
     if let Some(path) = &global.json {
         let text = serde_json::to_string_pretty(&output)?;
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            eprintln!("FAILED: {failure}");
+        }
+        anyhow::bail!("the run was not clean ({} problems)", failures.len());
     }
     Ok(())
 }
@@ -186,8 +242,13 @@ fn compare<R: Report>(
     command_line: &str,
     ours: R,
     baseline: Option<R>,
+    failures: &mut Vec<String>,
 ) -> serde_json::Value {
     print_lines(&ours.lines());
+    failures.extend(ours.failures());
+    if let Some(b) = &baseline {
+        failures.extend(b.failures().into_iter().map(|f| format!("baseline: {f}")));
+    }
     let Some(baseline) = baseline else {
         return json!({ "scenario": scenario, "command": command_line, "ours": ours });
     };

@@ -36,6 +36,13 @@ impl Latency {
         self.histogram.saturating_record(micros.max(1));
     }
 
+    /// Adds every sample of `other` (per-task histograms merged at the end of a run).
+    pub fn merge(&mut self, other: &Latency) {
+        self.histogram
+            .add(&other.histogram)
+            .expect("histograms of the same bounds");
+    }
+
     pub fn summary(&self) -> LatencySummary {
         let h = &self.histogram;
         if h.is_empty() {

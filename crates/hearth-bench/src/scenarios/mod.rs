@@ -4,9 +4,11 @@
 
 pub mod big_room;
 pub mod fanout;
+pub mod history;
 pub mod idle;
 pub mod idle_workers;
 pub mod small_room;
+pub mod write;
 
 use std::time::Duration;
 
@@ -150,6 +152,24 @@ impl Health {
             server_memory: target.memory(),
             server_log: target.log_summary(),
         }
+    }
+
+    /// Why the connections make the run unclean; empty when they do not.
+    pub fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        if self.connect_failures > 0 {
+            failures.push(format!(
+                "{} clients failed to connect",
+                self.connect_failures
+            ));
+        }
+        if self.disconnects > 0 {
+            failures.push(format!(
+                "the server dropped {} connections",
+                self.disconnects
+            ));
+        }
+        failures
     }
 
     /// Plain lines for the summary.
