@@ -114,5 +114,12 @@ async fn durable_sends_per_second() {
          {elapsed:.2} s = {:.0} sends/s",
         sent as f64 / elapsed
     );
+    let stats = store.write_stats();
+    println!(
+        "{} commits for {} writes ({:.1} writes per commit)",
+        stats.commits,
+        stats.jobs,
+        stats.jobs as f64 / stats.commits.max(1) as f64
+    );
     store.close().await;
 }
