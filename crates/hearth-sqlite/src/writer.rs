@@ -171,6 +171,12 @@ impl Writer {
         }
     }
 
+    /// How many commands wait in the queue (tests use it to line up a batch).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     pub(crate) fn stats(&self) -> WriteStats {
         WriteStats {
             commits: self.counters.commits.load(Ordering::Relaxed),
