@@ -211,22 +211,22 @@ async fn run(
             }
         }
         if !batch.is_empty() {
-            let jobs = batch.len() as u64;
-            if commit_batch(&mut conn, &mut batch).await {
-                counters.commits.fetch_add(1, Ordering::Relaxed);
-                counters.jobs.fetch_add(jobs, Ordering::Relaxed);
-            }
+            commit_batch(&mut conn, &mut batch, &counters).await;
         }
     }
     conn
 }
 
-/// Runs `batch` (emptying it) in one transaction and delivers every result; true if it
-/// committed.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Run>) -> bool {
+/// Runs `batch` (emptying it) in one transaction and delivers every result.
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Run>, counters: &Counters) {
     let jobs = batch.len();
     let mut delivers = Vec::with_capacity(jobs);
     let outcome = run_batch(conn, batch, &mut delivers).await;
+    if outcome.is_ok() {
+        // Counted before anyone hears back, so a caller that got its answer sees its batch.
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
     if let Err(e) = &outcome {
         tracing::error!(error = %e, jobs, "a write batch failed; none of it was committed");
         // Leave the connection outside any transaction for the next batch. This fails
@@ -242,7 +242,6 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Run>) -> bool
     // Jobs that never ran (the batch failed before them) were dropped with the batch: their
     // callers' oneshots closed, which `Writer::write` turns into `Unavailable`.
     batch.clear();
-    outcome.is_ok()
 }
 
 /// What each job of a failed batch is told (`StoreError` is not `Clone`): a busy or
