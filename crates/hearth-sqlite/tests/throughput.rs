@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The database lives under cargo's target tmp dir (a real disk, so every commit's fsync
-//! counts); `HEARTH_THROUGHPUT_SECS` changes the duration (default 5).
+//! counts).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,14 +26,12 @@ use hearth_sqlite::{SqliteOptions, SqliteStore};
 
 const TASKS: usize = 64;
 const CHANNELS: usize = 1_000;
+const SECS: u64 = 5;
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement: run with --ignored --nocapture, preferably --release"]
 async fn durable_sends_per_second() {
-    let secs: u64 = std::env::var("HEARTH_THROUGHPUT_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let secs = SECS;
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let store = Arc::new(
         SqliteStore::open(&dir.path().join("hearth.db"), SqliteOptions::default())
