@@ -11,20 +11,20 @@
 //!
 //! # One writer
 //!
-//! All writes go through a pool of exactly one connection and start with
-//! `BEGIN IMMEDIATE`, so write transactions run one after another and never fail on a
-//! lock upgrade. That is what makes the event log simple: the seq is a counter on the
-//! workspace row bumped inside the transaction, so seq order is commit order and the log
-//! has no gaps (see the `log` module). It is also the seam for later throughput work:
-//! concurrent sends could be batched into one transaction (one fsync) in front of this
-//! connection without changing the log's guarantees.
+//! All writes go through exactly one connection, owned by a writer task (the `writer`
+//! module), and run inside `BEGIN IMMEDIATE`, so writes run one after another and never
+//! fail on a lock upgrade. That is what makes the event log simple: the seq is a counter on
+//! the workspace row bumped inside the transaction, so seq order is commit order and the
+//! log has no gaps (see the `log` module). The task commits concurrent writes together
+//! (group commit): each in its own savepoint, one `COMMIT` and one fsync for the batch, and
+//! no caller hears back before that commit.
 //!
 //! Reads use a separate pool of read-only connections, which WAL lets run alongside the
 //! writer; a reader sees every transaction committed before its read began.
 //!
 //! # Layout
 //!
-//! `store` maps each trait method to a transaction and a function of the module that owns
+//! `store` maps each trait method to a writer job, a read or a read snapshot, and a function of the module that owns
 //! that part of the schema: `accounts` (workspaces, users), `access` (sessions, invites),
 //! `channels`, `members` (memberships, conversations, read markers), `messages`,
 //! `reactions` and `log`. `rows` turns rows into domain types and `error` turns sqlx
@@ -41,6 +41,7 @@ mod messages;
 mod reactions;
 mod rows;
 mod store;
+mod writer;
 
 #[cfg(test)]
 mod smoke;
@@ -48,14 +49,17 @@ mod smoke;
 use std::path::Path;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use hearth_core::store::{StoreError, StoreResult};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{ConnectOptions, Sqlite, SqliteConnection, Transaction};
 
 use crate::error::db;
+pub use crate::writer::WriteStats;
+use crate::writer::Writer;
 
 /// How hard SQLite works to make each commit survive a power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -88,14 +92,15 @@ impl Default for SqliteOptions {
 /// `Unavailable`. Within this process the single writer never waits on itself.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How long a request waits for a pooled connection; a queue of writers longer than this
-/// means the database cannot keep up, which callers see as `Unavailable`.
+/// How long a request waits for a pooled read connection or for room in the writer's
+/// queue; a queue longer than this means the database cannot keep up, which callers see as
+/// `Unavailable`.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The SQLite implementation of [`hearth_core::store::Store`].
 pub struct SqliteStore {
-    /// Exactly one connection; every write transaction runs on it, one at a time.
-    writer: SqlitePool,
+    /// The task that owns the one write connection and runs every write on it.
+    writer: Writer,
     /// Read-only connections for queries.
     reader: SqlitePool,
 }
@@ -115,21 +120,15 @@ impl SqliteStore {
 
         // The writer opens first: it creates the file and switches it to WAL, which the
         // read-only connections cannot do themselves.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(
-                base.clone()
-                    .create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal),
-            )
+        let mut writer = base
+            .clone()
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
             .await
             .map_err(db)?;
         sqlx::migrate!("./migrations")
-            .run(&writer)
+            .run(&mut writer)
             .await
             .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
 
@@ -141,20 +140,39 @@ impl SqliteStore {
             .map_err(db)?;
 
         tracing::info!(path = %path.display(), synchronous = ?options.synchronous, "opened SQLite store");
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer: Writer::start(writer),
+            reader,
+        })
     }
 
-    /// Closes both pools, waiting for connections in use to be returned (graceful
-    /// shutdown). The writer closes last so that it checkpoints the WAL into the file.
+    /// Graceful shutdown: commits every write already submitted (later ones fail with
+    /// `Unavailable`), stops the writer task, closes the read pool, then the write
+    /// connection last so that it checkpoints the WAL into the file.
     pub async fn close(&self) {
+        let writer = self.writer.stop().await;
         self.reader.close().await;
-        self.writer.close().await;
+        if let Some(writer) = writer {
+            writer::close(writer).await;
+        }
     }
 
-    /// Starts a write transaction. `IMMEDIATE` takes the write lock up front, so the
-    /// transaction cannot fail halfway on a lock upgrade.
-    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    /// How many commits the writer made and how many writes they carried: with concurrent
+    /// writers, fewer commits than writes means group commit is at work.
+    pub fn write_stats(&self) -> WriteStats {
+        self.writer.stats()
+    }
+
+    /// Runs a write job (a module function on the write connection) in the writer's next
+    /// batch; returns once that batch has committed.
+    async fn write<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(job).await
     }
 
     /// A read-only connection for queries that need no snapshot across statements.

@@ -4,7 +4,9 @@
 //! Seqs come from `workspaces.last_seq`, bumped inside the write transaction that appends.
 //! With a single writer and `BEGIN IMMEDIATE`, no two transactions hold a seq at once, so
 //! seq order is commit order and a reader that saw seq N never later finds a new event at
-//! or below N. Batching several sends into one transaction later keeps this property.
+//! or below N. Group commit (the `writer` module) keeps this property: the jobs of a batch
+//! run one after another in one transaction, and a job that fails is rolled back to its
+//! savepoint together with its seq bump, so it leaves no hole.
 //!
 //! Channel events are visible to the members of the channel *at the event's seq*, kept as
 //! `membership_spans`: joining opens a span at the first seq of the joining operation (a

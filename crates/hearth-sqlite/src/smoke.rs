@@ -142,3 +142,194 @@ async fn concurrent_sends_get_distinct_gap_free_seqs() {
     assert_eq!(last_seq, before + 20);
     assert_eq!(events.len(), 20);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_sends_share_commits_and_keep_the_log_gap_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("hearth.db")).await);
+    let (ws, ada, general) = seed(&store).await;
+    let before = store.last_seq(&ws).await.unwrap();
+    let stats_before = store.write_stats();
+
+    let sends: Vec<_> = (0..500)
+        .map(|i| {
+            let store = store.clone();
+            let message = post(&general, &ada, &format!("message {i}"));
+            let ws = ws.clone();
+            tokio::spawn(async move { store.post_message(&ws, message).await.unwrap() })
+        })
+        .collect();
+    let mut posted = Vec::new();
+    for send in sends {
+        posted.push(send.await.unwrap().message);
+    }
+    let mut seqs: Vec<_> = posted.iter().map(|m| m.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, ((before + 1)..=(before + 500)).collect::<Vec<_>>());
+
+    // The whole log after `before`: exactly these messages, in seq order, and with the
+    // clock read in commit order (timestamps never go back as seqs go up).
+    let EventPage::Events { events, last_seq } = store.log_after(&ws, before, 1000).await.unwrap()
+    else {
+        panic!("no resync expected")
+    };
+    assert_eq!(last_seq, before + 500);
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        seqs,
+        "gap-free and ordered"
+    );
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at)
+    );
+    for event in &events {
+        let EventPayload::MessageCreated { message } = &event.payload else {
+            panic!("only sends happened: {event:?}")
+        };
+        assert_eq!(message.seq, event.seq);
+        assert!(posted.contains(message));
+    }
+
+    let stats = store.write_stats();
+    let (commits, jobs) = (
+        stats.commits - stats_before.commits,
+        stats.jobs - stats_before.jobs,
+    );
+    assert_eq!(jobs, 500);
+    assert!(
+        commits < jobs,
+        "no batching: {commits} commits for {jobs} jobs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("hearth.db")).await);
+    let (ws, ada, general) = seed(&store).await;
+    let before = store.last_seq(&ws).await.unwrap();
+    let stats_before = store.write_stats();
+
+    // Hold the writer inside a job until the next batch is lined up behind it.
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (release, gate) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |_conn| {
+                    Box::pin(async move {
+                        started_tx.send(()).unwrap();
+                        gate.await.unwrap();
+                        Ok(())
+                    })
+                })
+                .await
+        })
+    };
+    started.await.unwrap();
+
+    let send = |text: &'static str, channel: ChannelId| {
+        let (store, ws, ada) = (store.clone(), ws.clone(), ada.clone());
+        tokio::spawn(async move { store.post_message(&ws, post(&channel, &ada, text)).await })
+    };
+    let first = send("first", general.clone());
+    while store.writer.queued() < 1 {
+        tokio::task::yield_now().await;
+    }
+    // Fails before taking a seq: the channel does not exist.
+    let missing = send("nowhere", ChannelId::generate());
+    while store.writer.queued() < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Fails after everything a send writes (seq bump, message row, event).
+    let broken = {
+        let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
+        tokio::spawn(async move {
+            store
+                .write(move |conn| {
+                    Box::pin(async move {
+                        crate::messages::post_message(
+                            conn,
+                            &ws,
+                            message,
+                            hearth_core::Timestamp::now(),
+                        )
+                        .await?;
+                        Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
+                    })
+                })
+                .await
+        })
+    };
+    while store.writer.queued() < 3 {
+        tokio::task::yield_now().await;
+    }
+    let last = send("last", general.clone());
+    while store.writer.queued() < 4 {
+        tokio::task::yield_now().await;
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+
+    let first = first.await.unwrap().unwrap().message;
+    assert!(matches!(
+        missing.await.unwrap(),
+        Err(hearth_core::store::StoreError::NotFound)
+    ));
+    assert!(matches!(
+        broken.await.unwrap(),
+        Err(hearth_core::store::StoreError::Internal(m)) if m == "injected"
+    ));
+    let last = last.await.unwrap().unwrap().message;
+
+    // One batch for the holder, one for the four queued writes.
+    let stats = store.write_stats();
+    assert_eq!(stats.commits - stats_before.commits, 2);
+    assert_eq!(stats.jobs - stats_before.jobs, 5);
+
+    // The neighbours committed with consecutive seqs: the rolled-back send left no hole.
+    assert_eq!((first.seq, last.seq), (before + 1, before + 2));
+    let EventPage::Events { events, last_seq } = store.log_after(&ws, before, 100).await.unwrap()
+    else {
+        panic!("no resync expected")
+    };
+    assert_eq!(last_seq, before + 2);
+    assert_eq!(
+        events.iter().map(|e| &e.payload).collect::<Vec<_>>(),
+        [
+            &EventPayload::MessageCreated {
+                message: first.clone()
+            },
+            &EventPayload::MessageCreated {
+                message: last.clone()
+            },
+        ]
+    );
+    let page = store
+        .list_messages(
+            &ws,
+            &general,
+            hearth_core::store::HistoryRange::Before {
+                before: i64::MAX,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    assert!(!texts.contains(&"doomed"), "{texts:?}");
+    assert!(
+        texts.contains(&"first") && texts.contains(&"last"),
+        "{texts:?}"
+    );
+
+    // The next send continues the log without a hole.
+    let next = store
+        .post_message(&ws, post(&general, &ada, "after"))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, before + 3);
+}

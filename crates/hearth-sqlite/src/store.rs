@@ -2,8 +2,11 @@
 //! the single writer, a plain read, or a read snapshot) and hands the connection to the
 //! module that owns that part of the schema.
 //!
-//! Write methods take the clock after `BEGIN IMMEDIATE`, so timestamps follow commit order
-//! as seqs do. Dropping a transaction on an error rolls it back.
+//! Write methods hand the writer task (`writer`) a job: a closure that owns its inputs and
+//! runs the module function on the write connection, inside the batch's transaction and
+//! its own savepoint. The job reads the clock when it runs, after `BEGIN IMMEDIATE`, so
+//! timestamps follow commit order as seqs do. A job that fails is rolled back to its
+//! savepoint; the method returns only after the batch's `COMMIT`.
 
 use async_trait::async_trait;
 use hearth_core::Timestamp;
@@ -31,10 +34,15 @@ impl Store for SqliteStore {
         workspace: NewWorkspace,
         owner: NewUser,
     ) -> StoreResult<(Workspace, Committed<User>)> {
-        let mut tx = self.write().await?;
-        let out = accounts::create_workspace(&mut tx, workspace, owner, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        self.write(move |c| {
+            Box::pin(accounts::create_workspace(
+                c,
+                workspace,
+                owner,
+                Timestamp::now(),
+            ))
+        })
+        .await
     }
 
     async fn workspace(&self, id: &WorkspaceId) -> StoreResult<Option<Workspace>> {
@@ -72,16 +80,19 @@ impl Store for SqliteStore {
         id: &UserId,
         patch: UserPatch,
     ) -> StoreResult<Committed<User>> {
-        let mut tx = self.write().await?;
-        let out = accounts::update_user(&mut tx, ws, id, patch, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(
+                async move { accounts::update_user(c, &ws, &id, patch, Timestamp::now()).await },
+            )
+        })
+        .await
     }
 
     async fn create_session(&self, session: NewSession) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        access::create_session(&mut tx, session, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)
+        self.write(move |c| Box::pin(access::create_session(c, session, Timestamp::now())))
+            .await
     }
 
     async fn session(&self, token: &SecretHash) -> StoreResult<Option<Session>> {
@@ -89,16 +100,14 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        access::delete_session(&mut tx, token).await?;
-        tx.commit().await.map_err(db)
+        let token = token.clone();
+        self.write(move |c| Box::pin(async move { access::delete_session(c, &token).await }))
+            .await
     }
 
     async fn create_invite(&self, invite: NewInvite) -> StoreResult<Invite> {
-        let mut tx = self.write().await?;
-        let out = access::create_invite(&mut tx, invite, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        self.write(move |c| Box::pin(access::create_invite(c, invite, Timestamp::now())))
+            .await
     }
 
     async fn redeem_invite(
@@ -107,10 +116,14 @@ impl Store for SqliteStore {
         code: &SecretHash,
         user: NewUser,
     ) -> StoreResult<Committed<User>> {
-        let mut tx = self.write().await?;
-        let out = access::redeem_invite(&mut tx, ws, code, user, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let code = code.clone();
+        self.write(move |c| {
+            Box::pin(
+                async move { access::redeem_invite(c, &ws, &code, user, Timestamp::now()).await },
+            )
+        })
+        .await
     }
 
     async fn create_channel(
@@ -119,10 +132,14 @@ impl Store for SqliteStore {
         creator: &UserId,
         channel: NewChannel,
     ) -> StoreResult<Committed<Channel>> {
-        let mut tx = self.write().await?;
-        let out = channels::create_channel(&mut tx, ws, creator, channel, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let creator = creator.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                channels::create_channel(c, &ws, &creator, channel, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn channel(&self, ws: &WorkspaceId, id: &ChannelId) -> StoreResult<Option<Channel>> {
@@ -160,10 +177,14 @@ impl Store for SqliteStore {
         id: &ChannelId,
         patch: ChannelPatch,
     ) -> StoreResult<Committed<Channel>> {
-        let mut tx = self.write().await?;
-        let out = channels::update_channel(&mut tx, ws, id, patch, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(
+                async move { channels::update_channel(c, &ws, &id, patch, Timestamp::now()).await },
+            )
+        })
+        .await
     }
 
     async fn add_members(
@@ -172,10 +193,15 @@ impl Store for SqliteStore {
         channel: &ChannelId,
         users: &[UserId],
     ) -> StoreResult<Committed<Vec<UserId>>> {
-        let mut tx = self.write().await?;
-        let out = members::add_members(&mut tx, ws, channel, users, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let channel = channel.clone();
+        let users = users.to_vec();
+        self.write(move |c| {
+            Box::pin(async move {
+                members::add_members(c, &ws, &channel, &users, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn remove_member(
@@ -184,10 +210,15 @@ impl Store for SqliteStore {
         channel: &ChannelId,
         user: &UserId,
     ) -> StoreResult<Committed<bool>> {
-        let mut tx = self.write().await?;
-        let out = members::remove_member(&mut tx, ws, channel, user, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let channel = channel.clone();
+        let user = user.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                members::remove_member(c, &ws, &channel, &user, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn list_members(
@@ -206,18 +237,23 @@ impl Store for SqliteStore {
         creator: &UserId,
         members: &[UserId],
     ) -> StoreResult<Committed<Channel>> {
-        let mut tx = self.write().await?;
-        let now = Timestamp::now();
-        let out = members::open_conversation(&mut tx, ws, creator, members, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let creator = creator.clone();
+        let members = members.to_vec();
+        self.write(move |c| {
+            Box::pin(async move {
+                members::open_conversation(c, &ws, &creator, &members, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
-        let mut tx = self.write().await?;
-        let out = messages::post_message(&mut tx, ws, message, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        self.write(move |c| {
+            Box::pin(async move { messages::post_message(c, &ws, message, Timestamp::now()).await })
+        })
+        .await
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {
@@ -259,11 +295,14 @@ impl Store for SqliteStore {
         text: MessageText,
         mentions: Mentions,
     ) -> StoreResult<Committed<Message>> {
-        let mut tx = self.write().await?;
-        let now = Timestamp::now();
-        let out = messages::edit_message(&mut tx, ws, id, text, mentions, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                messages::edit_message(c, &ws, &id, text, mentions, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn delete_message(
@@ -271,10 +310,12 @@ impl Store for SqliteStore {
         ws: &WorkspaceId,
         id: &MessageId,
     ) -> StoreResult<Committed<Message>> {
-        let mut tx = self.write().await?;
-        let out = messages::delete_message(&mut tx, ws, id, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(async move { messages::delete_message(c, &ws, &id, Timestamp::now()).await })
+        })
+        .await
     }
 
     async fn add_reaction(
@@ -284,11 +325,16 @@ impl Store for SqliteStore {
         user: &UserId,
         emoji: &Emoji,
     ) -> StoreResult<Committed<Message>> {
-        let mut tx = self.write().await?;
-        let now = Timestamp::now();
-        let out = reactions::add_reaction(&mut tx, ws, message, user, emoji, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let message = message.clone();
+        let user = user.clone();
+        let emoji = emoji.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                reactions::add_reaction(c, &ws, &message, &user, &emoji, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn remove_reaction(
@@ -298,11 +344,16 @@ impl Store for SqliteStore {
         user: &UserId,
         emoji: &Emoji,
     ) -> StoreResult<Committed<Message>> {
-        let mut tx = self.write().await?;
-        let now = Timestamp::now();
-        let out = reactions::remove_reaction(&mut tx, ws, message, user, emoji, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let message = message.clone();
+        let user = user.clone();
+        let emoji = emoji.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                reactions::remove_reaction(c, &ws, &message, &user, &emoji, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn mark_read(
@@ -312,10 +363,15 @@ impl Store for SqliteStore {
         user: &UserId,
         seq: i64,
     ) -> StoreResult<Committed<Membership>> {
-        let mut tx = self.write().await?;
-        let out = members::mark_read(&mut tx, ws, channel, user, seq, Timestamp::now()).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        let ws = ws.clone();
+        let channel = channel.clone();
+        let user = user.clone();
+        self.write(move |c| {
+            Box::pin(async move {
+                members::mark_read(c, &ws, &channel, &user, seq, Timestamp::now()).await
+            })
+        })
+        .await
     }
 
     async fn events_after(
@@ -350,10 +406,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
-        let mut tx = self.write().await?;
-        let out = log::prune(&mut tx, before).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        self.write(move |c| Box::pin(log::prune(c, before))).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

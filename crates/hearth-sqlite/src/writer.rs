@@ -1,0 +1,292 @@
+//! Group commit: one task owns the write connection and commits concurrent writes together.
+//!
+//! # Why
+//!
+//! With `synchronous=FULL` every commit costs an fsync, and with one writer connection the
+//! fsyncs happen one after another, so durable throughput is one write per fsync. Writes
+//! that arrive while a commit is in flight can share the next one: the task runs them one
+//! after another inside a single transaction and commits once, so a batch of 100 sends
+//! costs one fsync instead of 100.
+//!
+//! # A batch
+//!
+//! The task waits for a job, then takes whatever else is *already* queued (at most
+//! [`MAX_BATCH`]; it never waits for more, so a lone write is committed at once and latency
+//! does not grow at low load). Then:
+//!
+//! ```text
+//! BEGIN IMMEDIATE
+//!   SAVEPOINT job; <job 1>; RELEASE job            (Ok)
+//!   SAVEPOINT job; <job 2>; ROLLBACK TO job; RELEASE job   (Err: only job 2 is undone)
+//!   ...
+//! COMMIT
+//! ```
+//!
+//! and only once `COMMIT` has returned does any caller get its result (durable first:
+//! nothing is acknowledged that is not committed). If anything at the batch level fails
+//! (`BEGIN`, `COMMIT`, a savepoint statement, a panicking job), the whole transaction is
+//! rolled back and every job of the batch gets that error, including jobs that had
+//! succeeded on their own.
+//!
+//! Jobs run strictly one after another on the one connection, so the log's guarantees are
+//! those of the single writer: each job bumps `workspaces.last_seq` inside the transaction,
+//! so seqs increase in commit order; a job rolled back to its savepoint takes its seq bump
+//! with it, so the log has no gaps. Each job reads the clock when it starts, so timestamps
+//! follow seq order too.
+//!
+//! # Lifecycle
+//!
+//! [`Writer::start`] spawns the task with the connection. It lives until either every
+//! [`Writer`] handle is dropped (the queue closes) or [`Writer::stop`] is called, which
+//! queues a stop after everything already submitted: the task finishes those jobs, refuses
+//! new ones (`Unavailable`), and hands the connection back so the caller can close it last.
+//! A caller that stops waiting for its result (a cancelled request) does not cancel its
+//! job: once queued, a job runs and commits; only the answer is dropped.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use hearth_core::store::{StoreError, StoreResult};
+use sqlx::{Connection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::ACQUIRE_TIMEOUT;
+use crate::error::db;
+
+/// The most jobs committed together. Bounds how long one transaction holds the write lock
+/// and how many callers one failed commit can fail.
+const MAX_BATCH: usize = 256;
+
+/// How many submitted jobs may wait for the task before submitters wait for room.
+const QUEUE: usize = 1024;
+
+/// Runs one job inside the open transaction. It reports whether the job succeeded (so the
+/// task knows to release or roll back its savepoint) and returns how to deliver the job's
+/// result once the batch's fate is known.
+type Run =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Deliver)> + Send>;
+
+/// Sends a job's result to its caller, given the outcome of the batch's commit.
+type Deliver = Box<dyn FnOnce(StoreResult<()>) + Send>;
+
+enum Command {
+    Run(Run),
+    Stop,
+}
+
+/// How many transactions the writer committed and how many jobs they carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteStats {
+    /// Batches whose `COMMIT` succeeded.
+    pub commits: u64,
+    /// Jobs in those batches (succeeded or rolled back to their savepoint).
+    pub jobs: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    jobs: AtomicU64,
+}
+
+/// The handle through which store methods submit writes to the writer task.
+pub(crate) struct Writer {
+    queue: mpsc::Sender<Command>,
+    task: Mutex<Option<JoinHandle<SqliteConnection>>>,
+    counters: Arc<Counters>,
+}
+
+impl Writer {
+    /// Spawns the writer task, which owns `conn` from now on.
+    pub(crate) fn start(conn: SqliteConnection) -> Self {
+        let (queue, rx) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(run(conn, rx, counters.clone()));
+        Self {
+            queue,
+            task: Mutex::new(Some(task)),
+            counters,
+        }
+    }
+
+    /// Runs `job` in the next batch and returns its result once that batch has committed.
+    /// `job` reads the clock itself, so that it is taken after `BEGIN IMMEDIATE`.
+    pub(crate) async fn write<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let run: Run = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = job(conn).await;
+                let ok = result.is_ok();
+                let deliver: Deliver = Box::new(move |commit| {
+                    // The job's own error wins; otherwise its value only if the batch committed.
+                    // Nobody may be listening any more (a cancelled request): that is fine.
+                    let _ = tx.send(result.and_then(|value| commit.map(|()| value)));
+                });
+                (ok, deliver)
+            })
+        });
+        // A full queue for this long means the disk cannot keep up: answer `Unavailable`
+        // rather than let requests pile up without bound.
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.queue.send(Command::Run(run))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(closed()),
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    "the write queue stayed full".to_owned(),
+                ));
+            }
+        }
+        // The sender is dropped unused only if the job never ran: its batch failed before
+        // reaching it, or the task is gone.
+        rx.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the write was not committed".to_owned(),
+            ))
+        })
+    }
+
+    /// Finishes every job submitted so far, stops the task and returns its connection
+    /// (`None` if it was already stopped).
+    pub(crate) async fn stop(&self) -> Option<SqliteConnection> {
+        let task = self.task.lock().expect("writer task lock").take()?;
+        // Fails only if the task is gone already; joining it below tells the rest.
+        let _ = self.queue.send(Command::Stop).await;
+        match task.await {
+            Ok(conn) => Some(conn),
+            Err(e) => {
+                tracing::error!(error = %e, "the SQLite writer task failed");
+                None
+            }
+        }
+    }
+
+    /// How many commands wait in the queue (tests use it to line up a batch).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    pub(crate) fn stats(&self) -> WriteStats {
+        WriteStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            jobs: self.counters.jobs.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the store is closed".to_owned())
+}
+
+/// The writer task: batches until the queue closes or a stop arrives, then drains what is
+/// left and returns the connection.
+async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Command>,
+    counters: Arc<Counters>,
+) -> SqliteConnection {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(command) = rx.recv().await {
+        match command {
+            Command::Run(job) => batch.push(job),
+            // Refuse new jobs; the loop still drains those already queued.
+            Command::Stop => rx.close(),
+        }
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Command::Run(job)) => batch.push(job),
+                Ok(Command::Stop) => rx.close(),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch, &counters).await;
+        }
+    }
+    conn
+}
+
+/// Runs `batch` (emptying it) in one transaction and delivers every result.
+async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Run>, counters: &Counters) {
+    let jobs = batch.len();
+    let mut delivers = Vec::with_capacity(jobs);
+    let outcome = run_batch(conn, batch, &mut delivers).await;
+    if outcome.is_ok() {
+        // Counted before anyone hears back, so a caller that got its answer sees its batch.
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+    }
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, jobs, "a write batch failed; none of it was committed");
+        // Leave the connection outside any transaction for the next batch. This fails
+        // harmlessly when SQLite already rolled back (or never began).
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    }
+    for deliver in delivers {
+        deliver(match &outcome {
+            Ok(()) => Ok(()),
+            Err(e) => Err(batch_error(e)),
+        });
+    }
+    // Jobs that never ran (the batch failed before them) were dropped with the batch: their
+    // callers' oneshots closed, which `Writer::write` turns into `Unavailable`.
+    batch.clear();
+}
+
+/// What each job of a failed batch is told (`StoreError` is not `Clone`): a busy or
+/// unreachable database stays worth a retry, anything else is the server's problem.
+fn batch_error(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Internal(format!("write batch not committed: {other}")),
+    }
+}
+
+/// `BEGIN IMMEDIATE`, every job in its savepoint, `COMMIT`. Collects each job's deliverer
+/// in `delivers`; an error means the transaction must be rolled back.
+async fn run_batch(
+    conn: &mut SqliteConnection,
+    batch: &mut Vec<Run>,
+    delivers: &mut Vec<Deliver>,
+) -> StoreResult<()> {
+    exec(conn, "BEGIN IMMEDIATE").await?;
+    for job in batch.drain(..) {
+        exec(conn, "SAVEPOINT job").await?;
+        // A panic inside a job leaves the transaction in an unknown state: fail the batch.
+        let (ok, deliver) = AssertUnwindSafe(job(conn))
+            .catch_unwind()
+            .await
+            .map_err(|_| StoreError::Internal("a write panicked".to_owned()))?;
+        delivers.push(deliver);
+        if !ok {
+            // Undo this job only (its rows and its seq bump); its error goes to its caller.
+            exec(conn, "ROLLBACK TO job").await?;
+        }
+        exec(conn, "RELEASE job").await?;
+    }
+    exec(conn, "COMMIT").await
+}
+
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()> {
+    sqlx::raw_sql(sql).execute(&mut *conn).await.map_err(db)?;
+    Ok(())
+}
+
+/// Closes the connection the task returned; the last connection to close checkpoints the
+/// WAL into the database file.
+pub(crate) async fn close(conn: SqliteConnection) {
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the SQLite writer connection");
+    }
+}
