@@ -41,9 +41,16 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one frame of the hello or the replay may take to be taken by the client.
 const HANDSHAKE_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves one upgraded socket until it closes. `cookie_user` is the account of the
+/// Who a connection is: the account and the session it signed in with (so that ending
+/// the session, at logout, ends the connection too).
+pub struct Authenticated {
+    pub user: User,
+    pub session: SecretHash,
+}
+
+/// Serves one upgraded socket until it closes. `cookie` is the account and session of the
 /// upgrade's session cookie, if it carried a valid one.
-pub async fn serve<S>(socket: S, state: AppState, cookie_user: Option<User>)
+pub async fn serve<S>(socket: S, state: AppState, cookie: Option<Authenticated>)
 where
     S: Stream<Item = Result<Message, axum::Error>>
         + Sink<Message, Error = axum::Error>
@@ -53,7 +60,9 @@ where
     let (mut sink, mut stream) = socket.split();
     let config = state.settings.gateway.clone();
 
-    let Some((user, resume_from)) = authenticate(&mut stream, &state, cookie_user).await else {
+    let Some((Authenticated { user, session }, resume_from)) =
+        authenticate(&mut stream, &state, cookie).await
+    else {
         close(&mut sink, close_code::AUTH_FAILED, "authentication failed").await;
         return;
     };
@@ -67,6 +76,7 @@ where
             ws: ws.clone(),
             conn: id,
             user: user.id.clone(),
+            session,
             outbox: outbox.clone(),
         },
     );
@@ -148,8 +158,8 @@ impl Drop for Registration {
 async fn authenticate<S>(
     stream: &mut S,
     state: &AppState,
-    cookie_user: Option<User>,
-) -> Option<(User, Option<i64>)>
+    cookie: Option<Authenticated>,
+) -> Option<(Authenticated, Option<i64>)>
 where
     S: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -164,15 +174,19 @@ where
     let Ok(ClientFrame::Auth { token, resume_from }) = serde_json::from_str(text.as_str()) else {
         return None;
     };
-    let user = match token {
+    let who = match token {
         Some(token) if !token.is_empty() && token.len() <= 256 => {
-            let session = state.store.session(&SecretHash::of(&token)).await.ok()??;
-            session.user
+            let hash = SecretHash::of(&token);
+            let session = state.store.session(&hash).await.ok()??;
+            Authenticated {
+                user: session.user,
+                session: hash,
+            }
         }
         Some(_) => return None,
-        None => cookie_user?,
+        None => cookie?,
     };
-    Some((user, resume_from))
+    Some((who, resume_from))
 }
 
 /// Sends every event after `after` up to `until` that the user may see, then `resumed`;

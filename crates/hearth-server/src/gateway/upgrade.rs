@@ -10,10 +10,9 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_core::model::User;
 use hearth_core::secret::SecretHash;
 
-use super::connection;
+use super::connection::{self, Authenticated};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -44,7 +43,7 @@ pub async fn realtime(
             .into_response();
         }
     };
-    let cookie_user = match cookie_token(&headers) {
+    let cookie = match cookie_token(&headers) {
         None => None,
         Some(token) => {
             if !origin_allowed(&headers, state.settings.gateway.origin.as_deref()) {
@@ -69,15 +68,19 @@ pub async fn realtime(
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(limits.max_frame_bytes)
         .max_frame_size(limits.max_frame_bytes)
-        .on_upgrade(move |socket| connection::serve(socket, state, cookie_user))
+        .on_upgrade(move |socket| connection::serve(socket, state, cookie))
 }
 
-async fn cookie_session(state: &AppState, token: &str) -> Option<User> {
+async fn cookie_session(state: &AppState, token: &str) -> Option<Authenticated> {
     if token.is_empty() || token.len() > 256 {
         return None;
     }
-    let session = state.store.session(&SecretHash::of(token)).await.ok()??;
-    Some(session.user)
+    let hash = SecretHash::of(token);
+    let session = state.store.session(&hash).await.ok()??;
+    Some(Authenticated {
+        user: session.user,
+        session: hash,
+    })
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {

@@ -69,6 +69,7 @@ async fn a_lost_publish_is_filled_from_the_log_in_order() {
             ws: ws.id.clone(),
             conn: 1,
             user: owner.id.clone(),
+            session: hearth_core::secret::SecretHash::of("gap-test-session"),
             outbox,
         },
     );

@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use hearth_core::event::{Event, EventPage};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::secret::SecretHash;
 use hearth_core::store::Store;
 use tokio::sync::mpsc;
 
@@ -98,6 +99,7 @@ pub(crate) enum Command {
         ws: WorkspaceId,
         conn: ConnId,
         user: UserId,
+        session: SecretHash,
         outbox: Outbox,
     },
     Activate {
@@ -128,6 +130,11 @@ pub(crate) enum Command {
     Activity {
         ws: WorkspaceId,
         conn: ConnId,
+    },
+    /// Closes the connections signed in with this session (logout).
+    EndSession {
+        ws: WorkspaceId,
+        session: SecretHash,
     },
     /// Closes every connection (server shutdown).
     CloseAll {
@@ -182,6 +189,18 @@ impl Hub {
         for shard in self.shards.iter() {
             let _ = shard.send(Command::CloseAll { code });
         }
+    }
+
+    /// Closes this node's connections that signed in with `session`, which has just
+    /// ended: a signed-out device must stop receiving at once.
+    pub fn end_session(&self, ws: &WorkspaceId, session: SecretHash) {
+        self.send(
+            ws,
+            Command::EndSession {
+                ws: ws.clone(),
+                session,
+            },
+        );
     }
 
     /// Hands committed events to the hub (the in-process bus).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use hearth_core::event::{Audience, Event, EventPage, EventPayload};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::secret::SecretHash;
 use hearth_core::store::Store;
 use hearth_proto::{ServerFrame, close_code};
 use tokio::sync::mpsc;
@@ -38,6 +39,8 @@ pub(super) enum Phase {
 
 pub(super) struct Conn {
     pub(super) user: UserId,
+    /// The session it signed in with; logout closes it.
+    session: SecretHash,
     pub(super) outbox: Outbox,
     phase: Phase,
     /// The channels this connection receives, as of the newest processed event.
@@ -120,8 +123,9 @@ impl Shard {
                 ws,
                 conn,
                 user,
+                session,
                 outbox,
-            } => self.register(ws, conn, user, outbox),
+            } => self.register(ws, conn, user, session, outbox),
             Command::Activate {
                 ws,
                 conn,
@@ -134,6 +138,18 @@ impl Shard {
             Command::SetAway { ws, conn, away } => self.set_away(&ws, conn, away),
             Command::Activity { ws, conn } => self.activity(&ws, conn),
             Command::Filled { ws, page } => self.filled(&ws, page),
+            Command::EndSession { ws, session } => {
+                for conn in self
+                    .workspaces
+                    .get(&ws)
+                    .into_iter()
+                    .flat_map(|w| w.conns.values())
+                {
+                    if conn.session == session {
+                        conn.outbox.kill(close_code::AUTH_FAILED);
+                    }
+                }
+            }
             Command::CloseAll { code } => {
                 for ws in self.workspaces.values() {
                     for conn in ws.conns.values() {
@@ -189,13 +205,21 @@ impl Shard {
         }
     }
 
-    fn register(&mut self, ws_id: WorkspaceId, id: ConnId, user: UserId, outbox: Outbox) {
+    fn register(
+        &mut self,
+        ws_id: WorkspaceId,
+        id: ConnId,
+        user: UserId,
+        session: SecretHash,
+        outbox: Outbox,
+    ) {
         let ws = self.workspaces.entry(ws_id.clone()).or_default();
         ws.users.entry(user.clone()).or_default().push(id);
         ws.conns.insert(
             id,
             Conn {
                 user: user.clone(),
+                session,
                 outbox,
                 phase: Phase::Pending(Vec::new()),
                 channels: HashSet::new(),

@@ -76,6 +76,7 @@ impl Fixture {
             ws: self.ws.clone(),
             conn: id,
             user: user.clone(),
+            session: hearth_core::secret::SecretHash::of(&format!("session-{id}")),
             outbox,
         });
         Conn {

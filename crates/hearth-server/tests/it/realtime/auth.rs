@@ -155,3 +155,32 @@ async fn a_cookie_session_upgrades_from_the_servers_own_origin_only() {
     ws.send_json(json!({"op": "auth"})).await;
     ws.expect_closed_with(4001, &[]).await;
 }
+
+/// Signing out ends that device's live stream at once; the same person's other
+/// sessions keep theirs.
+#[tokio::test]
+async fn logout_closes_that_sessions_sockets_only() {
+    let app = TestApp::spawn().await;
+    let t = team(&app).await;
+    let laptop = t.bob.clone();
+    let phone = app.login_as(&t.bob).await;
+    let (mut laptop_ws, _) = WsClient::open(&app, &laptop).await;
+    let (mut phone_ws, _) = WsClient::open(&app, &phone).await;
+
+    app.call(
+        Method::POST,
+        "/api/v1/auth/logout",
+        Some(&laptop.token),
+        None,
+    )
+    .await
+    .expect(204, "");
+    laptop_ws
+        .expect_closed_with(4001, &["event", "presence", "typing"])
+        .await;
+
+    // The phone's session is untouched and keeps receiving.
+    app.send(&t.alice, &t.general, "still there?").await;
+    let event = phone_ws.expect_event("message.created").await;
+    assert_eq!(event["event"]["message"]["text"], "still there?");
+}
