@@ -153,7 +153,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SmallRoom(args) => {
             let scenario = async |t: &mut Target| small_room::run(t, args, global.sources).await;
             let ours = run_on(start(global).await?, scenario).await?;
-            let baseline = match args.baseline {
+            let baseline = match args.delivery.baseline {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
@@ -162,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BigRoom(args) => {
             let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
             let ours = run_on(start(global).await?, scenario).await?;
-            let baseline = match args.baseline {
+            let baseline = match args.delivery.baseline {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::{Dialer, Observer};
-use crate::scenarios::fanout::{self, Schedule, SendPlan, SendVia};
+use crate::scenarios::fanout::{self, DeliveryArgs, Schedule, SendPlan, SendVia};
 use crate::scenarios::{Health, Room, connect_all, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, Latency, LatencySummary, Micros};
@@ -29,18 +29,8 @@ pub struct BigRoomArgs {
     /// Milliseconds between messages.
     #[arg(long, default_value_t = 1000)]
     pub interval_ms: u64,
-    /// Send over the sender's WebSocket or over REST.
-    #[arg(long, value_enum, default_value = "ws")]
-    pub via: SendVia,
-    /// Message length in bytes.
-    #[arg(long, default_value_t = 100)]
-    pub text_bytes: usize,
-    /// Seconds to wait after the last send for late deliveries before calling them lost.
-    #[arg(long, default_value_t = 5)]
-    pub grace: u64,
-    /// Also run against the bare broadcast baseline and report the ratio.
-    #[arg(long)]
-    pub baseline: bool,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
 }
 
 /// One message's fan-out.
@@ -139,7 +129,13 @@ pub async fn run(
     eprintln!("connected in {:.1} s", connected.elapsed.as_secs_f64());
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let plan = SendPlan::new(&room, &connected.clients, 1, args.via, args.text_bytes);
+    let plan = SendPlan::new(
+        &room,
+        &connected.clients,
+        1,
+        args.delivery.via,
+        args.delivery.text_bytes,
+    );
     let via = plan.via;
     let schedule = Schedule {
         start: Instant::now() + Duration::from_millis(100),
@@ -156,7 +152,7 @@ pub async fn run(
             schedule,
             sender_conn,
             recipients,
-            Duration::from_secs(args.grace),
+            Duration::from_secs(args.delivery.grace),
             &observer.counters,
         )
     );

@@ -24,6 +24,23 @@ use crate::scenarios::Room;
 use crate::stats::{DeliveryCounts, DeliveryLedger, Latency};
 
 /// How messages are sent.
+/// The delivery options every fan-out scenario shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryArgs {
+    /// Send over the sender's WebSocket or over REST.
+    #[arg(long, value_enum, default_value = "ws")]
+    pub via: SendVia,
+    /// Message length in bytes.
+    #[arg(long, default_value_t = 100)]
+    pub text_bytes: usize,
+    /// Seconds to wait after the last send for late deliveries before calling them lost.
+    #[arg(long, default_value_t = 5)]
+    pub grace: u64,
+    /// Also run against the bare broadcast baseline and report the ratio.
+    #[arg(long)]
+    pub baseline: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SendVia {

@@ -201,7 +201,7 @@ mod tests {
     use tokio::net::TcpListener;
 
     use super::big_room::{self, BigRoomArgs};
-    use super::fanout::SendVia;
+    use super::fanout::{DeliveryArgs, SendVia};
     use super::small_room::{self, SmallRoomArgs};
     use crate::baseline;
     use crate::server::Target;
@@ -221,10 +221,12 @@ mod tests {
             rate: 200.0,
             duration: 1,
             senders: None,
-            via: SendVia::Ws,
-            text_bytes: 100,
-            grace: 5,
-            baseline: false,
+            delivery: DeliveryArgs {
+                via: SendVia::Ws,
+                text_bytes: 100,
+                grace: 5,
+                baseline: false,
+            },
         };
         let report = small_room::run(&mut target, &args, 3).await.unwrap();
         let d = report.deliveries;
@@ -241,10 +243,12 @@ mod tests {
             members: 300,
             messages: 3,
             interval_ms: 100,
-            via: SendVia::Ws,
-            text_bytes: 100,
-            grace: 5,
-            baseline: false,
+            delivery: DeliveryArgs {
+                via: SendVia::Ws,
+                text_bytes: 100,
+                grace: 5,
+                baseline: false,
+            },
         };
         let report = big_room::run(&mut target, &args, 4).await.unwrap();
         assert!(report.deliveries.is_clean(), "{}", report.deliveries);

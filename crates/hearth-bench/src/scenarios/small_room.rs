@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::{Dialer, Observer};
-use crate::scenarios::fanout::{self, Schedule, SendPlan, SendVia};
+use crate::scenarios::fanout::{self, DeliveryArgs, Schedule, SendPlan, SendVia};
 use crate::scenarios::{Health, Room, connect_all, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, LatencySummary};
@@ -32,18 +32,8 @@ pub struct SmallRoomArgs {
     /// How many members take turns sending (default: all of them).
     #[arg(long)]
     pub senders: Option<usize>,
-    /// Send over the sender's WebSocket or over REST.
-    #[arg(long, value_enum, default_value = "ws")]
-    pub via: SendVia,
-    /// Message length in bytes.
-    #[arg(long, default_value_t = 100)]
-    pub text_bytes: usize,
-    /// Seconds to wait after the last send for late deliveries before calling them lost.
-    #[arg(long, default_value_t = 5)]
-    pub grace: u64,
-    /// Also run against the bare broadcast baseline and report the ratio.
-    #[arg(long)]
-    pub baseline: bool,
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,8 +103,8 @@ pub async fn run(
         &room,
         &connected.clients,
         senders,
-        args.via,
-        args.text_bytes,
+        args.delivery.via,
+        args.delivery.text_bytes,
     );
     let via = plan.via;
     let schedule = Schedule {
@@ -135,7 +125,7 @@ pub async fn run(
             schedule,
             sender_conn,
             args.members as u64 - 1,
-            Duration::from_secs(args.grace),
+            Duration::from_secs(args.delivery.grace),
             &observer.counters,
         )
     );
