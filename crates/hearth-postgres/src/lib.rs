@@ -1,0 +1,132 @@
+//! Hearth's shared store: the [`Store`](hearth_core::store::Store) port on PostgreSQL, for
+//! running several server nodes against one database.
+//!
+//! It keeps the SQLite backend's schema (same tables and columns, in `migrations/`) and
+//! its semantics, checked by the same conformance suite. What differs is concurrency:
+//! SQLite has one writer, PostgreSQL has many, on many nodes.
+//!
+//! # Seqs under many writers
+//!
+//! The event log promises, per workspace, that seqs strictly increase in *commit* order
+//! with no gaps, and that no reader ever sees seq N+1 committed without seq N. A reader
+//! that follows the log from the last seq it saw relies on this: an event committed later
+//! at a lower seq would be skipped for good.
+//!
+//! A sequence (or any counter handed out outside the transaction) breaks that: writer A
+//! takes 41, writer B takes 42, B commits first, a reader sees 42 and moves on, then A's
+//! 41 commits behind it. So the counter is `workspaces.last_seq`, and every transaction
+//! that may append to a workspace's log starts by locking that workspace's row
+//! (`SELECT ... FOR NO KEY UPDATE`, in the `log` module), takes its seqs by bumping
+//! `last_seq`, and holds the lock until it commits. The next writer of that workspace
+//! blocks on the row until then, and reads `last_seq` (and everything else) as committed:
+//!
+//! - seqs are handed out in commit order, and without gaps, because a transaction that
+//!   rolls back also rolls back its bump of `last_seq`;
+//! - a reader's snapshot that contains seq N+1 contains N, because N committed before the
+//!   transaction that took N+1 could even take the lock;
+//! - writes in one workspace see each other's effects, so the get-or-create and
+//!   idempotency checks (conversations, `client_msg_id`, single-use invites) are
+//!   race-free under the default READ COMMITTED, with no retry loops;
+//! - every such write takes the same lock first, so they cannot deadlock on each other;
+//! - the clock is read after the lock is taken, so timestamps follow seq order (across
+//!   nodes, as far as their clocks agree).
+//!
+//! The price is that writes to one workspace run one at a time, as they do on SQLite;
+//! different workspaces do not wait for each other. Writes that append nothing (sessions,
+//! invites) take no lock.
+//!
+//! Reads that must agree across statements (a log page and its `last_seq`, a subscription's
+//! channels and its seq, a message and its reactions) run in a `REPEATABLE READ, READ ONLY`
+//! transaction: one snapshot for all their statements.
+//!
+//! # Layout
+//!
+//! `store` maps each trait method to a write (locked or not), a read or a snapshot, and to
+//! the function of the module that owns that part of the schema: `accounts` (workspaces,
+//! users), `access` (sessions, invites), `channels`, `members` (memberships,
+//! conversations, read markers), `messages`, `reactions` and `log`. `rows` turns rows into
+//! domain types and `error` turns sqlx errors into [`StoreError`]s. [`PgStore::connect`]
+//! applies the migrations. With the `testing` feature, [`testing::ScratchDatabase`] gives
+//! each test a database of its own.
+
+mod access;
+mod accounts;
+mod channels;
+mod error;
+mod log;
+mod members;
+mod messages;
+mod reactions;
+mod rows;
+mod store;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::time::Duration;
+
+use hearth_core::store::StoreError;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::error::db;
+
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// The most connections this node holds open. Every node has its own pool, and the
+    /// server's `max_connections` must cover all of them.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before giving up with
+    /// `Unavailable`: a longer wait means the database cannot keep up.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL implementation of [`hearth_core::store::Store`].
+pub struct PgStore {
+    /// Every read and write takes a connection from here for one statement or transaction.
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects, then applies migrations. The migrator holds a PostgreSQL advisory lock
+    /// while it runs, so nodes starting together apply each migration once, in turn.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect(url)
+            .await
+            .map_err(db)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(error::migrate)?;
+        // Not the URL: it may carry a password.
+        tracing::info!(
+            max_connections = options.max_connections,
+            "connected to PostgreSQL store"
+        );
+        Ok(Self { pool })
+    }
+
+    /// Graceful shutdown: waits for connections in use to come back, then closes them all.
+    /// Later calls fail with `Unavailable`.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The connection pool, for tools that work on the tables directly (data migration,
+    /// benchmarks). The server itself goes through [`Store`](hearth_core::store::Store).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,379 @@
+//! Who is in which channel: memberships, DMs and group DMs (which are channels made of
+//! exactly their members), and read markers.
+//!
+//! Every join opens a membership span in the log and every removal closes one (see
+//! [`crate::log`]), in the same transaction as the membership row.
+
+use hearth_core::Timestamp;
+use hearth_core::event::{Event, EventPayload};
+use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::model::{Channel, ChannelKind, ChannelRole, Committed, Member, Membership};
+use hearth_core::store::{StoreError, StoreResult};
+use hearth_core::value::{ChannelPurpose, ChannelTopic};
+use sqlx::{FromRow, PgConnection};
+
+use crate::channels;
+use crate::error::db;
+use crate::log;
+use crate::rows::{MembershipRow, UserRow, membership_columns, text_array, user_columns};
+
+/// The largest group DM, creator included.
+const MAX_CONVERSATION: usize = 9;
+
+pub(crate) async fn membership(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+) -> StoreResult<Option<Membership>> {
+    let row: Option<MembershipRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        membership_columns!(),
+        " FROM memberships mb WHERE mb.workspace_id = $1 AND mb.channel_id = $2 AND mb.user_id = $3"
+    ))
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    row.map(MembershipRow::into_membership).transpose()
+}
+
+/// Appends `channel.created` for a channel just inserted, then makes each of `members` a
+/// member with `member.joined`. Their spans start at `channel.created`, so every founding
+/// member sees the channel's whole log.
+pub(crate) async fn join_new_channel(
+    conn: &mut PgConnection,
+    channel: &Channel,
+    members: &[(UserId, ChannelRole)],
+    now: Timestamp,
+) -> StoreResult<Vec<Event>> {
+    let ws = &channel.workspace_id;
+    let created = log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::ChannelCreated {
+            channel: channel.clone(),
+            member_ids: {
+                let mut ids: Vec<UserId> = members.iter().map(|(u, _)| u.clone()).collect();
+                ids.sort();
+                ids
+            },
+        },
+    )
+    .await?;
+    let from_seq = created.seq;
+    let mut events = vec![created];
+    for (user, role) in members {
+        events.push(join(conn, ws, &channel.id, user, *role, 0, now).await?);
+    }
+    for (user, _) in members {
+        log::open_span(conn, ws, &channel.id, user, from_seq).await?;
+    }
+    Ok(events)
+}
+
+/// Inserts a membership and appends its `member.joined`; the caller opens the span.
+async fn join(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+    role: ChannelRole,
+    last_read_seq: i64,
+    now: Timestamp,
+) -> StoreResult<Event> {
+    sqlx::query(
+        "INSERT INTO memberships (workspace_id, channel_id, user_id, role, last_read_seq, \
+         joined_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .bind(role.as_str())
+    .bind(last_read_seq)
+    .bind(now.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::MemberJoined {
+            channel_id: channel.clone(),
+            user_id: user.clone(),
+        },
+    )
+    .await
+}
+
+/// Whether every one of `ids` (already deduplicated) is an active account of `ws`.
+async fn all_active(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    ids: &[UserId],
+) -> StoreResult<bool> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND NOT deactivated \
+         AND id = ANY($2)",
+    )
+    .bind(ws.as_str())
+    .bind(text_array(ids.iter().map(UserId::as_str)))
+    .fetch_one(conn)
+    .await
+    .map_err(db)?;
+    Ok(found == ids.len() as i64)
+}
+
+/// New members start with everything before their arrival read, as in Slack: joining
+/// a busy channel should not light up hundreds of unread messages.
+pub(crate) async fn add_members(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    users: &[UserId],
+    now: Timestamp,
+) -> StoreResult<Committed<Vec<UserId>>> {
+    let channel = channels::channel(conn, ws, channel)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let mut wanted: Vec<UserId> = Vec::with_capacity(users.len());
+    for user in users {
+        if !wanted.contains(user) {
+            wanted.push(user.clone());
+        }
+    }
+    if !all_active(conn, ws, &wanted).await? {
+        return Err(StoreError::NotFound);
+    }
+    let existing: Vec<String> = sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE workspace_id = $1 AND channel_id = $2 \
+         AND user_id = ANY($3)",
+    )
+    .bind(ws.as_str())
+    .bind(channel.id.as_str())
+    .bind(text_array(wanted.iter().map(UserId::as_str)))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    wanted.retain(|u| !existing.iter().any(|e| e == u.as_str()));
+
+    let mut events = Vec::with_capacity(wanted.len());
+    for user in &wanted {
+        let role = ChannelRole::Member;
+        let read = channel.last_message_seq;
+        events.push(join(conn, ws, &channel.id, user, role, read, now).await?);
+    }
+    // Everyone added together sees every `member.joined` of the batch.
+    if let Some(first) = events.first().map(|e| e.seq) {
+        for user in &wanted {
+            log::open_span(conn, ws, &channel.id, user, first).await?;
+        }
+    }
+    Ok(Committed {
+        value: wanted,
+        events,
+    })
+}
+
+pub(crate) async fn remove_member(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+    now: Timestamp,
+) -> StoreResult<Committed<bool>> {
+    if channels::channel(conn, ws, channel).await?.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let deleted = sqlx::query(
+        "DELETE FROM memberships WHERE workspace_id = $1 AND channel_id = $2 AND user_id = $3",
+    )
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    if deleted.rows_affected() == 0 {
+        return Ok(Committed::unchanged(false));
+    }
+    let left = log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::MemberLeft {
+            channel_id: channel.clone(),
+            user_id: user.clone(),
+        },
+    )
+    .await?;
+    log::close_span(conn, ws, channel, user, left.seq).await?;
+    Ok(Committed {
+        value: true,
+        events: vec![left],
+    })
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    #[sqlx(flatten)]
+    membership: MembershipRow,
+}
+
+pub(crate) async fn list_members(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    after: Option<&UserId>,
+    limit: u32,
+) -> StoreResult<Vec<Member>> {
+    let rows: Vec<MemberRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        ", ",
+        membership_columns!(),
+        " FROM memberships mb \
+         JOIN users u ON u.id = mb.user_id AND u.workspace_id = mb.workspace_id \
+         WHERE mb.workspace_id = $1 AND mb.channel_id = $2 AND mb.user_id > $3 \
+         ORDER BY mb.user_id LIMIT $4"
+    ))
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(after.map_or("", UserId::as_str))
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await
+    .map_err(db)?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Member {
+                user: r.user.into_user()?,
+                membership: r.membership.into_membership()?,
+            })
+        })
+        .collect()
+}
+
+/// Finds or creates the conversation between exactly these accounts (the creator is
+/// always one of them). Its identity is the sorted member list, kept in `channels.dm_key`.
+/// Concurrent opens queue on the workspace lock, so the later one finds the conversation
+/// the first created; the unique index on `dm_key` backs that up.
+pub(crate) async fn open_conversation(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    creator: &UserId,
+    members: &[UserId],
+    now: Timestamp,
+) -> StoreResult<Committed<Channel>> {
+    let mut ids: Vec<UserId> = members.to_vec();
+    ids.push(creator.clone());
+    ids.sort();
+    ids.dedup();
+    if ids.len() > MAX_CONVERSATION {
+        return Err(StoreError::Invalid("too_many_members"));
+    }
+    if !all_active(conn, ws, &ids).await? {
+        return Err(StoreError::NotFound);
+    }
+    let key = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = $1 AND dm_key = $2")
+            .bind(ws.as_str())
+            .bind(&key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    if let Some(id) = existing {
+        let channel = channels::channel(conn, ws, &ChannelId::from_trusted(id))
+            .await?
+            .ok_or_else(|| StoreError::Internal("conversation vanished".to_owned()))?;
+        return Ok(Committed::unchanged(channel));
+    }
+
+    let channel = Channel {
+        id: ChannelId::generate(),
+        workspace_id: ws.clone(),
+        kind: if ids.len() <= 2 {
+            ChannelKind::Dm
+        } else {
+            ChannelKind::GroupDm
+        },
+        name: None,
+        topic: ChannelTopic::from_trusted(String::new()),
+        purpose: ChannelPurpose::from_trusted(String::new()),
+        archived: false,
+        created_by: creator.clone(),
+        created_at: now,
+        last_message_seq: 0,
+    };
+    channels::insert(conn, &channel, Some(&key)).await?;
+    let members: Vec<(UserId, ChannelRole)> = ids
+        .into_iter()
+        .map(|id| (id, ChannelRole::Member))
+        .collect();
+    let events = join_new_channel(conn, &channel, &members, now).await?;
+    Ok(Committed {
+        value: channel,
+        events,
+    })
+}
+
+pub(crate) async fn mark_read(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+    user: &UserId,
+    seq: i64,
+    now: Timestamp,
+) -> StoreResult<Committed<Membership>> {
+    let mut current = membership(conn, ws, channel, user)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let newest: i64 = sqlx::query_scalar(
+        "SELECT last_message_seq FROM channels WHERE workspace_id = $1 AND id = $2",
+    )
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db)?;
+    if seq < 0 || seq > newest {
+        return Err(StoreError::Invalid("invalid_seq"));
+    }
+    if current.last_read_seq == seq {
+        return Ok(Committed::unchanged(current));
+    }
+    sqlx::query(
+        "UPDATE memberships SET last_read_seq = $1 \
+         WHERE workspace_id = $2 AND channel_id = $3 AND user_id = $4",
+    )
+    .bind(seq)
+    .bind(ws.as_str())
+    .bind(channel.as_str())
+    .bind(user.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    current.last_read_seq = seq;
+    let event = log::append(
+        conn,
+        ws,
+        now,
+        EventPayload::ReadMarkerUpdated {
+            channel_id: channel.clone(),
+            user_id: user.clone(),
+            last_read_seq: seq,
+        },
+    )
+    .await?;
+    Ok(Committed {
+        value: current,
+        events: vec![event],
+    })
+}
