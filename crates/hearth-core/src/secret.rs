@@ -15,8 +15,11 @@ pub fn generate_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The SHA-256 of a secret, hex-encoded: what the store keeps and looks up by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// The SHA-256 of a secret, hex-encoded: what the store keeps and looks up by. It is
+/// serialisable so nodes can name a session to each other (a logout on the bus); it is
+/// never a secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SecretHash(String);
 
 impl SecretHash {

@@ -33,9 +33,22 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
 
     /// Database URL; defaults to SQLite at <data-dir>/hearth.db. `sqlite://PATH` picks
-    /// another SQLite file.
+    /// another SQLite file; `postgres://...` runs on PostgreSQL (the scale-out mode).
     #[arg(long, env = "HEARTH_DATABASE_URL")]
     pub database: Option<String>,
+
+    /// PostgreSQL connections this node may open (its pool's size).
+    #[arg(long, env = "HEARTH_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// How long a request waits for a PostgreSQL connection before it fails with 503.
+    #[arg(long, env = "HEARTH_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    pub db_acquire_timeout_ms: u64,
+
+    /// Event bus URL; default in-process (one node). `redis://HOST[:PORT]` lets several
+    /// nodes on the same database deliver each other's events and presence.
+    #[arg(long, env = "HEARTH_BUS_URL")]
+    pub bus: Option<String>,
 
     /// SQLite durability: `full` survives power loss; `normal` is faster and survives a
     /// process crash, but may lose the last transactions on power loss or an OS crash.
@@ -91,21 +104,37 @@ impl ServeConfig {
         Duration::from_secs(u64::from(self.session_ttl_days) * 24 * 3600)
     }
 
-    /// Where the SQLite database lives, or an error for a URL this build cannot serve.
-    pub fn sqlite_path(&self) -> anyhow::Result<PathBuf> {
+    /// Which database this node runs on, from `--database`.
+    pub fn database(&self) -> anyhow::Result<Database> {
         match &self.database {
-            None => Ok(self.data_dir.join("hearth.db")),
+            None => Ok(Database::Sqlite(self.data_dir.join("hearth.db"))),
             Some(url) => {
                 if let Some(path) = url.strip_prefix("sqlite://") {
-                    Ok(PathBuf::from(path))
+                    Ok(Database::Sqlite(PathBuf::from(path)))
                 } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                    anyhow::bail!(
-                        "PostgreSQL is not supported yet: it arrives with the scale-out mode"
-                    )
+                    Ok(Database::Postgres(url.clone()))
                 } else {
-                    anyhow::bail!("unsupported database URL {url:?}: use sqlite://PATH")
+                    anyhow::bail!(
+                        "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+                    )
                 }
             }
         }
     }
+
+    /// The Redis URL of the bus, if any; an error for a scheme this build cannot use.
+    pub fn bus_url(&self) -> anyhow::Result<Option<&str>> {
+        match self.bus.as_deref() {
+            None | Some("local") => Ok(None),
+            Some(url) if url.starts_with("redis://") => Ok(Some(url)),
+            Some(url) => anyhow::bail!("unsupported bus URL {url:?}: use redis://HOST[:PORT]"),
+        }
+    }
+}
+
+/// The database a node runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
 }

@@ -1,12 +1,10 @@
 //! The `hearth` binary.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Parser;
-use hearth_server::config::{Cli, Command, LogFormat, ServeConfig, SqliteSync};
+use hearth_server::backend::Backend;
+use hearth_server::config::{Cli, Command, LogFormat, ServeConfig};
 use hearth_server::{AppState, Settings, maintenance};
-use hearth_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -33,22 +31,8 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     init_logging(config.log_format);
-    let db_path = config.sqlite_path()?;
-    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data directory {}", dir.display()))?;
-    }
-    let options = SqliteOptions {
-        synchronous: match config.sqlite_synchronous {
-            SqliteSync::Full => Synchronous::Full,
-            SqliteSync::Normal => Synchronous::Normal,
-        },
-        ..SqliteOptions::default()
-    };
-    let store = SqliteStore::open(&db_path, options)
-        .await
-        .with_context(|| format!("opening the database {}", db_path.display()))?;
-    let store = Arc::new(store);
+    let backend = Backend::open(&config).await?;
+    let store = backend.store();
     let mut settings = Settings {
         session_ttl: config.session_ttl(),
         event_retention: config.event_retention(),
@@ -56,7 +40,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     settings.gateway.commands_per_minute = config.ws_commands_per_minute;
     settings.gateway.origin = config.public_origin.clone();
-    let state = AppState::new(store.clone(), settings);
+    let state = match config.bus_url()? {
+        None => AppState::new(store.clone(), settings),
+        Some(url) => AppState::with_redis(store.clone(), settings, url)?,
+    };
     let pruner = tokio::spawn(maintenance::prune_events_forever(
         store.clone(),
         config.event_retention(),
@@ -66,12 +53,17 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(database = %db_path.display(), "Hearth is ready on http://{addr}");
+    let bus = if config.bus_url()?.is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
+    tracing::info!(database = %backend.describe(), bus, "Hearth is ready on http://{addr}");
     println!("Hearth is listening on http://{addr}");
 
     hearth_server::run(listener, state, shutdown_signal()).await?;
     pruner.abort();
-    store.close().await;
+    backend.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

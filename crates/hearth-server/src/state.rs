@@ -7,7 +7,8 @@ use hearth_core::store::Store;
 
 use crate::auth::{LoginThrottle, PasswordHasher};
 use crate::gateway::GatewayConfig;
-use crate::gateway::bus::LocalBus;
+use crate::gateway::bus::redis::RedisBus;
+use crate::gateway::bus::{Bus, LocalBus};
 use crate::gateway::hub::Hub;
 use crate::gateway::outbox::ConnIds;
 use crate::gateway::publish::PublishingStore;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// This node's fan-out to its WebSocket connections.
     pub hub: Hub,
+    /// How committed events and session ends reach every node's hub (this one's included).
+    pub bus: Arc<dyn Bus>,
     /// Numbers this node's connections.
     pub conn_ids: Arc<ConnIds>,
     /// Argon2id hashing on the blocking pool, with bounded concurrency.
@@ -55,19 +58,44 @@ impl Default for Settings {
 }
 
 impl AppState {
-    /// Wires the state around a backend. Starts the hub's tasks, so call it inside a
-    /// Tokio runtime.
+    /// Wires the state around a backend with the in-process bus (one node). Starts the
+    /// hub's tasks, so call it inside a Tokio runtime.
     pub fn new(backend: Arc<dyn Store>, settings: Settings) -> Self {
+        Self::build(backend, settings, |hub| Ok(Arc::new(LocalBus::new(hub))))
+            .expect("the local bus cannot fail")
+    }
+
+    /// Wires the state for one of several nodes sharing a Redis bus at `redis_url`. The
+    /// bus may lose messages, so the hub also checks each workspace's log tail (every
+    /// `settings.gateway.hub.tail_check`, one second unless set).
+    pub fn with_redis(
+        backend: Arc<dyn Store>,
+        mut settings: Settings,
+        redis_url: &str,
+    ) -> anyhow::Result<Self> {
+        let hub = &mut settings.gateway.hub;
+        hub.tail_check = hub.tail_check.or(Some(Duration::from_secs(1)));
+        Self::build(backend, settings, |hub| {
+            Ok(Arc::new(RedisBus::start(redis_url, hub)?))
+        })
+    }
+
+    fn build(
+        backend: Arc<dyn Store>,
+        settings: Settings,
+        bus: impl FnOnce(Hub) -> anyhow::Result<Arc<dyn Bus>>,
+    ) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hub = Hub::start(backend.clone(), settings.gateway.hub.clone());
-        let bus = Arc::new(LocalBus::new(hub.clone()));
-        Self {
-            store: Arc::new(PublishingStore::new(backend, bus)),
+        let bus = bus(hub.clone())?;
+        Ok(Self {
+            store: Arc::new(PublishingStore::new(backend, bus.clone())),
             hub,
+            bus,
             conn_ids: Arc::new(ConnIds::default()),
             passwords: Arc::new(PasswordHasher::new(cores)),
             login_throttle: Arc::new(LoginThrottle::default()),
             settings: Arc::new(settings),
-        }
+        })
     }
 }

@@ -150,9 +150,9 @@ pub async fn login(
 )]
 pub async fn logout(State(state): State<AppState>, me: CurrentUser) -> ApiResult<StatusCode> {
     state.store.delete_session(&me.session).await?;
-    // The session's open sockets on this node end with it.
+    // The session's open sockets end with it, on every node.
     state
-        .hub
+        .bus
         .end_session(&me.user.workspace_id, me.session.clone());
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::TestApp;
+use crate::support::{TestApp, TestData};
 
 /// Reads until the end of the HTTP/1.1 head that `stream` sends next.
 async fn read_head(stream: &mut TcpStream) -> String {
@@ -27,8 +27,8 @@ async fn read_head(stream: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn shutdown_finishes_in_flight_requests_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = TestApp::spawn_in(dir.path()).await;
+    let data = TestData::new().await;
+    let app = TestApp::spawn_on(&data).await;
     let owner = app.create_workspace("acme").await;
     let channel = app.create_channel(&owner, "general", false).await;
     let addr = app.addr;
@@ -75,7 +75,7 @@ async fn shutdown_finishes_in_flight_requests_and_loses_nothing() {
     stopped.await.unwrap();
 
     // Everything acknowledged is there after a restart on the same database.
-    let app = TestApp::spawn_in(dir.path()).await;
+    let app = TestApp::spawn_on(&data).await;
     let id = message["id"].as_str().unwrap();
     let got = app
         .get(&owner, &format!("/api/v1/messages/{id}"))

@@ -10,6 +10,7 @@ mod isolation;
 mod lifecycle;
 mod members;
 mod messages;
+mod multinode;
 mod openapi;
 mod realtime;
 mod support;

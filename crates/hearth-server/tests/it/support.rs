@@ -1,11 +1,16 @@
 //! `TestApp`: a real server on 127.0.0.1:0 with its own database, and a client with one
 //! helper per common call. Tests speak JSON values so they assert exactly what a client
 //! would see on the wire.
+//!
+//! The backend is SQLite unless `HEARTH_TEST_BACKEND=postgres`, which runs the same tests
+//! on a fresh PostgreSQL database per test (see [`TestData`]); `scripts/test` runs both.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
+use hearth_core::store::Store;
+use hearth_postgres::testing::ScratchDatabase;
+use hearth_postgres::{PgOptions, PgStore};
 use hearth_server::{AppState, Settings};
 use hearth_sqlite::{SqliteOptions, SqliteStore};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -20,14 +25,74 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    /// The server's own state, for what only the server can see or do: the hub's
-    /// counters, pruning the event log.
-    pub state: AppState,
+    /// The server's own state, for what only the server can see or do (the hub's
+    /// counters, pruning the event log); `None` for a server in another process.
+    state: Option<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    /// The database's directory when this server owns it (deleted on drop); `None` when
-    /// the caller keeps it to reopen the same database later.
-    _dir: Option<TempDir>,
+    /// A `hearth serve` process this app talks to instead (killed on drop).
+    process: Option<tokio::process::Child>,
+    /// The database when this server owns it (deleted on drop); `None` when the caller
+    /// keeps it to reopen the same database later.
+    _data: Option<TestData>,
+}
+
+/// Where a test's data lives: a temporary directory for SQLite, or a scratch PostgreSQL
+/// database, chosen by `HEARTH_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
+/// Dropping it deletes the data.
+pub enum TestData {
+    Sqlite(TempDir),
+    Postgres(Box<ScratchDatabase>),
+}
+
+impl TestData {
+    pub async fn new() -> Self {
+        if postgres_selected() {
+            Self::postgres().await
+        } else {
+            TestData::Sqlite(tempfile::tempdir().expect("temp dir"))
+        }
+    }
+
+    /// A scratch PostgreSQL database whatever the backend selected (multi-node tests).
+    pub async fn postgres() -> Self {
+        TestData::Postgres(Box::new(ScratchDatabase::create().await))
+    }
+
+    /// The `--database` URL a `hearth serve` process would use.
+    pub fn url(&self) -> String {
+        match self {
+            TestData::Sqlite(dir) => format!("sqlite://{}", dir.path().join("hearth.db").display()),
+            TestData::Postgres(db) => db.url().to_owned(),
+        }
+    }
+
+    /// Opens a store on this data, as a server starting on it would.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        match self {
+            TestData::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("hearth.db"), SqliteOptions::default())
+                    .await
+                    .expect("open the SQLite store"),
+            ),
+            TestData::Postgres(db) => {
+                let options = PgOptions {
+                    max_connections: 4,
+                    ..PgOptions::default()
+                };
+                Arc::new(
+                    PgStore::connect(db.url(), options)
+                        .await
+                        .expect("open the PostgreSQL store"),
+                )
+            }
+        }
+    }
+}
+
+/// Whether `HEARTH_TEST_BACKEND` asks for PostgreSQL.
+pub fn postgres_selected() -> bool {
+    std::env::var_os("HEARTH_TEST_BACKEND").is_some_and(|v| v == "postgres")
 }
 
 /// A signed-in account.
@@ -102,22 +167,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(settings: Settings) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().to_owned();
-        Self::start(&path, settings, Some(dir)).await
+        let data = TestData::new().await;
+        let store = data.open().await;
+        Self::start(AppState::new(store, settings), Some(data)).await
     }
 
-    /// A server on the database in `dir`, which the caller keeps: stopping this server
-    /// and spawning another on the same `dir` reopens the same data.
-    pub async fn spawn_in(dir: &Path) -> Self {
-        Self::start(dir, Settings::default(), None).await
+    /// A server on `data`, which the caller keeps: stopping this server and spawning
+    /// another on the same `data` reopens the same database.
+    pub async fn spawn_on(data: &TestData) -> Self {
+        Self::start(AppState::new(data.open().await, Settings::default()), None).await
     }
 
-    async fn start(dir: &Path, settings: Settings, owned: Option<TempDir>) -> Self {
-        let store = SqliteStore::open(&dir.join("hearth.db"), SqliteOptions::default())
-            .await
-            .expect("open store");
-        let state = AppState::new(Arc::new(store), settings);
+    /// A server on the given state (a store and bus the test built itself).
+    pub async fn start(state: AppState, owned: Option<TestData>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -129,10 +191,38 @@ impl TestApp {
         Self {
             addr,
             client: reqwest::Client::new(),
-            state,
+            state: Some(state),
             shutdown: Some(tx),
             server: Some(server),
-            _dir: owned,
+            process: None,
+            _data: owned,
+        }
+    }
+
+    /// An app for a `hearth serve` process already listening on `addr`; the process is
+    /// killed when the app is dropped.
+    pub fn attach(addr: SocketAddr, process: tokio::process::Child) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            state: None,
+            shutdown: None,
+            server: None,
+            process: Some(process),
+            _data: None,
+        }
+    }
+
+    /// The in-process server's state.
+    #[track_caller]
+    pub fn state(&self) -> &AppState {
+        self.state.as_ref().expect("a server in this process")
+    }
+
+    /// Kills the server's process at once (SIGKILL: no graceful close, as in a crash).
+    pub async fn kill(mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.expect("kill the node");
         }
     }
 
@@ -148,7 +238,7 @@ impl TestApp {
 
     /// Deletes the events logged before `before`, as the retention upkeep does.
     pub async fn prune_events(&self, before: hearth_core::Timestamp) -> u64 {
-        self.state
+        self.state()
             .store
             .prune_events(before)
             .await

@@ -54,6 +54,11 @@ pub struct HubConfig {
     pub gap_wait: Duration,
     /// Most events buffered for a connection that is still starting.
     pub pending_limit: usize,
+    /// How often to read the log's tail for events the bus never delivered, in each
+    /// workspace with live connections; `None` when the bus cannot lose an event (the
+    /// in-process bus). A lossy bus (Redis) needs it: a lost *last* event leaves no later
+    /// event behind it to reveal the hole.
+    pub tail_check: Option<Duration>,
 }
 
 impl Default for HubConfig {
@@ -65,6 +70,7 @@ impl Default for HubConfig {
             offline_grace: Duration::from_secs(3),
             gap_wait: Duration::from_millis(300),
             pending_limit: 10_000,
+            tail_check: None,
         }
     }
 }
@@ -140,6 +146,9 @@ pub(crate) enum Command {
     CloseAll {
         code: u16,
     },
+    /// Reads every workspace's log tail now: the bus may have lost events (a broken
+    /// Redis subscription was just re-established).
+    CatchUp,
     /// The answer to a gap fill the shard started.
     Filled {
         ws: WorkspaceId,
@@ -188,6 +197,13 @@ impl Hub {
     pub fn close_all(&self, code: u16) {
         for shard in self.shards.iter() {
             let _ = shard.send(Command::CloseAll { code });
+        }
+    }
+
+    /// Catches every workspace with live connections up from the log, on every shard.
+    pub fn catch_up_all(&self) {
+        for shard in self.shards.iter() {
+            let _ = shard.send(Command::CatchUp);
         }
     }
 

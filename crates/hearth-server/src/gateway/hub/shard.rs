@@ -64,7 +64,10 @@ pub(super) struct Workspace {
     delivered: Option<i64>,
     reorder: BTreeMap<i64, Event>,
     gap_since: Option<Instant>,
+    /// A read of the log is in flight (a gap fill or a tail check).
     filling: bool,
+    /// When the log's tail was last read (see `HubConfig::tail_check`).
+    tail_checked: Option<Instant>,
     pub(super) conns: HashMap<ConnId, Conn>,
     /// Live connections per channel: the index that makes a 10-member channel cost 10
     /// pushes, not a scan.
@@ -138,6 +141,12 @@ impl Shard {
             Command::SetAway { ws, conn, away } => self.set_away(&ws, conn, away),
             Command::Activity { ws, conn } => self.activity(&ws, conn),
             Command::Filled { ws, page } => self.filled(&ws, page),
+            Command::CatchUp => {
+                let ids: Vec<WorkspaceId> = self.workspaces.keys().cloned().collect();
+                for ws_id in ids {
+                    self.read_log(&ws_id, Instant::now());
+                }
+            }
             Command::EndSession { ws, session } => {
                 for conn in self
                     .workspaces
@@ -300,21 +309,42 @@ impl Shard {
         }
     }
 
-    /// Starts a fill from the log when a hole has stayed open for `gap_wait`.
+    /// Starts a fill from the log when a hole has stayed open for `gap_wait`, or when the
+    /// tail is due a check.
     fn check_gap(&mut self, ws_id: &WorkspaceId, now: Instant) {
+        let Some(ws) = self.workspaces.get(ws_id) else {
+            return;
+        };
+        let gap_due = ws
+            .gap_since
+            .is_some_and(|since| now.duration_since(since) >= self.config.gap_wait);
+        let tail_due = self.config.tail_check.is_some_and(|every| {
+            ws.tail_checked
+                .is_none_or(|at| now.duration_since(at) >= every)
+        });
+        if gap_due || tail_due {
+            self.read_log(ws_id, now);
+        }
+    }
+
+    /// Reads the log after the newest processed seq, in the background; the events come
+    /// back as [`Command::Filled`] and go through `publish` like any others (so seqs
+    /// already processed are ignored). At most one read per workspace is in flight.
+    fn read_log(&mut self, ws_id: &WorkspaceId, now: Instant) {
         let Some(ws) = self.workspaces.get_mut(ws_id) else {
             return;
         };
-        let (Some(delivered), Some(since)) = (ws.delivered, ws.gap_since) else {
+        let Some(delivered) = ws.delivered else {
             return;
         };
-        if ws.filling || now.duration_since(since) < self.config.gap_wait {
+        if ws.filling {
             return;
         }
         let Some(inbox) = self.inbox.upgrade() else {
             return;
         };
         ws.filling = true;
+        ws.tail_checked = Some(now);
         let store = self.store.clone();
         let ws_id = ws_id.clone();
         tokio::spawn(async move {
@@ -333,8 +363,13 @@ impl Shard {
         ws.filling = false;
         match page {
             Ok(EventPage::Events { events, .. }) => {
-                self.stats.gaps_filled.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(workspace = %ws_id, events = events.len(), "filled a gap from the log");
+                let missed = ws
+                    .delivered
+                    .is_some_and(|d| events.iter().any(|e| e.seq > d));
+                if missed {
+                    self.stats.gaps_filled.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(workspace = %ws_id, events = events.len(), "filled a gap from the log");
+                }
                 ws.gap_since = None;
                 self.publish(ws_id, events.into_iter());
             }

@@ -25,7 +25,7 @@ async fn post_until_cut_off(
     healthy: &mut WsClient,
     after_cut: usize,
 ) -> Vec<String> {
-    let stats = app.state.hub.stats();
+    let stats = app.state().hub.stats();
     let body = "lorem ipsum ".repeat(3200);
     let mut posted = Vec::new();
     let mut cut_at = None;
@@ -134,7 +134,7 @@ async fn an_event_is_encoded_once_and_every_recipient_gets_the_same_bytes() {
         sockets.push(WsClient::open(&app, s).await.0);
     }
     let (mut dave_ws, _) = WsClient::open(&app, &dave).await;
-    let stats = app.state.hub.stats();
+    let stats = app.state().hub.stats();
     let encoded = HubStats::get(&stats.events_encoded);
     let deliveries = HubStats::get(&stats.deliveries);
 

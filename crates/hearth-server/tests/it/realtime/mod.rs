@@ -5,7 +5,7 @@
 
 mod auth;
 mod chat;
-mod client;
+pub mod client;
 mod fanout;
 mod frames;
 mod presence;

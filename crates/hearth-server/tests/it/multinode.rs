@@ -1,0 +1,210 @@
+//! Several nodes: real `hearth serve` processes sharing one PostgreSQL database and one
+//! Redis, as the scale-out mode runs. What a user must never notice: which node they are
+//! on, Redis restarting, or the node they were connected to dying.
+//!
+//! Each test starts its own `redis-server` on a free port (so it can restart it without
+//! disturbing anyone) and its own scratch database.
+
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+use crate::realtime::client::WsClient;
+use crate::realtime::{seq, team};
+use crate::support::{TestApp, TestData};
+
+/// How long a node or Redis may take to start.
+const START: Duration = Duration::from_secs(20);
+
+/// A `redis-server` of this test's own, on a fixed port so it can be restarted in place.
+struct Redis {
+    port: u16,
+    process: Option<Child>,
+}
+
+impl Redis {
+    async fn start() -> Self {
+        let port = free_port();
+        let mut redis = Redis {
+            port,
+            process: None,
+        };
+        redis.restart().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills Redis (as a crash would: everything in flight is lost).
+    async fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill().await.expect("kill redis");
+        }
+    }
+
+    /// Starts Redis (again) on the same port and waits until it answers.
+    async fn restart(&mut self) {
+        self.kill().await;
+        let process = Command::new("redis-server")
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server on PATH (scripts/services installs it)");
+        self.process = Some(process);
+        let deadline = tokio::time::Instant::now() + START;
+        while !self.answers().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "redis did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn answers(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        let mut reply = [0u8; 7];
+        stream.write_all(b"PING\r\n").await.is_ok()
+            && stream.read_exact(&mut reply).await.is_ok()
+            && &reply == b"+PONG\r\n"
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Starts a `hearth serve` node on `data` and `redis`; returns once it listens.
+async fn node(data: &TestData, redis: &Redis) -> TestApp {
+    let mut process = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--database", &data.url(), "--bus", &redis.url()])
+        .args(["--db-max-connections", "4"])
+        .env("HEARTH_LOG", "error")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start a node");
+    let stdout = process.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(START, async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(url) = line.strip_prefix("Hearth is listening on http://") {
+                return url.parse::<SocketAddr>().expect("an address");
+            }
+        }
+        panic!("the node exited before listening");
+    })
+    .await
+    .expect("the node started in time");
+    TestApp::attach(addr, process)
+}
+
+/// Posts `texts` to `channel` through `app` as `s`; returns the last message's seq.
+async fn send_all(
+    app: &TestApp,
+    s: &crate::support::Session,
+    channel: &str,
+    texts: &[String],
+) -> i64 {
+    let mut last = 0;
+    for text in texts {
+        last = seq(&app.send(s, channel, text).await);
+    }
+    last
+}
+
+/// The texts of the `message.created` events among `frames`, in order.
+fn created_texts(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| f["event"]["kind"] == "message.created")
+        .map(|f| f["event"]["message"]["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn texts(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix} {i}")).collect()
+}
+
+#[tokio::test]
+async fn messages_sent_through_one_node_reach_the_other_in_order_across_a_redis_restart() {
+    let data = TestData::postgres().await;
+    let mut redis = Redis::start().await;
+    let a = node(&data, &redis).await;
+    let b = node(&data, &redis).await;
+    let t = team(&a).await;
+    let (mut bob, _) = WsClient::open(&a, &t.bob).await;
+
+    // Alice writes through B; Bob listens on A.
+    let before = texts("before", 20);
+    let fence = send_all(&b, &t.alice, &t.general, &before).await;
+    let mut seen = created_texts(&bob.events_through(fence).await);
+    assert_eq!(seen, before, "delivered through Redis, in order");
+
+    // Redis dies: writes still succeed, and once it is back nothing is missing.
+    redis.kill().await;
+    let during = texts("during", 10);
+    send_all(&b, &t.alice, &t.general, &during).await;
+    redis.restart().await;
+    let after = texts("after", 10);
+    let fence = send_all(&b, &t.alice, &t.general, &after).await;
+    seen.extend(created_texts(&bob.events_through(fence).await));
+
+    let everything: Vec<String> = [before, during, after].concat();
+    assert_eq!(seen, everything, "every message once, in order");
+}
+
+#[tokio::test]
+async fn clients_of_a_dead_node_resume_on_another_without_loss() {
+    let data = TestData::postgres().await;
+    let redis = Redis::start().await;
+    let a = node(&data, &redis).await;
+    let b = node(&data, &redis).await;
+    let t = team(&b).await;
+    let (mut bob, _) = WsClient::open(&a, &t.bob).await;
+
+    let first = texts("first", 5);
+    let fence = send_all(&b, &t.alice, &t.general, &first).await;
+    let mut seen = created_texts(&bob.events_through(fence).await);
+    let resume_from = bob.last_seq.expect("events were read");
+
+    // Node A crashes; Alice keeps writing through B meanwhile.
+    a.kill().await;
+    let (code, _) = bob.expect_close(Duration::from_secs(10)).await;
+    assert_eq!(code, None, "a crashed node sends no close frame");
+    let missed = texts("missed", 5);
+    send_all(&b, &t.alice, &t.general, &missed).await;
+
+    // Bob reconnects to B and resumes: the replay, then live events.
+    let (mut bob, _) = WsClient::resume(&b, &t.bob, resume_from).await;
+    loop {
+        let frame = bob.recv().await;
+        match frame["type"].as_str().unwrap() {
+            "event" => seen.extend(created_texts(std::slice::from_ref(&frame))),
+            "resumed" => break,
+            other => panic!("unexpected {other} during the replay: {frame}"),
+        }
+    }
+    let live = texts("live", 5);
+    let fence = send_all(&b, &t.alice, &t.general, &live).await;
+    seen.extend(created_texts(&bob.events_through(fence).await));
+
+    assert_eq!(
+        seen,
+        [first, missed, live].concat(),
+        "nothing lost or repeated"
+    );
+}
