@@ -4,6 +4,7 @@
 
 mod accounts;
 mod channels;
+mod database_outage;
 mod errors;
 mod events;
 mod isolation;

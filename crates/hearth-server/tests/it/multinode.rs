@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use hearth_server::{AppState, Settings};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -207,4 +208,26 @@ async fn clients_of_a_dead_node_resume_on_another_without_loss() {
         [first, missed, live].concat(),
         "nothing lost or repeated"
     );
+}
+
+#[tokio::test]
+async fn redis_alone_carries_events_between_nodes() {
+    let data = TestData::postgres().await;
+    let redis = Redis::start().await;
+    // No tail checks: whatever reaches node A from node B came over Redis.
+    let mut settings = Settings::default();
+    settings.gateway.hub.tail_check = Some(Duration::from_secs(3600));
+    let in_process = |settings: Settings| async {
+        let state =
+            AppState::with_redis(data.open().await, settings, &redis.url()).expect("a Redis URL");
+        TestApp::start(state, None).await
+    };
+    let a = in_process(settings.clone()).await;
+    let b = in_process(settings).await;
+    let t = team(&a).await;
+    let (mut bob, _) = WsClient::open(&a, &t.bob).await;
+
+    let sent = texts("over redis", 10);
+    let fence = send_all(&b, &t.alice, &t.general, &sent).await;
+    assert_eq!(created_texts(&bob.events_through(fence).await), sent);
 }

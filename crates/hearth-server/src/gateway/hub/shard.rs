@@ -267,7 +267,10 @@ impl Shard {
             route_to_one(ws, id, encoded, &self.stats);
         }
         if ws.delivered.is_none() {
+            // The subscription was read at `live_from`: the tail is known up to there,
+            // so the first tail check is due one period from now.
             ws.delivered = Some(live_from);
+            ws.tail_checked = Some(Instant::now());
         }
         self.drain(ws_id);
     }
