@@ -5,9 +5,23 @@
 //! A write is a job: a closure that owns its inputs and runs a module function on the
 //! connection of a transaction that [`PgStore::write`] begins, locks and commits. The job
 //! gets the time, read after the lock, so timestamps follow commit order as seqs do. If
-//! the job fails, or the caller stops waiting, the transaction rolls back whole: in
-//! PostgreSQL a failed statement aborts the transaction anyway, so module functions check
-//! before they write rather than catch errors and carry on.
+//! the job fails, the transaction rolls back whole: in PostgreSQL a failed statement
+//! aborts the transaction anyway, so module functions check before they write rather
+//! than catch errors and carry on.
+//!
+//! # Cancellation
+//!
+//! A caller may stop waiting at any point (a client disconnects, a timeout fires), which
+//! drops its future. Dropping sqlx futures part-way is not safe: a `begin()` dropped while
+//! its `BEGIN` is in flight returns the connection to the pool *inside* a transaction
+//! (sqlx 0.9.0, transact-rs/sqlx#4393), so the next borrower's `BEGIN` is ignored and its
+//! statements run in the leftover transaction, possibly a read-only snapshot; and an
+//! `acquire()` dropped while it checks or opens a connection throws that connection away,
+//! so callers that keep timing out make the pool reconnect over and over. So nothing here
+//! is cancelled half-way: a write runs to its end (commit or rollback) on a task of its
+//! own, as on SQLite, where a queued job commits and only its answer is dropped; and reads
+//! take their connection or snapshot on a task, so a cancelled read gives back a whole
+//! connection or a `Transaction` whose drop rolls back.
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -22,11 +36,11 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, Posted, Store, StoreError, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
 use crate::error::db;
 use crate::{PgStore, access, accounts, channels, log, members, messages, reactions};
@@ -44,7 +58,7 @@ impl PgStore {
             + Send
             + 'static,
     {
-        self.transaction(Some(&ws), job).await
+        detached(transaction(self.pool.clone(), Some(ws), job)).await
     }
 
     /// Runs a write job that appends no event (sessions, invites, a new workspace), so it
@@ -56,33 +70,55 @@ impl PgStore {
             + Send
             + 'static,
     {
-        self.transaction(None, job).await
-    }
-
-    async fn transaction<T, F>(&self, lock: Option<&WorkspaceId>, job: F) -> StoreResult<T>
-    where
-        F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>,
-    {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        if let Some(ws) = lock {
-            log::lock(&mut tx, ws).await?;
-        }
-        let now = Timestamp::now();
-        // On an error `tx` is dropped, which rolls it back.
-        let out = job(&mut tx, now).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        detached(transaction(self.pool.clone(), None, job)).await
     }
 
     /// A pooled connection for reads that need no snapshot across statements.
     async fn read(&self) -> StoreResult<PoolConnection<Postgres>> {
-        self.pool.acquire().await.map_err(db)
+        let pool = self.pool.clone();
+        detached(async move { pool.acquire().await.map_err(db) }).await
     }
 
     /// A read-only transaction in which every statement sees the same snapshot.
     async fn snapshot(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        self.pool.begin_with(SNAPSHOT).await.map_err(db)
+        let pool = self.pool.clone();
+        detached(async move { pool.begin_with(SNAPSHOT).await.map_err(db) }).await
     }
+}
+
+/// Begins, locks `ws` if given, reads the clock, runs the job, commits.
+async fn transaction<T, F>(pool: PgPool, lock: Option<WorkspaceId>, job: F) -> StoreResult<T>
+where
+    F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>,
+{
+    let mut tx = pool.begin().await.map_err(db)?;
+    if let Some(ws) = &lock {
+        log::lock(&mut tx, ws).await?;
+    }
+    let now = Timestamp::now();
+    match job(&mut tx, now).await {
+        Ok(out) => {
+            tx.commit().await.map_err(db)?;
+            Ok(out)
+        }
+        Err(e) => {
+            // Rolled back here rather than when the connection returns to the pool, so the
+            // workspace lock is free before the caller hears of the failure. If the
+            // rollback fails the connection is broken, and closing it rolls back too.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// Runs `work` to its end on a task of its own, whether or not the caller still waits
+/// (see the module docs).
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = StoreResult<T>> + Send + 'static,
+) -> StoreResult<T> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
 }
 
 #[async_trait]
