@@ -96,7 +96,8 @@ pub(crate) async fn create_invite(
     let inserted = sqlx::query(
         "INSERT INTO invites (id, workspace_id, code_hash, email, role, created_by, \
          expires_at, created_at) \
-         SELECT $1, workspace_id, $2, $3, $4, id, $5, $6 FROM users WHERE workspace_id = $7 AND id = $8",
+         SELECT $1, workspace_id, $2, $3, $4, id, $5, $6 FROM users \
+         WHERE workspace_id = $7 AND id = $8",
     )
     .bind(invite.id.as_str())
     .bind(new.code.as_str())

@@ -39,6 +39,9 @@
 //! channels and its seq, a message and its reactions) run in a `REPEATABLE READ, READ ONLY`
 //! transaction: one snapshot for all their statements.
 //!
+//! A write, once started, runs to its end even if its caller stops waiting, as on SQLite;
+//! the `store` module explains why (sqlx is not safe to cancel inside a transaction).
+//!
 //! # Layout
 //!
 //! `store` maps each trait method to a write (locked or not), a read or a snapshot, and to

@@ -118,7 +118,8 @@ pub(crate) async fn post_message(
     };
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         thread_root_id, client_msg_id, broadcast) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         thread_root_id, client_msg_id, broadcast) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(message.id.as_str())
     .bind(ws.as_str())
