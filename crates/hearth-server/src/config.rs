@@ -50,6 +50,13 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARTH_BUS_URL")]
     pub bus: Option<String>,
 
+    /// With a Redis bus: how long, in milliseconds, a node's word on its users' presence
+    /// holds unless repeated (each node repeats it every third of this). A node that dies
+    /// has its users shown offline elsewhere within this long.
+    #[arg(long, env = "HEARTH_PRESENCE_TTL_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    pub presence_ttl_ms: u64,
+
     /// SQLite durability: `full` survives power loss; `normal` is faster and survives a
     /// process crash, but may lose the last transactions on power loss or an OS crash.
     #[arg(
@@ -102,6 +109,10 @@ impl ServeConfig {
 
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(u64::from(self.session_ttl_days) * 24 * 3600)
+    }
+
+    pub fn presence_ttl(&self) -> Duration {
+        Duration::from_millis(self.presence_ttl_ms)
     }
 
     /// Which database this node runs on, from `--database`.

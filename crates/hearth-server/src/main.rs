@@ -40,6 +40,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     };
     settings.gateway.commands_per_minute = config.ws_commands_per_minute;
     settings.gateway.origin = config.public_origin.clone();
+    settings.gateway.hub.presence_ttl = config.presence_ttl();
     let state = match config.bus_url()? {
         None => AppState::new(store.clone(), settings),
         Some(url) => AppState::with_redis(store.clone(), settings, url)?,

@@ -9,7 +9,7 @@ use crate::auth::{LoginThrottle, PasswordHasher};
 use crate::gateway::GatewayConfig;
 use crate::gateway::bus::redis::RedisBus;
 use crate::gateway::bus::{Bus, LocalBus};
-use crate::gateway::hub::Hub;
+use crate::gateway::hub::{Hub, HubConfig};
 use crate::gateway::outbox::ConnIds;
 use crate::gateway::publish::PublishingStore;
 
@@ -61,13 +61,17 @@ impl AppState {
     /// Wires the state around a backend with the in-process bus (one node). Starts the
     /// hub's tasks, so call it inside a Tokio runtime.
     pub fn new(backend: Arc<dyn Store>, settings: Settings) -> Self {
-        Self::build(backend, settings, |hub| Ok(Arc::new(LocalBus::new(hub))))
-            .expect("the local bus cannot fail")
+        Self::build(backend, settings, |store, config| {
+            let hub = Hub::start(store, config);
+            Ok((hub.clone(), Arc::new(LocalBus::new(hub))))
+        })
+        .expect("the local bus cannot fail")
     }
 
     /// Wires the state for one of several nodes sharing a Redis bus at `redis_url`. The
     /// bus may lose messages, so the hub also checks each workspace's log tail (every
-    /// `settings.gateway.hub.tail_check`, one second unless set).
+    /// `settings.gateway.hub.tail_check`, one second unless set). Presence and typing
+    /// are shared with the other nodes through the same Redis.
     pub fn with_redis(
         backend: Arc<dyn Store>,
         mut settings: Settings,
@@ -75,19 +79,20 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let hub = &mut settings.gateway.hub;
         hub.tail_check = hub.tail_check.or(Some(Duration::from_secs(1)));
-        Self::build(backend, settings, |hub| {
-            Ok(Arc::new(RedisBus::start(redis_url, hub)?))
+        Self::build(backend, settings, |store, config| {
+            let bus = RedisBus::start(redis_url, store, config)?;
+            Ok((bus.hub().clone(), Arc::new(bus)))
         })
     }
 
+    /// `hub_and_bus` starts the hub on the store and its config, and the bus that feeds it.
     fn build(
         backend: Arc<dyn Store>,
         settings: Settings,
-        bus: impl FnOnce(Hub) -> anyhow::Result<Arc<dyn Bus>>,
+        hub_and_bus: impl FnOnce(Arc<dyn Store>, HubConfig) -> anyhow::Result<(Hub, Arc<dyn Bus>)>,
     ) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hub = Hub::start(backend.clone(), settings.gateway.hub.clone());
-        let bus = bus(hub.clone())?;
+        let (hub, bus) = hub_and_bus(backend.clone(), settings.gateway.hub.clone())?;
         Ok(Self {
             store: Arc::new(PublishingStore::new(backend, bus.clone())),
             hub,

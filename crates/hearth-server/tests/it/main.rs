@@ -12,6 +12,7 @@ mod lifecycle;
 mod members;
 mod messages;
 mod multinode;
+mod multinode_presence;
 mod openapi;
 mod realtime;
 mod support;

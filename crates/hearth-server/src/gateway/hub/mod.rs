@@ -16,11 +16,20 @@
 //! and the seq `M` they were read at). On `Activate` the connection goes live from `M`:
 //! buffered events after `M` are routed to it by the same visibility rules, and it never
 //! receives an event at or before `M` (those come from the replay, if it resumes).
+//!
+//! Presence and typing are the shards' own state too (see [`presence`]). With several
+//! nodes, the hub also tells the others about its users over a [`PresenceLink`] and
+//! hears theirs back as commands (see [`remote`]); on a single node there is no link.
 
 #[cfg(test)]
 mod gap_tests;
+pub mod link;
 mod presence;
+mod remote;
+#[cfg(test)]
+mod remote_tests;
 mod shard;
+mod signals;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +45,7 @@ use hearth_core::secret::SecretHash;
 use hearth_core::store::Store;
 use tokio::sync::mpsc;
 
+use self::link::{NodeId, PresenceLink, RemoteStatus, Report};
 use super::outbox::{ConnId, Outbox};
 
 /// The hub's tunables; the defaults are the product's behaviour.
@@ -59,6 +69,10 @@ pub struct HubConfig {
     /// in-process bus). A lossy bus (Redis) needs it: a lost *last* event leaves no later
     /// event behind it to reveal the hole.
     pub tail_check: Option<Duration>,
+    /// With several nodes: how long what a node says of its users' presence holds unless
+    /// it says it again. Each node repeats it (its heartbeat) every third of this, so a
+    /// node that dies has its users shown offline elsewhere within this long.
+    pub presence_ttl: Duration,
 }
 
 impl Default for HubConfig {
@@ -71,6 +85,7 @@ impl Default for HubConfig {
             gap_wait: Duration::from_millis(300),
             pending_limit: 10_000,
             tail_check: None,
+            presence_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -154,6 +169,25 @@ pub(crate) enum Command {
         ws: WorkspaceId,
         page: Result<EventPage, String>,
     },
+    /// Another node's presence report.
+    Heard {
+        ws: WorkspaceId,
+        node: NodeId,
+        report: Report,
+    },
+    /// A typing notice another node accepted.
+    RemoteTyping {
+        ws: WorkspaceId,
+        channel: ChannelId,
+        user: UserId,
+    },
+    /// The answer to a presence lookup the shard started for a connection.
+    LookedUp {
+        ws: WorkspaceId,
+        conn: ConnId,
+        lookup: u64,
+        found: Result<Vec<RemoteStatus>, String>,
+    },
 }
 
 /// A handle to the hub; cheap to clone.
@@ -164,12 +198,31 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts one shard task per core. The tasks end when every handle is dropped.
+    /// Starts one shard task per core, for a single node. The tasks end when every handle
+    /// is dropped.
     pub fn start(store: Arc<dyn Store>, config: HubConfig) -> Self {
+        Self::spawn(store, config, None)
+    }
+
+    /// Starts the hub of one of several nodes, which shares presence and typing with the
+    /// others over `link`.
+    pub fn start_linked(
+        store: Arc<dyn Store>,
+        config: HubConfig,
+        link: Arc<dyn PresenceLink>,
+    ) -> Self {
+        Self::spawn(store, config, Some(link))
+    }
+
+    fn spawn(
+        store: Arc<dyn Store>,
+        config: HubConfig,
+        link: Option<Arc<dyn PresenceLink>>,
+    ) -> Self {
         let count = std::thread::available_parallelism().map_or(2, |n| n.get());
         let stats = Arc::new(HubStats::default());
         let shards: Vec<_> = (0..count)
-            .map(|_| shard::spawn(store.clone(), config.clone(), stats.clone()))
+            .map(|_| shard::spawn(store.clone(), config.clone(), stats.clone(), link.clone()))
             .collect();
         Self {
             shards: shards.into(),
@@ -215,6 +268,30 @@ impl Hub {
             Command::EndSession {
                 ws: ws.clone(),
                 session,
+            },
+        );
+    }
+
+    /// Hands another node's presence report to the hub.
+    pub fn heard(&self, ws: &WorkspaceId, node: NodeId, report: Report) {
+        self.send(
+            ws,
+            Command::Heard {
+                ws: ws.clone(),
+                node,
+                report,
+            },
+        );
+    }
+
+    /// Hands a typing notice accepted by another node to the hub.
+    pub fn remote_typing(&self, ws: &WorkspaceId, channel: ChannelId, user: UserId) {
+        self.send(
+            ws,
+            Command::RemoteTyping {
+                ws: ws.clone(),
+                channel,
+                user,
             },
         );
     }

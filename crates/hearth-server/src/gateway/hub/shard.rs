@@ -14,6 +14,7 @@ use hearth_proto::{ServerFrame, close_code};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::link::PresenceLink;
 use super::presence::Presence;
 use super::{Command, HubConfig, HubStats};
 use crate::convert;
@@ -49,6 +50,8 @@ pub(super) struct Conn {
     live_from: i64,
     /// Users whose presence this connection subscribed to.
     pub(super) watching: Vec<UserId>,
+    /// The presence lookup this connection's initial states wait for, if any.
+    pub(super) presence_lookup: Option<u64>,
 }
 
 impl Conn {
@@ -79,11 +82,19 @@ pub(super) struct Workspace {
 
 pub(super) struct Shard {
     store: Arc<dyn Store>,
-    /// For gap fills to report back to this shard. Weak, so that the shard's task ends
-    /// once every [`Hub`](super::Hub) handle is gone.
-    inbox: mpsc::WeakUnboundedSender<Command>,
+    /// For gap fills and presence lookups to report back to this shard. Weak, so that
+    /// the shard's task ends once every [`Hub`](super::Hub) handle is gone.
+    pub(super) inbox: mpsc::WeakUnboundedSender<Command>,
     pub(super) config: HubConfig,
     stats: Arc<HubStats>,
+    /// The other nodes, for presence and typing; `None` on a single node.
+    pub(super) link: Option<Arc<dyn PresenceLink>>,
+    /// Numbers presence lookups, so that an answer superseded by a newer subscription is
+    /// recognised.
+    pub(super) lookups: u64,
+    /// When this shard next sends its heartbeat over the link.
+    pub(super) next_heartbeat: Instant,
+    /// Workspaces with local connections, or with users in their offline grace period.
     pub(super) workspaces: HashMap<WorkspaceId, Workspace>,
 }
 
@@ -91,6 +102,7 @@ pub(super) fn spawn(
     store: Arc<dyn Store>,
     config: HubConfig,
     stats: Arc<HubStats>,
+    link: Option<Arc<dyn PresenceLink>>,
 ) -> mpsc::UnboundedSender<Command> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut shard = Shard {
@@ -98,6 +110,9 @@ pub(super) fn spawn(
         inbox: tx.downgrade(),
         config,
         stats,
+        link,
+        lookups: 0,
+        next_heartbeat: Instant::now(),
         workspaces: HashMap::new(),
     };
     tokio::spawn(async move {
@@ -142,11 +157,25 @@ impl Shard {
             Command::Activity { ws, conn } => self.activity(&ws, conn),
             Command::Filled { ws, page } => self.filled(&ws, page),
             Command::CatchUp => {
+                let now = Instant::now();
                 let ids: Vec<WorkspaceId> = self.workspaces.keys().cloned().collect();
                 for ws_id in ids {
-                    self.read_log(&ws_id, Instant::now());
+                    self.read_log(&ws_id, now);
+                    // Presence reports were missed too; until every node's next heartbeat
+                    // has come in, subscriptions look users up.
+                    if let Some(ws) = self.workspaces.get_mut(&ws_id) {
+                        ws.presence.listen_from(now, &self.config);
+                    }
                 }
             }
+            Command::Heard { ws, node, report } => self.heard(&ws, node, report),
+            Command::RemoteTyping { ws, channel, user } => self.remote_typing(&ws, &channel, &user),
+            Command::LookedUp {
+                ws,
+                conn,
+                lookup,
+                found,
+            } => self.looked_up(&ws, conn, lookup, found),
             Command::EndSession { ws, session } => {
                 for conn in self
                     .workspaces
@@ -171,7 +200,11 @@ impl Shard {
 
     fn publish(&mut self, ws_id: &WorkspaceId, events: impl Iterator<Item = Event>) {
         // No local connection in this workspace: nothing to deliver, nothing to track.
-        let Some(ws) = self.workspaces.get_mut(ws_id) else {
+        let Some(ws) = self
+            .workspaces
+            .get_mut(ws_id)
+            .filter(|ws| !ws.conns.is_empty())
+        else {
             return;
         };
         for event in events {
@@ -222,7 +255,13 @@ impl Shard {
         session: SecretHash,
         outbox: Outbox,
     ) {
-        let ws = self.workspaces.entry(ws_id.clone()).or_default();
+        let now = Instant::now();
+        let ws = self.workspaces.entry(ws_id.clone()).or_insert_with(|| {
+            // New here: what other nodes said before now was not heard.
+            let mut ws = Workspace::default();
+            ws.presence.listen_from(now, &self.config);
+            ws
+        });
         ws.users.entry(user.clone()).or_default().push(id);
         ws.conns.insert(
             id,
@@ -234,9 +273,10 @@ impl Shard {
                 channels: HashSet::new(),
                 live_from: i64::MAX,
                 watching: Vec::new(),
+                presence_lookup: None,
             },
         );
-        ws.presence.connected(&user, Instant::now(), &self.config);
+        ws.presence.connected(&user, now, &self.config);
         self.flush_presence(&ws_id);
     }
 
@@ -298,9 +338,19 @@ impl Shard {
             return;
         };
         if ws.conns.is_empty() {
-            // The last local connection of the workspace: forget it entirely. Whoever
-            // connects next starts from a fresh subscription.
-            self.workspaces.remove(ws_id);
+            // The last local connection of the workspace: forget its delivery state, so
+            // that whoever connects next starts from a fresh subscription. Its presence
+            // stays until the grace periods are over (see `tick`): other nodes must still
+            // hear those users go offline.
+            if ws.presence.is_idle() {
+                self.workspaces.remove(ws_id);
+            } else {
+                let presence = std::mem::take(&mut ws.presence);
+                *ws = Workspace {
+                    presence,
+                    ..Workspace::default()
+                };
+            }
         }
     }
 
@@ -310,6 +360,9 @@ impl Shard {
             self.check_gap(&ws_id, now);
             self.presence_tick(&ws_id, now);
         }
+        self.heartbeat(now);
+        self.workspaces
+            .retain(|_, ws| !ws.conns.is_empty() || !ws.presence.is_idle());
     }
 
     /// Starts a fill from the log when a hole has stayed open for `gap_wait`, or when the

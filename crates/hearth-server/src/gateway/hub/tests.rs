@@ -15,18 +15,19 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::mpsc;
 
+use super::link::PresenceLink;
 use super::{Command, Hub, HubConfig};
 use crate::gateway::outbox::{ConnId, KillSwitch, Outbox};
 
-struct Fixture {
-    hub: Hub,
-    ws: WorkspaceId,
+pub(super) struct Fixture {
+    pub(super) hub: Hub,
+    pub(super) ws: WorkspaceId,
     next_id: ConnId,
     _dir: TempDir,
 }
 
 /// One fake connection: what the hub queued for it.
-struct Conn {
+pub(super) struct Conn {
     id: ConnId,
     queue: mpsc::Receiver<Utf8Bytes>,
     _kill: Arc<KillSwitch>,
@@ -34,7 +35,7 @@ struct Conn {
 
 impl Conn {
     /// Every frame queued so far.
-    fn frames(&mut self) -> Vec<Value> {
+    pub(super) fn frames(&mut self) -> Vec<Value> {
         let mut frames = Vec::new();
         while let Ok(frame) = self.queue.try_recv() {
             frames.push(serde_json::from_str(frame.as_str()).unwrap());
@@ -46,13 +47,23 @@ impl Conn {
 /// A hub on a fresh store, with time paused from here on. Presence and typing never
 /// touch the store; it is there because the hub needs one for gap fills.
 async fn fixture() -> Fixture {
+    fixture_with(None).await
+}
+
+/// A hub as [`fixture`]'s, linked to other nodes through `link` when given.
+pub(super) async fn fixture_with(link: Option<Arc<dyn PresenceLink>>) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("hub.db"), SqliteOptions::default())
         .await
         .unwrap();
     tokio::time::pause();
+    let store = Arc::new(store);
+    let config = HubConfig::default();
     Fixture {
-        hub: Hub::start(Arc::new(store), HubConfig::default()),
+        hub: match link {
+            None => Hub::start(store, config),
+            Some(link) => Hub::start_linked(store, config, link),
+        },
         ws: WorkspaceId::generate(),
         next_id: 0,
         _dir: dir,
@@ -61,14 +72,14 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     /// A live connection of `user` in `channels`.
-    fn connect(&mut self, user: &UserId, channels: &[&ChannelId]) -> Conn {
+    pub(super) fn connect(&mut self, user: &UserId, channels: &[&ChannelId]) -> Conn {
         let conn = self.register(user);
         self.activate(&conn, channels, 0);
         conn
     }
 
     /// A connection that has registered but not yet read its subscription.
-    fn register(&mut self, user: &UserId) -> Conn {
+    pub(super) fn register(&mut self, user: &UserId) -> Conn {
         self.next_id += 1;
         let id = self.next_id;
         let (outbox, queue, kill) = Outbox::new(64);
@@ -87,7 +98,7 @@ impl Fixture {
     }
 
     /// Goes live with the subscription read at `live_from`.
-    fn activate(&self, conn: &Conn, channels: &[&ChannelId], live_from: i64) {
+    pub(super) fn activate(&self, conn: &Conn, channels: &[&ChannelId], live_from: i64) {
         self.send(Command::Activate {
             ws: self.ws.clone(),
             conn: conn.id,
@@ -100,14 +111,14 @@ impl Fixture {
         self.hub.publish(&self.ws, events.into());
     }
 
-    fn disconnect(&self, conn: Conn) {
+    pub(super) fn disconnect(&self, conn: Conn) {
         self.send(Command::Unregister {
             ws: self.ws.clone(),
             conn: conn.id,
         });
     }
 
-    fn watch(&self, conn: &Conn, users: &[&UserId]) {
+    pub(super) fn watch(&self, conn: &Conn, users: &[&UserId]) {
         self.send(Command::PresenceSub {
             ws: self.ws.clone(),
             conn: conn.id,
@@ -115,7 +126,7 @@ impl Fixture {
         });
     }
 
-    fn typing(&self, conn: &Conn, channel: &ChannelId) {
+    pub(super) fn typing(&self, conn: &Conn, channel: &ChannelId) {
         self.send(Command::Typing {
             ws: self.ws.clone(),
             conn: conn.id,
@@ -130,7 +141,7 @@ impl Fixture {
         });
     }
 
-    fn set_away(&self, conn: &Conn, away: bool) {
+    pub(super) fn set_away(&self, conn: &Conn, away: bool) {
         self.send(Command::SetAway {
             ws: self.ws.clone(),
             conn: conn.id,
@@ -144,15 +155,15 @@ impl Fixture {
 }
 
 /// Lets the hub process what it was sent, and its timers fire, for `d` of paused time.
-async fn pass(d: Duration) {
+pub(super) async fn pass(d: Duration) {
     tokio::time::sleep(d.max(Duration::from_millis(1))).await;
 }
 
-fn presence(user: &UserId, status: &str) -> Value {
+pub(super) fn presence(user: &UserId, status: &str) -> Value {
     json!({"type": "presence", "user_id": user.as_str(), "presence": status})
 }
 
-fn secs(s: u64) -> Duration {
+pub(super) fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
