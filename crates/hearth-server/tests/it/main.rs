@@ -10,6 +10,7 @@ mod isolation;
 mod lifecycle;
 mod members;
 mod messages;
+mod migrate_data;
 mod multinode;
 mod openapi;
 mod realtime;
