@@ -1,7 +1,8 @@
 //! The command line and `HEARTH_*` environment variables.
 //!
 //! `hearth serve` with no options runs the embedded default: SQLite and files in
-//! `./hearth-data`, listening on 127.0.0.1:8080.
+//! `./hearth-data`, listening on 127.0.0.1:8080. `hearth migrate-data` is the one-off tool
+//! that moves such an installation to PostgreSQL.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,39 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeConfig),
+    /// Copy a whole installation from SQLite into an empty PostgreSQL database, to move to
+    /// the scale-out mode. Stop the server first: the copy is a snapshot of the moment it
+    /// starts.
+    MigrateData(MigrateDataConfig),
+}
+
+#[derive(Debug, Clone, Parser)]
+pub struct MigrateDataConfig {
+    /// The SQLite database to copy, `sqlite://PATH` (opened read-only, never modified).
+    #[arg(long, env = "HEARTH_MIGRATE_FROM", value_parser = parse_sqlite_url)]
+    pub from: PathBuf,
+
+    /// The PostgreSQL database to copy into, `postgres://...`; its schema is created if
+    /// needed, and it must not hold any Hearth rows yet.
+    #[arg(long, env = "HEARTH_MIGRATE_TO", value_parser = parse_postgres_url)]
+    pub to: String,
+}
+
+/// `sqlite://PATH` to `PATH`: migrate-data copies only from the embedded database.
+fn parse_sqlite_url(url: &str) -> Result<PathBuf, String> {
+    match url.strip_prefix("sqlite://") {
+        Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err("expected sqlite://PATH, the embedded database to copy from".to_owned()),
+    }
+}
+
+/// A `postgres://` or `postgresql://` URL, kept whole for the driver to parse.
+fn parse_postgres_url(url: &str) -> Result<String, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_owned())
+    } else {
+        Err("expected postgres://..., the PostgreSQL database to copy into".to_owned())
+    }
 }
 
 #[derive(Debug, Clone, Parser)]

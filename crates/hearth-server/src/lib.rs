@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod gateway;
 pub mod maintenance;
+pub mod migrate_data;
 pub mod state;
 
 pub use app::{router, run};

@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use hearth_server::backend::Backend;
 use hearth_server::config::{Cli, Command, LogFormat, ServeConfig};
-use hearth_server::{AppState, Settings, maintenance};
+use hearth_server::{AppState, Settings, maintenance, migrate_data};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::MigrateData(config) => migrate_data::run(config).await,
     }
 }
 

@@ -11,6 +11,7 @@ mod isolation;
 mod lifecycle;
 mod members;
 mod messages;
+mod migrate_data;
 mod multinode;
 mod multinode_presence;
 mod openapi;
