@@ -3,35 +3,42 @@
 //! Each scenario is a subcommand. By default the tool starts the server itself
 //! (`--server-bin`, on a free loopback port with a fresh data directory) so it can read
 //! the server's memory and CPU, and kills it at the end; `--server URL` targets a running
-//! one instead. Fan-out scenarios take `--baseline` to run the same load against the bare
-//! broadcast server of [`baseline`] in the same invocation and report the ratio. Every run
-//! is bounded by its counts and durations, prints a plain summary, and with `--json PATH`
-//! writes the figures as JSON.
+//! one instead. With `--postgres` the servers it starts run on PostgreSQL, in a scratch
+//! database created for the run and dropped at its end ([`scratch_db`]). Fan-out scenarios
+//! take `--baseline` to run the same load against the bare broadcast server of
+//! [`baseline`] in the same invocation and report the ratio; `write --baseline` runs the
+//! raw insert loop of the server's backend ([`storage_limit`]). Every run is bounded by
+//! its counts and durations, prints a plain summary, and with `--json PATH` writes the
+//! figures as JSON.
 
 mod api;
 mod baseline;
 mod client;
 mod scenarios;
+mod scratch_db;
 mod server;
 mod stats;
+mod storage_limit;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::scenarios::Health;
 use crate::scenarios::big_room::{self, BigRoomArgs};
+use crate::scenarios::cross_node::{self, CrossNodeArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
 use crate::scenarios::write::{self, WriteArgs};
+use crate::scratch_db::ScratchDatabase;
 use crate::server::{ServerProcess, Target};
-use crate::stats::{DeliveryCounts, LatencySummary, Ratios};
+use crate::stats::{LatencySummary, Ratios};
+use crate::storage_limit::Storage;
 
 #[derive(Debug, Parser)]
 #[command(name = "hearth-bench", version, about = "Hearth's load generator")]
@@ -53,6 +60,19 @@ struct Global {
     /// Target a running server at this URL instead of starting one (no memory or CPU figures).
     #[arg(long, global = true)]
     server: Option<String>,
+    /// Run the servers this tool starts on PostgreSQL, in a scratch database created on
+    /// this server for the run and dropped at its end (`--postgres` alone:
+    /// postgres://postgres@127.0.0.1:5432/postgres). `write --baseline` then measures
+    /// PostgreSQL's limit, in a scratch database of its own.
+    #[arg(
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = scratch_db::DEFAULT_SERVER,
+        value_name = "URL"
+    )]
+    postgres: Option<String>,
     /// Also write the results as JSON to this file.
     #[arg(long, global = true)]
     json: Option<PathBuf>,
@@ -69,8 +89,10 @@ enum Command {
     SmallRoom(SmallRoomArgs),
     /// A channel of thousands of online members: time for a message to reach the last one.
     BigRoom(BigRoomArgs),
-    /// Durable sends per second from many channels, and the raw SQLite limit (`--baseline`).
+    /// Durable sends per second from many channels, and the raw storage limit (`--baseline`).
     Write(WriteArgs),
+    /// Small-room delivery within one node and across two nodes (PostgreSQL and Redis).
+    CrossNode(CrossNodeArgs),
     /// The latest page of a random channel's history, in a filled workspace.
     History(HistoryArgs),
     /// Hold idle connections for a parent `idle` run (started by `idle` itself).
@@ -101,7 +123,7 @@ impl Report for small_room::SmallRoomReport {
         self.send_to_deliver
     }
     fn failures(&self) -> Vec<String> {
-        delivery_failures(&self.deliveries, &self.health)
+        self.failures()
     }
 }
 
@@ -113,30 +135,66 @@ impl Report for big_room::BigRoomReport {
         self.time_to_last
     }
     fn failures(&self) -> Vec<String> {
-        delivery_failures(&self.deliveries, &self.health)
+        self.failures()
     }
-}
-
-fn delivery_failures(deliveries: &DeliveryCounts, health: &Health) -> Vec<String> {
-    let mut failures = health.failures();
-    if !deliveries.is_clean() {
-        failures.push(format!("deliveries not clean: {deliveries}"));
-    }
-    failures
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let global = &cli.global;
-    // Why the run failed its correctness checks; reported after the figures are out.
-    let mut failures = Vec::new();
-    let output = match &cli.command {
+    match &cli.command {
         Command::BaselineBroadcast { listen } => return baseline::bind_and_serve(*listen).await,
         Command::IdleWorker(args) => return idle_workers::serve(args, global.sources).await,
+        _ => {}
+    }
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    let storage = Storage::of_run(global.postgres.as_deref(), &global.server_arg);
+    // The servers this run starts share one scratch database, dropped whatever happens.
+    let database = match (&global.postgres, &global.server) {
+        (Some(server), None) => {
+            let database = ScratchDatabase::create(server, "run").await?;
+            eprintln!("created the scratch database {}", database.name());
+            Some(database)
+        }
+        _ => None,
+    };
+    let servers = Servers::of(global, database.as_ref())?;
+    let outcome = run_scenario(&cli.command, global, &servers, &storage, &command_line).await;
+    if let Some(database) = database {
+        database.drop_database().await;
+    }
+    // Why the run failed its correctness checks; reported after the figures are out.
+    let (output, failures) = outcome?;
+    if let Some(path) = &global.json {
+        let text = serde_json::to_string_pretty(&output)?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if !failures.is_empty() {
+        for failure in &failures {
+            eprintln!("FAILED: {failure}");
+        }
+        bail!("the run was not clean ({} problems)", failures.len());
+    }
+    Ok(())
+}
+
+/// Runs one measuring scenario; returns its JSON and why it is not clean.
+async fn run_scenario(
+    command: &Command,
+    global: &Global,
+    servers: &Servers,
+    storage: &Storage,
+    command_line: &str,
+) -> anyhow::Result<(serde_json::Value, Vec<String>)> {
+    let mut failures = Vec::new();
+    let output = match command {
+        Command::BaselineBroadcast { .. } | Command::IdleWorker(_) => {
+            bail!("not a measuring scenario")
+        }
         Command::Idle(args) => {
-            let mut target = start(global).await?;
+            let mut target = servers.start(&[]).await?;
             let report = idle::run(&mut target, args, global.sources).await;
             target.stop().await;
             let report = report?;
@@ -152,68 +210,107 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SmallRoom(args) => {
             let scenario = async |t: &mut Target| small_room::run(t, args, global.sources).await;
-            let ours = run_on(start(global).await?, scenario).await?;
+            let ours = run_on(servers.start(&[]).await?, scenario).await?;
             let baseline = match args.delivery.baseline {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("small-room", &command_line, ours, baseline, &mut failures)
+            compare("small-room", command_line, ours, baseline, &mut failures)
         }
         Command::BigRoom(args) => {
             let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
-            let ours = run_on(start(global).await?, scenario).await?;
+            let ours = run_on(servers.start(&[]).await?, scenario).await?;
             let baseline = match args.delivery.baseline {
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("big-room", &command_line, ours, baseline, &mut failures)
+            compare("big-room", command_line, ours, baseline, &mut failures)
         }
         Command::Write(args) => {
-            let scenario = async |t: &mut Target| write::run(t, args).await;
-            let mut report = run_on(start(global).await?, scenario).await?;
+            let scenario = async |t: &mut Target| write::run(t, args, storage).await;
+            let mut report = run_on(servers.start(&[]).await?, scenario).await?;
             if args.baseline {
-                report = write::with_baseline(report, args).await?;
+                report = write::with_baseline(report, args, storage).await?;
             }
             print_lines(&report.lines());
             failures = report.failures();
             json!({ "scenario": "write", "command": command_line, "report": report })
         }
+        Command::CrossNode(args) => {
+            let (mut a, b) = servers.two_nodes(args).await?;
+            let report = cross_node::run(&mut a, &b, args, global.sources).await;
+            a.stop().await;
+            b.stop().await;
+            let report = report?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            json!({ "scenario": "cross-node", "command": command_line, "report": report })
+        }
         Command::History(args) => {
             let scenario = async |t: &mut Target| history::run(t, args).await;
-            let report = run_on(start(global).await?, scenario).await?;
+            let report = run_on(servers.start(&[]).await?, scenario).await?;
             print_lines(&report.lines());
             failures = report.failures();
             json!({ "scenario": "history", "command": command_line, "ours": report })
         }
     };
-    if let Some(path) = &global.json {
-        let text = serde_json::to_string_pretty(&output)?;
-        std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
-    if !failures.is_empty() {
-        for failure in &failures {
-            eprintln!("FAILED: {failure}");
-        }
-        anyhow::bail!("the run was not clean ({} problems)", failures.len());
-    }
-    Ok(())
+    Ok((output, failures))
 }
 
-/// The server to measure: started here, or the one at `--server`.
-async fn start(global: &Global) -> anyhow::Result<Target> {
-    match &global.server {
-        Some(url) => Ok(Target::external(url)),
-        None => {
-            let target =
-                ServerProcess::start_hearth(&global.server_bin, &global.server_arg).await?;
-            eprintln!(
-                "started {} at {}",
-                global.server_bin.display(),
-                target.base_url
-            );
-            Ok(target)
+/// The servers a run measures: started here from `--server-bin`, or running at `--server`.
+struct Servers {
+    bin: PathBuf,
+    /// Every started server's extra arguments: `--server-arg`s, and the scratch database.
+    args: Vec<String>,
+    external: Option<String>,
+}
+
+impl Servers {
+    fn of(global: &Global, database: Option<&ScratchDatabase>) -> anyhow::Result<Self> {
+        let mut args = global.server_arg.clone();
+        if let Some(database) = database {
+            if args.iter().any(|a| a.starts_with("--database")) {
+                bail!("--postgres gives the servers their database: drop --server-arg --database");
+            }
+            args.extend(["--database".to_owned(), database.url().to_owned()]);
         }
+        Ok(Self {
+            bin: global.server_bin.clone(),
+            args,
+            external: global.server.clone(),
+        })
+    }
+
+    /// The server to measure, with `extra` arguments if this tool starts it.
+    async fn start(&self, extra: &[String]) -> anyhow::Result<Target> {
+        if let Some(url) = &self.external {
+            return Ok(Target::external(url));
+        }
+        let args: Vec<String> = self.args.iter().chain(extra).cloned().collect();
+        let target = ServerProcess::start_hearth(&self.bin, &args).await?;
+        eprintln!("started {} at {}", self.bin.display(), target.base_url);
+        Ok(target)
+    }
+
+    /// Nodes A and B of one deployment: both running (`--server`, `--second-server`), or
+    /// both started here on the run's scratch database and the given Redis.
+    async fn two_nodes(&self, args: &CrossNodeArgs) -> anyhow::Result<(Target, Target)> {
+        match (&self.external, &args.second_server) {
+            (Some(a), Some(b)) => return Ok((Target::external(a), Target::external(b))),
+            (None, None) => {}
+            _ => bail!(
+                "cross-node: give both --server (node A) and --second-server (node B), or neither"
+            ),
+        }
+        if Storage::of_run(None, &self.args) == Storage::Sqlite {
+            bail!(
+                "cross-node starts two nodes on one PostgreSQL database: pass --postgres[=URL] \
+                 (or --server-arg --database --server-arg postgres://...)"
+            );
+        }
+        let a = self.start(&args.node_args()).await?;
+        let b = self.start(&args.node_args()).await?;
+        Ok((a, b))
     }
 }
 

@@ -97,6 +97,16 @@ impl BigRoomReport {
         lines.extend(self.health.lines());
         lines
     }
+
+    /// Why the run is not clean (lost, duplicated or reordered deliveries, refused sends,
+    /// failed connections); empty when it is.
+    pub fn failures(&self) -> Vec<String> {
+        let mut failures = self.health.failures();
+        if !self.deliveries.is_clean() {
+            failures.push(format!("deliveries not clean: {}", self.deliveries));
+        }
+        failures
+    }
 }
 
 pub async fn run(

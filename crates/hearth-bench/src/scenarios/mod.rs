@@ -3,6 +3,7 @@
 //! report every scenario ends with.
 
 pub mod big_room;
+pub mod cross_node;
 pub mod fanout;
 pub mod history;
 pub mod idle;

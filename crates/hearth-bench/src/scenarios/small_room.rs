@@ -3,7 +3,8 @@
 //!
 //! The members send in turn (or only the first `--senders`), open loop at `--rate`
 //! messages per second for `--duration` seconds. Each message is owed to every member's
-//! connection except its sender's.
+//! connection except its sender's. [`run_sending_to`] posts the messages to a node of the
+//! same deployment other than the one the members are connected to (`cross-node`).
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::api::Api;
 use crate::client::{Dialer, Observer};
 use crate::scenarios::fanout::{self, DeliveryArgs, Schedule, SendPlan, SendVia};
 use crate::scenarios::{Health, Room, connect_all, run_tag};
@@ -68,6 +70,16 @@ impl SmallRoomReport {
         lines.extend(self.health.lines());
         lines
     }
+
+    /// Why the run is not clean (lost, duplicated or reordered deliveries, refused sends,
+    /// failed connections); empty when it is.
+    pub fn failures(&self) -> Vec<String> {
+        let mut failures = self.health.failures();
+        if !self.deliveries.is_clean() {
+            failures.push(format!("deliveries not clean: {}", self.deliveries));
+        }
+        failures
+    }
 }
 
 pub async fn run(
@@ -75,8 +87,23 @@ pub async fn run(
     args: &SmallRoomArgs,
     sources: usize,
 ) -> anyhow::Result<SmallRoomReport> {
+    run_sending_to(target, None, args, sources).await
+}
+
+/// Small-room with every member connected to `target`, and the messages posted over REST
+/// to the node at `send_to` when given (another node on the same database and bus), so
+/// each delivery crosses from that node to `target`.
+pub async fn run_sending_to(
+    target: &mut Target,
+    send_to: Option<&str>,
+    args: &SmallRoomArgs,
+    sources: usize,
+) -> anyhow::Result<SmallRoomReport> {
     if args.members < 2 || args.rate <= 0.0 || args.duration == 0 {
         bail!("small-room needs at least 2 members, a positive rate and a duration");
+    }
+    if target.baseline && send_to.is_some() {
+        bail!("the baseline is one process: there is no other node to send to");
     }
     let room = Room::prepare(target, "small-room", args.members).await?;
     let dialer = Dialer::new(&target.realtime_url(), sources).await?;
@@ -99,13 +126,18 @@ pub async fn run(
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let senders = args.senders.unwrap_or(args.members).clamp(1, args.members);
-    let plan = SendPlan::new(
+    let mut plan = SendPlan::new(
         &room,
         &connected.clients,
         senders,
         args.delivery.via,
         args.delivery.text_bytes,
     );
+    if let Some(url) = send_to {
+        // Sessions live in the shared database, so the members' tokens work on any node.
+        plan.api = Some(Api::new(url)?);
+        plan.via = SendVia::Rest;
+    }
     let via = plan.via;
     let schedule = Schedule {
         start: Instant::now() + Duration::from_millis(100),
