@@ -87,8 +87,12 @@ pub struct ServeConfig {
     /// With a Redis bus: how long, in milliseconds, a node's word on its users' presence
     /// holds unless repeated (each node repeats it every third of this). A node that dies
     /// has its users shown offline elsewhere within this long.
-    #[arg(long, env = "HEARTH_PRESENCE_TTL_MS", default_value_t = 30_000,
-          value_parser = clap::value_parser!(u64).range(1000..))]
+    #[arg(
+        long,
+        env = "HEARTH_PRESENCE_TTL_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1000..)
+    )]
     pub presence_ttl_ms: u64,
 
     /// SQLite durability: `full` survives power loss; `normal` is faster and survives a

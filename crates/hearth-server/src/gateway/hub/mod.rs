@@ -21,6 +21,7 @@
 //! nodes, the hub also tells the others about its users over a [`PresenceLink`] and
 //! hears theirs back as commands (see [`remote`]); on a single node there is no link.
 
+mod fill;
 #[cfg(test)]
 mod gap_tests;
 pub mod link;

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use hearth_core::event::{Audience, Event, EventPage, EventPayload};
+use hearth_core::event::{Audience, Event, EventPayload};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
 use hearth_core::secret::SecretHash;
 use hearth_core::store::Store;
@@ -22,8 +22,6 @@ use crate::gateway::outbox::{ConnId, Outbox, Pushed};
 
 /// How often a shard checks timers (gaps, presence, typing).
 const TICK: Duration = Duration::from_millis(250);
-/// The most events read from the log per gap fill.
-const FILL_PAGE: u32 = 500;
 
 /// An event and its frame, encoded once and shared by every recipient.
 pub(super) struct Encoded {
@@ -64,13 +62,13 @@ impl Conn {
 #[derive(Default)]
 pub(super) struct Workspace {
     /// The newest seq processed in order; `None` until the first connection goes live.
-    delivered: Option<i64>,
-    reorder: BTreeMap<i64, Event>,
-    gap_since: Option<Instant>,
+    pub(super) delivered: Option<i64>,
+    pub(super) reorder: BTreeMap<i64, Event>,
+    pub(super) gap_since: Option<Instant>,
     /// A read of the log is in flight (a gap fill or a tail check).
-    filling: bool,
+    pub(super) filling: bool,
     /// When the log's tail was last read (see `HubConfig::tail_check`).
-    tail_checked: Option<Instant>,
+    pub(super) tail_checked: Option<Instant>,
     pub(super) conns: HashMap<ConnId, Conn>,
     /// Live connections per channel: the index that makes a 10-member channel cost 10
     /// pushes, not a scan.
@@ -81,12 +79,12 @@ pub(super) struct Workspace {
 }
 
 pub(super) struct Shard {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// For gap fills and presence lookups to report back to this shard. Weak, so that
     /// the shard's task ends once every [`Hub`](super::Hub) handle is gone.
     pub(super) inbox: mpsc::WeakUnboundedSender<Command>,
     pub(super) config: HubConfig,
-    stats: Arc<HubStats>,
+    pub(super) stats: Arc<HubStats>,
     /// The other nodes, for presence and typing; `None` on a single node.
     pub(super) link: Option<Arc<dyn PresenceLink>>,
     /// Numbers presence lookups, so that an answer superseded by a newer subscription is
@@ -198,7 +196,7 @@ impl Shard {
         }
     }
 
-    fn publish(&mut self, ws_id: &WorkspaceId, events: impl Iterator<Item = Event>) {
+    pub(super) fn publish(&mut self, ws_id: &WorkspaceId, events: impl Iterator<Item = Event>) {
         // No local connection in this workspace: nothing to deliver, nothing to track.
         let Some(ws) = self
             .workspaces
@@ -363,85 +361,6 @@ impl Shard {
         self.heartbeat(now);
         self.workspaces
             .retain(|_, ws| !ws.conns.is_empty() || !ws.presence.is_idle());
-    }
-
-    /// Starts a fill from the log when a hole has stayed open for `gap_wait`, or when the
-    /// tail is due a check.
-    fn check_gap(&mut self, ws_id: &WorkspaceId, now: Instant) {
-        let Some(ws) = self.workspaces.get(ws_id) else {
-            return;
-        };
-        let gap_due = ws
-            .gap_since
-            .is_some_and(|since| now.duration_since(since) >= self.config.gap_wait);
-        let tail_due = self.config.tail_check.is_some_and(|every| {
-            ws.tail_checked
-                .is_none_or(|at| now.duration_since(at) >= every)
-        });
-        if gap_due || tail_due {
-            self.read_log(ws_id, now);
-        }
-    }
-
-    /// Reads the log after the newest processed seq, in the background; the events come
-    /// back as [`Command::Filled`] and go through `publish` like any others (so seqs
-    /// already processed are ignored). At most one read per workspace is in flight.
-    fn read_log(&mut self, ws_id: &WorkspaceId, now: Instant) {
-        let Some(ws) = self.workspaces.get_mut(ws_id) else {
-            return;
-        };
-        let Some(delivered) = ws.delivered else {
-            return;
-        };
-        if ws.filling {
-            return;
-        }
-        let Some(inbox) = self.inbox.upgrade() else {
-            return;
-        };
-        ws.filling = true;
-        ws.tail_checked = Some(now);
-        let store = self.store.clone();
-        let ws_id = ws_id.clone();
-        tokio::spawn(async move {
-            let page = store
-                .log_after(&ws_id, delivered, FILL_PAGE)
-                .await
-                .map_err(|e| e.to_string());
-            let _ = inbox.send(Command::Filled { ws: ws_id, page });
-        });
-    }
-
-    fn filled(&mut self, ws_id: &WorkspaceId, page: Result<EventPage, String>) {
-        let Some(ws) = self.workspaces.get_mut(ws_id) else {
-            return;
-        };
-        ws.filling = false;
-        match page {
-            Ok(EventPage::Events { events, .. }) => {
-                let missed = ws
-                    .delivered
-                    .is_some_and(|d| events.iter().any(|e| e.seq > d));
-                if missed {
-                    self.stats.gaps_filled.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(workspace = %ws_id, events = events.len(), "filled a gap from the log");
-                }
-                ws.gap_since = None;
-                self.publish(ws_id, events.into_iter());
-            }
-            Ok(EventPage::ResyncRequired) => {
-                // The hole is older than the log: the connections cannot be made whole
-                // live. Close them; they reconnect and resync over REST.
-                tracing::warn!(workspace = %ws_id, "gap past the log's retention; closing connections");
-                for conn in ws.conns.values() {
-                    conn.outbox.kill(close_code::SLOW_CONSUMER);
-                }
-            }
-            Err(error) => {
-                // Try again on a later tick.
-                tracing::warn!(workspace = %ws_id, %error, "filling a gap from the log failed");
-            }
-        }
     }
 }
 
