@@ -1,6 +1,9 @@
 //! `baseline-broadcast`: the bare fan-out limit. A WebSocket server with the same 4 KiB
-//! buffers as Hearth's gateway and the same frames, but no persistence, no auth and one
-//! room: every `send` is numbered, encoded once and pushed to every connection's queue.
+//! buffers as Hearth's gateway and the same frames, but no persistence and no auth: every
+//! `send` is numbered, encoded once and pushed to the queue of every connection in its
+//! room. A connection's rooms are named in its `auth` token (`anything?rooms=C1,C2`, see
+//! [`token_with_rooms`]); a token without rooms is in every room, so the one-room
+//! scenarios need no set-up.
 //!
 //! It speaks just enough of the realtime protocol for the scenarios to run unchanged:
 //! the first frame (any `auth`) is answered with `hello`, `ping` with `pong`, `send` with
@@ -9,7 +12,7 @@
 //! A connection whose queue is full stops receiving broadcasts (the scenarios count that
 //! as loss), as Hearth would close a slow consumer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -61,23 +64,49 @@ struct HubInner {
     seq: i64,
     next_id: u64,
     queues: HashMap<u64, mpsc::Sender<Utf8Bytes>>,
+    /// Connections in every room.
+    everywhere: HashSet<u64>,
+    /// Each room's connections.
+    rooms: HashMap<String, HashSet<u64>>,
+}
+
+/// The auth token of a baseline client that is in `rooms` only.
+pub fn token_with_rooms(name: &str, rooms: &[&str]) -> String {
+    format!("{name}?rooms={}", rooms.join(","))
+}
+
+/// The rooms a token names; `None` for every room.
+fn rooms_of(token: &str) -> Option<Vec<String>> {
+    let (_, rooms) = token.split_once("?rooms=")?;
+    Some(rooms.split(',').map(str::to_owned).collect())
 }
 
 impl Hub {
-    fn join(&self, queue: mpsc::Sender<Utf8Bytes>) -> (u64, i64) {
+    fn join(&self, queue: mpsc::Sender<Utf8Bytes>, rooms: Option<Vec<String>>) -> (u64, i64) {
         let mut inner = self.inner.lock().expect("hub lock poisoned");
         inner.next_id += 1;
         let id = inner.next_id;
         inner.queues.insert(id, queue);
+        match rooms {
+            None => {
+                inner.everywhere.insert(id);
+            }
+            Some(rooms) => {
+                for room in rooms {
+                    inner.rooms.entry(room).or_default().insert(id);
+                }
+            }
+        }
         (id, inner.seq)
     }
 
     fn leave(&self, id: u64) {
-        self.inner
-            .lock()
-            .expect("hub lock poisoned")
-            .queues
-            .remove(&id);
+        let mut inner = self.inner.lock().expect("hub lock poisoned");
+        inner.queues.remove(&id);
+        inner.everywhere.remove(&id);
+        for members in inner.rooms.values_mut() {
+            members.remove(&id);
+        }
     }
 
     /// Numbers the message, encodes its event once and queues the same bytes for
@@ -96,9 +125,24 @@ impl Hub {
             },
         });
         let bytes = Utf8Bytes::from(encode(&frame));
-        inner
-            .queues
-            .retain(|_, queue| queue.try_send(bytes.clone()).is_ok());
+        let HubInner {
+            queues,
+            everywhere,
+            rooms,
+            ..
+        } = &mut *inner;
+        let room = rooms.get(&message.channel_id);
+        let mut full = Vec::new();
+        for id in everywhere.iter().chain(room.into_iter().flatten()) {
+            if let Some(queue) = queues.get(id)
+                && queue.try_send(bytes.clone()).is_err()
+            {
+                full.push(*id);
+            }
+        }
+        for id in full {
+            queues.remove(&id);
+        }
         message
     }
 }
@@ -124,7 +168,9 @@ async fn connection(stream: TcpStream, hub: Arc<Hub>) {
         _ => return,
     };
     let (queue, mut outbound) = mpsc::channel::<Utf8Bytes>(QUEUE);
-    let (id, last_seq) = hub.join(queue.clone());
+    let rooms = rooms_of(&user_id);
+    let user_id = user_id.split('?').next().unwrap_or_default().to_owned();
+    let (id, last_seq) = hub.join(queue.clone(), rooms);
     let hello = ServerFrame::Hello {
         user_id: user_id.clone(),
         last_seq,

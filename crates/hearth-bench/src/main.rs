@@ -14,6 +14,7 @@
 mod api;
 mod baseline;
 mod client;
+mod generate;
 mod scenarios;
 mod scratch_db;
 mod server;
@@ -28,12 +29,15 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::generate::GenerateArgs;
 use crate::scenarios::big_room::{self, BigRoomArgs};
 use crate::scenarios::cross_node::{self, CrossNodeArgs};
+use crate::scenarios::fanout_ramp::{self, FanoutArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
+use crate::scenarios::small_rooms::{self, SmallRoomsArgs};
 use crate::scenarios::write::{self, WriteArgs};
 use crate::scratch_db::ScratchDatabase;
 use crate::server::{ServerProcess, Target};
@@ -89,12 +93,19 @@ enum Command {
     SmallRoom(SmallRoomArgs),
     /// A channel of thousands of online members: time for a message to reach the last one.
     BigRoom(BigRoomArgs),
+    /// Many small channels chatting at once: send-to-deliver latency at a steady rate.
+    SmallRooms(SmallRoomsArgs),
+    /// Many channels, the rate ramped until p99 passes a limit: deliveries per core-second.
+    Fanout(FanoutArgs),
     /// Durable sends per second from many channels, and the raw storage limit (`--baseline`).
     Write(WriteArgs),
     /// Small-room delivery within one node and across two nodes (PostgreSQL and Redis).
     CrossNode(CrossNodeArgs),
     /// The latest page of a random channel's history, in a filled workspace.
     History(HistoryArgs),
+    /// Fill a new data directory with a realistic workspace, fast (for history, search
+    /// and timing `hearth migrate-data`).
+    Generate(GenerateArgs),
     /// Hold idle connections for a parent `idle` run (started by `idle` itself).
     #[command(hide = true)]
     IdleWorker(IdleWorkerArgs),
@@ -127,6 +138,18 @@ impl Report for small_room::SmallRoomReport {
     }
 }
 
+impl Report for small_rooms::SmallRoomsReport {
+    fn lines(&self) -> Vec<String> {
+        self.lines()
+    }
+    fn headline(&self) -> LatencySummary {
+        self.send_to_deliver
+    }
+    fn failures(&self) -> Vec<String> {
+        self.failures()
+    }
+}
+
 impl Report for big_room::BigRoomReport {
     fn lines(&self) -> Vec<String> {
         self.lines()
@@ -146,6 +169,12 @@ async fn main() -> anyhow::Result<()> {
     match &cli.command {
         Command::BaselineBroadcast { listen } => return baseline::bind_and_serve(*listen).await,
         Command::IdleWorker(args) => return idle_workers::serve(args, global.sources).await,
+        Command::Generate(args) => {
+            if global.server.is_some() || global.postgres.is_some() {
+                bail!("generate starts its own server on SQLite: drop --server and --postgres");
+            }
+            return generate::run(&global.server_bin, &global.server_arg, args).await;
+        }
         _ => {}
     }
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
@@ -190,7 +219,7 @@ async fn run_scenario(
 ) -> anyhow::Result<(serde_json::Value, Vec<String>)> {
     let mut failures = Vec::new();
     let output = match command {
-        Command::BaselineBroadcast { .. } | Command::IdleWorker(_) => {
+        Command::BaselineBroadcast { .. } | Command::IdleWorker(_) | Command::Generate(_) => {
             bail!("not a measuring scenario")
         }
         Command::Idle(args) => {
@@ -226,6 +255,28 @@ async fn run_scenario(
             };
             compare("big-room", command_line, ours, baseline, &mut failures)
         }
+        Command::SmallRooms(args) => {
+            let scenario = async |t: &mut Target| small_rooms::run(t, args, global.sources).await;
+            let extra = args.rooms.server_args(args.rate);
+            let ours = run_on(servers.start(&extra).await?, scenario).await?;
+            let baseline = match args.rooms.delivery.baseline {
+                true => Some(run_on_baseline(scenario).await?),
+                false => None,
+            };
+            compare("small-rooms", command_line, ours, baseline, &mut failures)
+        }
+        Command::Fanout(args) => {
+            let scenario = async |t: &mut Target| fanout_ramp::run(t, args, global.sources).await;
+            let extra = args.rooms.server_args(args.max_rate);
+            let ours = run_on(servers.start(&extra).await?, scenario).await?;
+            print_lines(&ours.lines());
+            failures.extend(ours.failures());
+            let baseline = match args.rooms.delivery.baseline {
+                true => Some(run_on_baseline(scenario).await?),
+                false => None,
+            };
+            fanout_ramp::compare(command_line, ours, baseline, &mut failures)
+        }
         Command::Write(args) => {
             let scenario = async |t: &mut Target| write::run(t, args, storage).await;
             let mut report = run_on(servers.start(&[]).await?, scenario).await?;
@@ -248,7 +299,11 @@ async fn run_scenario(
         }
         Command::History(args) => {
             let scenario = async |t: &mut Target| history::run(t, args).await;
-            let report = run_on(servers.start(&[]).await?, scenario).await?;
+            let target = match &args.data {
+                Some(dir) => servers.start_in(dir).await?,
+                None => servers.start(&[]).await?,
+            };
+            let report = run_on(target, scenario).await?;
             print_lines(&report.lines());
             failures = report.failures();
             json!({ "scenario": "history", "command": command_line, "ours": report })
@@ -289,6 +344,21 @@ impl Servers {
         let args: Vec<String> = self.args.iter().chain(extra).cloned().collect();
         let target = ServerProcess::start_hearth(&self.bin, &args).await?;
         eprintln!("started {} at {}", self.bin.display(), target.base_url);
+        Ok(target)
+    }
+
+    /// The server to measure, started on the data directory `dir` (kept afterwards).
+    async fn start_in(&self, dir: &std::path::Path) -> anyhow::Result<Target> {
+        if self.external.is_some() || self.args.iter().any(|a| a.starts_with("--database")) {
+            bail!("--data runs the server this tool starts on that directory's SQLite database");
+        }
+        let target = ServerProcess::start_hearth_in(&self.bin, dir, &self.args).await?;
+        eprintln!(
+            "started {} on {} at {}",
+            self.bin.display(),
+            dir.display(),
+            target.base_url
+        );
         Ok(target)
     }
 

@@ -137,26 +137,23 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `hearth serve` on a free loopback port with a fresh data directory.
     pub async fn start_hearth(bin: &Path, extra_args: &[String]) -> anyhow::Result<Target> {
-        if !bin.exists() {
-            bail!(
-                "no server binary at {} (build it with `cargo build --release -p hearth-server`, \
-                 or pass --server-bin or --server URL)",
-                bin.display()
-            );
-        }
         let data_dir = tempfile::Builder::new()
             .prefix("hearth-bench-")
             .tempdir()
             .context("creating a temporary data directory")?;
-        let mut args: Vec<OsString> = vec![
-            "serve".into(),
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            data_dir.path().into(),
-        ];
-        args.extend(extra_args.iter().map(OsString::from));
-        Self::start(bin, &args, Some(data_dir)).await
+        let args = serve_args(data_dir.path(), extra_args);
+        Self::start(&checked(bin)?, &args, Some(data_dir)).await
+    }
+
+    /// Starts `hearth serve` on a free loopback port with the data directory `dir`, which
+    /// stays when the server stops (a generated workspace).
+    pub async fn start_hearth_in(
+        bin: &Path,
+        dir: &Path,
+        extra_args: &[String],
+    ) -> anyhow::Result<Target> {
+        let args = serve_args(dir, extra_args);
+        Self::start(&checked(bin)?, &args, None).await
     }
 
     /// Starts this tool's own bare broadcast server (`hearth-bench baseline-broadcast`).
@@ -248,6 +245,31 @@ impl ServerProcess {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// `bin`, if it exists.
+fn checked(bin: &Path) -> anyhow::Result<PathBuf> {
+    if !bin.exists() {
+        bail!(
+            "no server binary at {} (build it with `cargo build --release -p hearth-server`, \
+             or pass --server-bin or --server URL)",
+            bin.display()
+        );
+    }
+    Ok(bin.to_owned())
+}
+
+/// `hearth serve` on a free loopback port with the data directory `dir`.
+fn serve_args(dir: &Path, extra_args: &[String]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "serve".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        dir.into(),
+    ];
+    args.extend(extra_args.iter().map(OsString::from));
+    args
 }
 
 /// The URL in a `... listening on http://ADDR` line.

@@ -174,6 +174,8 @@ pub struct DeliveryCounts {
     pub duplicated: u64,
     /// Seqs lower than one the connection had already seen.
     pub out_of_order: u64,
+    /// Deliveries to a connection outside the message's room: a leak.
+    pub misrouted: u64,
 }
 
 impl DeliveryCounts {
@@ -183,6 +185,7 @@ impl DeliveryCounts {
             && self.lost == 0
             && self.duplicated == 0
             && self.out_of_order == 0
+            && self.misrouted == 0
             && self.received == self.expected
     }
 }
@@ -192,7 +195,7 @@ impl fmt::Display for DeliveryCounts {
         write!(
             f,
             "sent {} (errors {}) | deliveries expected {}, received {}, lost {}, \
-             duplicated {}, out of order {} | {}",
+             duplicated {}, out of order {}, misrouted {} | {}",
             self.sent,
             self.send_errors,
             self.expected,
@@ -200,6 +203,7 @@ impl fmt::Display for DeliveryCounts {
             self.lost,
             self.duplicated,
             self.out_of_order,
+            self.misrouted,
             if self.is_clean() { "OK" } else { "NOT CLEAN" }
         )
     }

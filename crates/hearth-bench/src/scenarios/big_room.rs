@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::{Dialer, Observer};
-use crate::scenarios::fanout::{self, DeliveryArgs, Schedule, SendPlan, SendVia};
+use crate::scenarios::fanout::{self, DeliveryArgs, Route, Schedule, SendPlan, SendVia};
 use crate::scenarios::{Health, Room, connect_all, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, Latency, LatencySummary, Micros};
@@ -151,17 +151,16 @@ pub async fn run(
         start: Instant::now() + Duration::from_millis(100),
         period: Duration::from_millis(args.interval_ms),
         messages: args.messages,
+        first: 0,
     };
-    let recipients = args.members as u64 - 1;
-    let conns = plan.sender_conns();
-    let sender_conn = |msg| fanout::turn(&conns, msg);
+    let mut conns = plan.sender_conns();
+    let route = Route::one_room(conns.remove(0), args.members as u64);
     let ((), collected) = tokio::join!(
         fanout::drive(schedule, plan, observer.clone()),
         fanout::collect(
             &mut observations,
             schedule,
-            sender_conn,
-            recipients,
+            &route,
             Duration::from_secs(args.delivery.grace),
             &observer.counters,
         )
@@ -176,7 +175,7 @@ pub async fn run(
         .iter()
         .enumerate()
         .map(|(msg, latencies)| {
-            let fanout = message_fanout(msg as u64, latencies, recipients);
+            let fanout = message_fanout(msg as u64, latencies, args.members as u64 - 1);
             if let Some(us) = fanout.last_us {
                 time_to_last.record(Duration::from_micros(us));
             }

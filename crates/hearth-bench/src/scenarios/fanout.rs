@@ -1,5 +1,9 @@
-//! Open-loop sending into one room and collecting every delivery: the machinery of the
-//! small-room and big-room scenarios.
+//! Open-loop sending into one room or many and collecting every delivery: the machinery
+//! of the small-room, big-room, small-rooms and fanout scenarios.
+//!
+//! With several rooms, message `i` goes to room `i % rooms`, from that room's senders in
+//! turn, and is owed to every connected member of that room but its sender; a delivery
+//! to a connection outside the room is counted as misrouted (a leak), never as received.
 //!
 //! Message `i` is due at `start + i * period` and is sent then, whatever happened to the
 //! ones before (open loop). Every latency is measured from that due time, not from when
@@ -51,30 +55,44 @@ pub enum SendVia {
 }
 
 /// When each message is due.
+/// Messages are numbered `first..first + messages`, so successive schedules of one run
+/// (the steps of a ramp) never reuse a number.
 #[derive(Debug, Clone, Copy)]
 pub struct Schedule {
     pub start: Instant,
     pub period: Duration,
     pub messages: u64,
+    pub first: u64,
 }
 
 impl Schedule {
     pub fn due(&self, msg: u64) -> Instant {
-        self.start + self.period.mul_f64(msg as f64)
+        self.start + self.period.mul_f64(msg.saturating_sub(self.first) as f64)
     }
 
     /// When the last message is due.
     pub fn end(&self) -> Instant {
-        self.due(self.messages.saturating_sub(1))
+        self.due(self.first + self.messages.saturating_sub(1))
+    }
+
+    /// The position of `msg` in this schedule, if it belongs to it.
+    fn index(&self, msg: u64) -> Option<usize> {
+        let i = msg.checked_sub(self.first)?;
+        (i < self.messages).then_some(i as usize)
     }
 }
 
-/// Who sends message `i`: the `senders`, in turn. Owned, because it moves to the
-/// sender's thread.
-pub struct SendPlan {
+/// One room's channel and the members that take turns sending to it.
+pub struct SendRoom {
     pub channel_id: String,
     /// Each sender's connection and account.
     pub senders: Vec<(Client, Account)>,
+}
+
+/// Who sends message `i`: room `i % rooms`, from that room's senders in turn. Owned,
+/// because it moves to the sender's thread.
+pub struct SendPlan {
+    pub rooms: Vec<SendRoom>,
     /// For sending over REST.
     pub api: Option<Api>,
     pub via: SendVia,
@@ -97,25 +115,101 @@ impl SendPlan {
             .take(senders.max(1))
             .map(|(c, a)| (c.clone(), a.clone()))
             .collect();
-        Self {
+        let rooms = vec![SendRoom {
             channel_id: room.channel_id.clone(),
             senders,
-            api: room.api.clone(),
+        }];
+        Self::of_rooms(rooms, room.api.clone(), via, text_bytes)
+    }
+
+    pub fn of_rooms(
+        rooms: Vec<SendRoom>,
+        api: Option<Api>,
+        via: SendVia,
+        text_bytes: usize,
+    ) -> Self {
+        Self {
+            rooms,
             // The baseline has no REST API: its messages always go over the socket.
-            via: if room.api.is_some() { via } else { SendVia::Ws },
+            via: if api.is_some() { via } else { SendVia::Ws },
+            api,
             text_bytes,
         }
     }
 
-    /// The connection of each sender, in turn order.
-    pub fn sender_conns(&self) -> Vec<u32> {
-        self.senders.iter().map(|(c, _)| c.conn).collect()
+    /// The connection of each room's senders, in turn order.
+    pub fn sender_conns(&self) -> Vec<Vec<u32>> {
+        self.rooms
+            .iter()
+            .map(|r| r.senders.iter().map(|(c, _)| c.conn).collect())
+            .collect()
+    }
+
+    fn pick(&self, msg: u64) -> (&SendRoom, &(Client, Account)) {
+        let n = self.rooms.len() as u64;
+        let room = &self.rooms[(msg % n) as usize];
+        let sender = &room.senders[((msg / n) % room.senders.len() as u64) as usize];
+        (room, sender)
     }
 }
 
-/// Which connection sent message `msg` when `conns` take turns.
-pub fn turn(conns: &[u32], msg: u64) -> u32 {
-    conns[(msg % conns.len() as u64) as usize]
+/// Which connections message `msg` is owed to, and which one sent it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Each room's sender connections, in turn order.
+    senders: Vec<Vec<u32>>,
+    /// Each room's member connections, sorted; `None` when every one of `everyone`
+    /// connections is a member of the one room.
+    members: Option<Vec<Vec<u32>>>,
+    everyone: u64,
+}
+
+impl Route {
+    /// One room holding all `members` connections.
+    pub fn one_room(senders: Vec<u32>, members: u64) -> Self {
+        Self {
+            senders: vec![senders],
+            members: None,
+            everyone: members,
+        }
+    }
+
+    /// Several rooms, each with its senders and its member connections.
+    pub fn rooms(senders: Vec<Vec<u32>>, mut members: Vec<Vec<u32>>) -> Self {
+        for m in &mut members {
+            m.sort_unstable();
+        }
+        Self {
+            senders,
+            members: Some(members),
+            everyone: 0,
+        }
+    }
+
+    fn room(&self, msg: u64) -> usize {
+        (msg % self.senders.len() as u64) as usize
+    }
+
+    pub fn sender(&self, msg: u64) -> u32 {
+        let n = self.senders.len() as u64;
+        let senders = &self.senders[self.room(msg)];
+        senders[((msg / n) % senders.len() as u64) as usize]
+    }
+
+    /// Deliveries owed for `msg`: its room's members but the sender.
+    pub fn owed(&self, msg: u64) -> u64 {
+        match &self.members {
+            Some(members) => members[self.room(msg)].len() as u64 - 1,
+            None => self.everyone - 1,
+        }
+    }
+
+    fn is_member(&self, msg: u64, conn: u32) -> bool {
+        match &self.members {
+            Some(members) => members[self.room(msg)].binary_search(&conn).is_ok(),
+            None => true,
+        }
+    }
 }
 
 /// The text of message `msg`, padded to `bytes`.
@@ -154,14 +248,33 @@ fn wait_until(due: Instant) {
 /// Sends every message at its due time, from a thread of its own; resolves when the
 /// last one is sent.
 pub async fn drive(schedule: Schedule, plan: SendPlan, observer: Observer) {
+    let (steps, schedules) = std::sync::mpsc::channel();
+    let (sent, _) = tokio::sync::mpsc::unbounded_channel();
+    let _ = steps.send(schedule);
+    drop(steps);
+    drive_each(schedules, sent, plan, observer).await;
+}
+
+/// Sends each schedule received from `schedules` in turn, every message at its due time,
+/// from a thread of its own, reporting on `sent` when a schedule's last message went
+/// out; resolves when `schedules` closed and the thread ended.
+pub async fn drive_each(
+    schedules: std::sync::mpsc::Receiver<Schedule>,
+    sent: tokio::sync::mpsc::UnboundedSender<()>,
+    plan: SendPlan,
+    observer: Observer,
+) {
     let runtime = tokio::runtime::Handle::current();
     let (done, finished) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("hearth-bench-sender".into())
         .spawn(move || {
-            for msg in 0..schedule.messages {
-                wait_until(schedule.due(msg));
-                send(msg, &plan, &observer, &runtime);
+            while let Ok(schedule) = schedules.recv() {
+                for msg in schedule.first..schedule.first + schedule.messages {
+                    wait_until(schedule.due(msg));
+                    send(msg, &plan, &observer, &runtime);
+                }
+                let _ = sent.send(());
             }
             let _ = done.send(());
         });
@@ -174,13 +287,13 @@ pub async fn drive(schedule: Schedule, plan: SendPlan, observer: Observer) {
 }
 
 fn send(msg: u64, plan: &SendPlan, observer: &Observer, runtime: &tokio::runtime::Handle) {
-    let (client, account) = &plan.senders[(msg % plan.senders.len() as u64) as usize];
+    let (room, (client, account)) = plan.pick(msg);
     let body = text(msg, plan.text_bytes);
     match (plan.via, &plan.api) {
         (SendVia::Rest, Some(api)) => {
             let api = api.clone();
             let account = account.clone();
-            let channel_id = plan.channel_id.clone();
+            let channel_id = room.channel_id.clone();
             let id = client_msg_id(&observer.run_tag, msg);
             let observer = observer.clone();
             let conn = client.conn;
@@ -201,7 +314,7 @@ fn send(msg: u64, plan: &SendPlan, observer: &Observer, runtime: &tokio::runtime
             });
         }
         _ => {
-            if let Err(e) = client.send(&plan.channel_id, body, msg) {
+            if let Err(e) = client.send(&room.channel_id, body, msg) {
                 let code = e.to_string();
                 observer.report(client.conn, Instant::now(), Observed::Refused { msg, code });
             }
@@ -222,30 +335,33 @@ pub struct Collected {
     pub refusals: Vec<String>,
 }
 
-/// Gathers deliveries until all `recipients` per message arrived or `grace` after the
-/// last due time passed. `sender_conn(msg)` is the connection that sent `msg`, whose own
-/// copy of the event is not a delivery.
+/// Gathers deliveries until every message's owed deliveries ([`Route`]) arrived or
+/// `grace` after the last due time passed. The sender's own copy of its event is not a
+/// delivery; a copy at a connection outside the message's room is misrouted.
 pub async fn collect(
     observations: &mut UnboundedReceiver<Observation>,
     schedule: Schedule,
-    sender_conn: impl Fn(u64) -> u32,
-    recipients: u64,
+    route: &Route,
     grace: Duration,
     counters: &Counters,
 ) -> Collected {
     let deadline = schedule.end() + grace;
+    let messages = schedule.messages as usize;
+    let all_owed: u64 = (schedule.first..schedule.first + schedule.messages)
+        .map(|msg| route.owed(msg))
+        .sum();
     let mut ledger = DeliveryLedger::default();
     let mut deliver = Latency::default();
     let mut ack = Latency::default();
-    let mut per_message = vec![Vec::new(); schedule.messages as usize];
-    let mut answered = vec![false; schedule.messages as usize];
-    let mut answers = 0u64;
+    let mut per_message = vec![Vec::new(); messages];
+    let mut answered = vec![false; messages];
+    let mut answers = 0usize;
+    let mut refused_owed = 0u64;
     let mut refused = 0u64;
     let mut refusals = Vec::new();
-    let mut stray_deliveries = 0u64;
+    let (mut stray_deliveries, mut misrouted) = (0u64, 0u64);
     loop {
-        let owed = (schedule.messages - refused) * recipients;
-        if answers == schedule.messages && ledger.received() >= owed {
+        if answers == messages && ledger.received() >= all_owed - refused_owed {
             break;
         }
         let observation = tokio::select! {
@@ -255,41 +371,49 @@ pub async fn collect(
             },
             () = tokio::time::sleep_until(deadline) => break,
         };
+        let (conn, at) = (observation.conn, observation.at);
         match observation.kind {
-            Observed::Delivered { msg, .. } if msg < schedule.messages => {
-                if observation.conn == sender_conn(msg) {
-                    continue;
+            Observed::Delivered { msg } => match schedule.index(msg) {
+                Some(_) if conn == route.sender(msg) => {}
+                Some(_) if !route.is_member(msg, conn) => misrouted += 1,
+                Some(i) => {
+                    if ledger.record(conn, msg) {
+                        let latency = at.saturating_duration_since(schedule.due(msg));
+                        deliver.record(latency);
+                        per_message[i].push(latency.as_micros() as u64);
+                    }
                 }
-                if ledger.record(observation.conn, msg) {
-                    let latency = observation.at.saturating_duration_since(schedule.due(msg));
-                    deliver.record(latency);
-                    per_message[msg as usize].push(latency.as_micros() as u64);
-                }
-            }
-            Observed::Delivered { .. } => stray_deliveries += 1,
-            Observed::Acked { msg } if msg < schedule.messages => {
-                if !std::mem::replace(&mut answered[msg as usize], true) {
+                None => stray_deliveries += 1,
+            },
+            Observed::Acked { msg } => {
+                if let Some(i) = schedule.index(msg)
+                    && !std::mem::replace(&mut answered[i], true)
+                {
                     answers += 1;
-                    ack.record(observation.at.saturating_duration_since(schedule.due(msg)));
+                    ack.record(at.saturating_duration_since(schedule.due(msg)));
                 }
             }
-            Observed::Refused { msg, code } if msg < schedule.messages => {
-                if !std::mem::replace(&mut answered[msg as usize], true) {
+            Observed::Refused { msg, code } => {
+                if let Some(i) = schedule.index(msg)
+                    && !std::mem::replace(&mut answered[i], true)
+                {
                     answers += 1;
                     refused += 1;
+                    refused_owed += route.owed(msg);
                     if refusals.len() < 10 {
                         refusals.push(format!("message {msg}: {code}"));
                     }
                 }
             }
-            Observed::Acked { .. } | Observed::Refused { .. } => {}
         }
     }
-    let expected = (schedule.messages - refused) * recipients;
+    let expected = all_owed - refused_owed;
     let received = ledger.received();
     let seq_duplicates = Counters::get(&counters.duplicate_seqs);
     if stray_deliveries > 0 {
-        refusals.push(format!("{stray_deliveries} deliveries of unknown messages"));
+        refusals.push(format!(
+            "{stray_deliveries} deliveries of messages outside this schedule"
+        ));
     }
     Collected {
         counts: DeliveryCounts {
@@ -300,6 +424,7 @@ pub async fn collect(
             lost: expected.saturating_sub(received),
             duplicated: seq_duplicates.max(ledger.duplicates()),
             out_of_order: Counters::get(&counters.out_of_order_seqs),
+            misrouted,
         },
         deliver,
         ack,
@@ -327,6 +452,7 @@ mod tests {
             start,
             period: Duration::from_millis(10),
             messages: 2,
+            first: 0,
         };
         let at = start + Duration::from_millis(3);
         let deliver = |msg| Observed::Delivered { msg };
@@ -341,11 +467,11 @@ mod tests {
         ] {
             observer.report(conn, at, kind);
         }
+        let route = Route::one_room(vec![0], 3);
         let got = collect(
             &mut rx,
             schedule,
-            |_| 0,
-            2,
+            &route,
             Duration::from_millis(50),
             &observer.counters,
         )
@@ -356,5 +482,43 @@ mod tests {
         assert_eq!(got.counts.duplicated, 1);
         assert_eq!(got.deliver.summary().count, 3);
         assert_eq!(got.per_message[0], vec![3_000, 3_000]);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_outside_the_room_is_misrouted_not_received() {
+        let (observer, mut rx) = Observer::new("t");
+        let start = Instant::now();
+        let schedule = Schedule {
+            start,
+            period: Duration::from_millis(1),
+            messages: 2,
+            first: 10,
+        };
+        // Room 0 (even messages): connections 0 and 1; room 1: connections 2 and 3.
+        let route = Route::rooms(vec![vec![0], vec![2]], vec![vec![1, 0], vec![3, 2]]);
+        let at = start + Duration::from_millis(3);
+        for (conn, kind) in [
+            (0, Observed::Acked { msg: 10 }),
+            (2, Observed::Acked { msg: 11 }),
+            (1, Observed::Delivered { msg: 10 }),
+            (3, Observed::Delivered { msg: 10 }), // not a member of room 0
+            (3, Observed::Delivered { msg: 11 }),
+            (3, Observed::Delivered { msg: 9 }), // not of this schedule
+        ] {
+            observer.report(conn, at, kind);
+        }
+        let got = collect(
+            &mut rx,
+            schedule,
+            &route,
+            Duration::from_millis(50),
+            &observer.counters,
+        )
+        .await;
+        assert_eq!(got.counts.expected, 2);
+        assert_eq!(got.counts.received, 2);
+        assert_eq!(got.counts.misrouted, 1);
+        assert!(!got.counts.is_clean());
+        assert_eq!(got.per_message[0], vec![3_000]);
     }
 }

@@ -5,10 +5,13 @@
 pub mod big_room;
 pub mod cross_node;
 pub mod fanout;
+pub mod fanout_ramp;
 pub mod history;
 pub mod idle;
 pub mod idle_workers;
+pub mod rooms;
 pub mod small_room;
+pub mod small_rooms;
 pub mod write;
 
 use std::time::Duration;
@@ -203,7 +206,10 @@ mod tests {
 
     use super::big_room::{self, BigRoomArgs};
     use super::fanout::{DeliveryArgs, SendVia};
+    use super::fanout_ramp::{self, FanoutArgs};
+    use super::rooms::RoomsArgs;
     use super::small_room::{self, SmallRoomArgs};
+    use super::small_rooms::{self, SmallRoomsArgs};
     use crate::baseline;
     use crate::server::Target;
 
@@ -255,5 +261,56 @@ mod tests {
         assert!(report.deliveries.is_clean(), "{}", report.deliveries);
         assert_eq!(report.time_to_last.count, 3);
         assert!(report.per_message.iter().all(|m| m.received == 299));
+    }
+
+    fn rooms(channels: usize, members: usize, users: usize) -> RoomsArgs {
+        RoomsArgs {
+            channels,
+            members,
+            users,
+            delivery: DeliveryArgs {
+                via: SendVia::Ws,
+                text_bytes: 100,
+                grace: 5,
+                baseline: false,
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn small_rooms_on_the_baseline_deliver_within_each_room_only() {
+        let mut target = baseline_target().await;
+        let args = SmallRoomsArgs {
+            rooms: rooms(20, 4, 20),
+            rate: 400.0,
+            duration: 1,
+        };
+        let report = small_rooms::run(&mut target, &args, 3).await.unwrap();
+        let d = report.deliveries;
+        // 400 messages, each owed to the 3 other members of its room and nobody else.
+        assert_eq!((d.sent, d.expected), (400, 1_200), "{d}");
+        assert!(d.is_clean(), "{d}");
+        assert_eq!(report.send_to_ack.count, 400);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fanout_on_the_baseline_ramps_through_every_step() {
+        let mut target = baseline_target().await;
+        let args = FanoutArgs {
+            rooms: rooms(10, 3, 12),
+            start_rate: 100.0,
+            factor: 2.0,
+            step_seconds: 1,
+            p99_ms: 1_000,
+            max_rate: 400.0,
+        };
+        let report = fanout_ramp::run(&mut target, &args, 2).await.unwrap();
+        let rates: Vec<f64> = report.steps.iter().map(|s| s.rate).collect();
+        assert_eq!(rates, [100.0, 200.0, 400.0]);
+        assert!(report.steps.iter().all(|s| s.deliveries.is_clean()));
+        // Steps are numbered apart: the last one owes its own 400 messages, twice each.
+        assert_eq!(report.steps[2].deliveries.expected, 800);
+        assert_eq!(report.best.as_ref().map(|b| b.rate), Some(400.0));
+        assert!(report.failures().is_empty(), "{:?}", report.failures());
     }
 }

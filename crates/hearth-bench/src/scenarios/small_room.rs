@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::api::Api;
 use crate::client::{Dialer, Observer};
-use crate::scenarios::fanout::{self, DeliveryArgs, Schedule, SendPlan, SendVia};
+use crate::scenarios::fanout::{self, DeliveryArgs, Route, Schedule, SendPlan, SendVia};
 use crate::scenarios::{Health, Room, connect_all, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, LatencySummary};
@@ -143,20 +143,20 @@ pub async fn run_sending_to(
         start: Instant::now() + Duration::from_millis(100),
         period: Duration::from_secs_f64(1.0 / args.rate),
         messages: (args.rate * args.duration as f64).round() as u64,
+        first: 0,
     };
     eprintln!(
         "sending {} messages at {} msg/s",
         schedule.messages, args.rate
     );
-    let conns = plan.sender_conns();
-    let sender_conn = |msg| fanout::turn(&conns, msg);
+    let mut conns = plan.sender_conns();
+    let route = Route::one_room(conns.remove(0), args.members as u64);
     let ((), collected) = tokio::join!(
         fanout::drive(schedule, plan, observer.clone()),
         fanout::collect(
             &mut observations,
             schedule,
-            sender_conn,
-            args.members as u64 - 1,
+            &route,
             Duration::from_secs(args.delivery.grace),
             &observer.counters,
         )
