@@ -7,6 +7,8 @@
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt, stream};
 use hearth_proto as wire;
+
+use crate::progress;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -129,11 +131,15 @@ impl Api {
         invite: &str,
         count: usize,
     ) -> anyhow::Result<Vec<Account>> {
-        stream::iter(0..count)
+        let bar = progress::bar(count as u64, "sign-ups");
+        let accounts = stream::iter(0..count)
             .map(|i| self.sign_up(workspace, invite, i))
             .buffered(SIGNUP_CONCURRENCY)
+            .inspect(|_| bar.inc(1))
             .try_collect()
-            .await
+            .await;
+        bar.finish_and_clear();
+        accounts
     }
 
     async fn sign_up(&self, workspace: &str, invite: &str, i: usize) -> anyhow::Result<Account> {

@@ -15,6 +15,8 @@ mod api;
 mod baseline;
 mod client;
 mod generate;
+mod markdown;
+mod progress;
 mod scenarios;
 mod scratch_db;
 mod server;
@@ -30,6 +32,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::generate::GenerateArgs;
+use crate::markdown::Row;
 use crate::scenarios::big_room::{self, BigRoomArgs};
 use crate::scenarios::cross_node::{self, CrossNodeArgs};
 use crate::scenarios::fanout_ramp::{self, FanoutArgs};
@@ -80,6 +83,13 @@ struct Global {
     /// Also write the results as JSON to this file.
     #[arg(long, global = true)]
     json: Option<PathBuf>,
+    /// Also append the run as a row of a Markdown table to this file (header when new).
+    #[arg(long, global = true)]
+    markdown: Option<PathBuf>,
+    /// Pin the servers this tool starts to the first core and the load generator to the
+    /// others (with `taskset`), so they do not steal each other's cycles.
+    #[arg(long, global = true)]
+    pin: bool,
     /// Loopback source addresses to spread client connections over (127.0.0.2, ...).
     #[arg(long, global = true, default_value_t = 8)]
     sources: usize,
@@ -177,6 +187,9 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => {}
     }
+    if global.pin {
+        server::pin_cores()?;
+    }
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     let storage = Storage::of_run(global.postgres.as_deref(), &global.server_arg);
     // The servers this run starts share one scratch database, dropped whatever happens.
@@ -194,7 +207,11 @@ async fn main() -> anyhow::Result<()> {
         database.drop_database().await;
     }
     // Why the run failed its correctness checks; reported after the figures are out.
-    let (output, failures) = outcome?;
+    let (output, failures, row) = outcome?;
+    if let Some(path) = &global.markdown {
+        markdown::append(path, &row, &command_line)?;
+        eprintln!("appended a row to {}", path.display());
+    }
     if let Some(path) = &global.json {
         let text = serde_json::to_string_pretty(&output)?;
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))?;
@@ -209,15 +226,16 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs one measuring scenario; returns its JSON and why it is not clean.
+/// Runs one measuring scenario; returns its JSON, why it is not clean, and its row.
 async fn run_scenario(
     command: &Command,
     global: &Global,
     servers: &Servers,
     storage: &Storage,
     command_line: &str,
-) -> anyhow::Result<(serde_json::Value, Vec<String>)> {
+) -> anyhow::Result<(serde_json::Value, Vec<String>, Row)> {
     let mut failures = Vec::new();
+    let mut row = Row::default();
     let output = match command {
         Command::BaselineBroadcast { .. } | Command::IdleWorker(_) | Command::Generate(_) => {
             bail!("not a measuring scenario")
@@ -235,6 +253,19 @@ async fn run_scenario(
                     report.connected, report.connections
                 ));
             }
+            row = Row::new(
+                "idle",
+                format!(
+                    "{} KiB per connection ({} connections), idle CPU {} %",
+                    report
+                        .per_connection_kib
+                        .map_or("?".to_owned(), |k| format!("{k:.2}")),
+                    report.connected,
+                    report
+                        .idle_cpu_percent
+                        .map_or("?".to_owned(), |c| format!("{c:.1}"))
+                ),
+            );
             json!({ "scenario": "idle", "command": command_line, "ours": report })
         }
         Command::SmallRoom(args) => {
@@ -244,7 +275,14 @@ async fn run_scenario(
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("small-room", command_line, ours, baseline, &mut failures)
+            compare(
+                "small-room",
+                command_line,
+                ours,
+                baseline,
+                &mut failures,
+                &mut row,
+            )
         }
         Command::BigRoom(args) => {
             let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
@@ -253,7 +291,14 @@ async fn run_scenario(
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("big-room", command_line, ours, baseline, &mut failures)
+            compare(
+                "big-room",
+                command_line,
+                ours,
+                baseline,
+                &mut failures,
+                &mut row,
+            )
         }
         Command::SmallRooms(args) => {
             let scenario = async |t: &mut Target| small_rooms::run(t, args, global.sources).await;
@@ -263,7 +308,14 @@ async fn run_scenario(
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            compare("small-rooms", command_line, ours, baseline, &mut failures)
+            compare(
+                "small-rooms",
+                command_line,
+                ours,
+                baseline,
+                &mut failures,
+                &mut row,
+            )
         }
         Command::Fanout(args) => {
             let scenario = async |t: &mut Target| fanout_ramp::run(t, args, global.sources).await;
@@ -275,7 +327,7 @@ async fn run_scenario(
                 true => Some(run_on_baseline(scenario).await?),
                 false => None,
             };
-            fanout_ramp::compare(command_line, ours, baseline, &mut failures)
+            fanout_ramp::compare(command_line, ours, baseline, &mut failures, &mut row)
         }
         Command::Write(args) => {
             let scenario = async |t: &mut Target| write::run(t, args, storage).await;
@@ -285,6 +337,18 @@ async fn run_scenario(
             }
             print_lines(&report.lines());
             failures = report.failures();
+            row = Row::new(
+                &format!("write ({})", report.database),
+                format!(
+                    "{:.0} sends/s, ack {}",
+                    report.ours.sends_per_s,
+                    markdown::latency(&report.ours.ack)
+                ),
+            );
+            if let Some(b) = &report.baseline {
+                let ratio = report.ratio.map(|r| format!("{r:.2}x sends/s"));
+                row = row.against(format!("{}: {:.0}/s", b.storage, b.inserts_per_s), ratio);
+            }
             json!({ "scenario": "write", "command": command_line, "report": report })
         }
         Command::CrossNode(args) => {
@@ -295,6 +359,17 @@ async fn run_scenario(
             let report = report?;
             print_lines(&report.lines());
             failures = report.failures();
+            row = Row::new(
+                "cross-node (posted to B, delivered on A)",
+                markdown::latency(&report.cross_node.send_to_deliver),
+            )
+            .against(
+                format!(
+                    "single node: {}",
+                    markdown::latency(&report.single_node.send_to_deliver)
+                ),
+                Some(report.ratio.to_string()),
+            );
             json!({ "scenario": "cross-node", "command": command_line, "report": report })
         }
         Command::History(args) => {
@@ -306,10 +381,14 @@ async fn run_scenario(
             let report = run_on(target, scenario).await?;
             print_lines(&report.lines());
             failures = report.failures();
+            row = Row::new(
+                &format!("history ({} messages)", report.messages),
+                markdown::latency(&report.latency),
+            );
             json!({ "scenario": "history", "command": command_line, "ours": report })
         }
     };
-    Ok((output, failures))
+    Ok((output, failures, row))
 }
 
 /// The servers a run measures: started here from `--server-bin`, or running at `--server`.
@@ -410,7 +489,9 @@ fn compare<R: Report>(
     ours: R,
     baseline: Option<R>,
     failures: &mut Vec<String>,
+    row: &mut Row,
 ) -> serde_json::Value {
+    *row = Row::new(scenario, markdown::latency(&ours.headline()));
     print_lines(&ours.lines());
     failures.extend(ours.failures());
     if let Some(b) = &baseline {
@@ -422,6 +503,10 @@ fn compare<R: Report>(
     println!();
     print_lines(&baseline.lines());
     let ratios = Ratios::of(&ours.headline(), &baseline.headline());
+    *row = row.clone().against(
+        markdown::latency(&baseline.headline()),
+        Some(ratios.to_string()),
+    );
     println!();
     println!("ours / baseline: {ratios}");
     json!({

@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -23,6 +23,30 @@ use tokio::process::{Child, Command};
 const KEPT_LOG_LINES: usize = 20;
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The cores (a `taskset` list) the servers this tool starts run on, once `--pin` set it.
+static SERVER_CPUS: OnceLock<String> = OnceLock::new();
+
+/// `--pin`: servers started from now on run on the first core, and this process (with
+/// every thread and child it has or will have) on the others.
+pub fn pin_cores() -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        bail!("--pin needs at least 2 cores, this machine has {cores}");
+    }
+    let bench = format!("1-{}", cores - 1);
+    let status = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", &bench, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset (util-linux)")?;
+    if !status.success() {
+        bail!("taskset could not pin hearth-bench to cores {bench}");
+    }
+    let _ = SERVER_CPUS.set("0".to_owned());
+    eprintln!("pinned: servers on core 0, hearth-bench on cores {bench}");
+    Ok(())
+}
 
 /// What a scenario runs against.
 pub struct Target {
@@ -174,7 +198,16 @@ impl ServerProcess {
         args: &[OsString],
         data_dir: Option<tempfile::TempDir>,
     ) -> anyhow::Result<Target> {
-        let mut child = Command::new(bin)
+        // taskset execs the server, so the child's pid is the server's.
+        let mut command = match SERVER_CPUS.get() {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -30,6 +30,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{Account, Api};
+use crate::progress;
 use crate::server::ServerProcess;
 use sqlite::{Db, Ids};
 use text::Rng;
@@ -183,6 +184,7 @@ pub async fn run(bin: &Path, server_args: &[String], args: &GenerateArgs) -> any
     let mut stream = Stream::new(rng, members, first_seq, start_ms, step_ms);
     let (mut written, mut replies, mut reactions) = (0u64, 0u64, 0u64);
     let mut next_report = 0;
+    let bar = progress::bar(args.messages, "generating");
     while written < args.messages {
         let (messages, reacted) = stream.chunk(CHUNK.min(args.messages - written));
         db.begin().await?;
@@ -195,13 +197,15 @@ pub async fn run(bin: &Path, server_args: &[String], args: &GenerateArgs) -> any
             .filter(|m| m.thread_root_id.is_some())
             .count() as u64;
         reactions += reacted.len() as u64;
+        bar.inc(messages.len() as u64);
         let percent = written * 100 / args.messages;
-        if percent >= next_report {
+        if percent >= next_report && !progress::drawn(&bar) {
             let rate = written as f64 / started.elapsed().as_secs_f64();
             eprintln!("  {written} messages ({percent} %, {rate:.0}/s)");
             next_report = percent + 10;
         }
     }
+    bar.finish_and_clear();
     let roots: Vec<(String, i64, i64)> = stream
         .replies
         .iter()

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api};
 use crate::client::{Client, Counters, Observation, Observed, Observer, client_msg_id};
+use crate::progress;
 use crate::scenarios::Room;
 use crate::stats::{DeliveryCounts, DeliveryLedger, Latency};
 
@@ -270,10 +271,13 @@ pub async fn drive_each(
         .name("hearth-bench-sender".into())
         .spawn(move || {
             while let Ok(schedule) = schedules.recv() {
+                let bar = progress::bar(schedule.messages, "sending");
                 for msg in schedule.first..schedule.first + schedule.messages {
                     wait_until(schedule.due(msg));
                     send(msg, &plan, &observer, &runtime);
+                    bar.inc(1);
                 }
+                bar.finish_and_clear();
                 let _ = sent.send(());
             }
             let _ = done.send(());

@@ -15,6 +15,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::Observer;
+use crate::markdown::Row;
 use crate::scenarios::fanout::{self, Schedule};
 use crate::scenarios::rooms::{self, RoomsArgs};
 use crate::scenarios::{Health, run_tag};
@@ -227,7 +228,21 @@ pub fn compare(
     ours: FanoutReport,
     baseline: Option<FanoutReport>,
     failures: &mut Vec<String>,
+    row: &mut Row,
 ) -> serde_json::Value {
+    let best = |r: &FanoutReport| {
+        r.best
+            .as_ref()
+            .map_or("no step within the limit".to_owned(), |b| {
+                format!(
+                    "{:.0} msg/s, {:.0} deliveries/s, {}",
+                    b.rate,
+                    b.deliveries_per_s,
+                    per_core(b)
+                )
+            })
+    };
+    *row = Row::new("fanout", best(&ours));
     let Some(baseline) = baseline else {
         return serde_json::json!({ "scenario": "fanout", "command": command_line, "ours": ours });
     };
@@ -241,8 +256,14 @@ pub fn compare(
             .into_iter()
             .map(|f| format!("baseline: {f}")),
     );
-    let best = |r: &FanoutReport| r.best.as_ref().and_then(|b| b.deliveries_per_core_s);
-    let ratio = best(&ours).zip(best(&baseline)).map(|(o, b)| o / b);
+    let per_core_s = |r: &FanoutReport| r.best.as_ref().and_then(|b| b.deliveries_per_core_s);
+    let ratio = per_core_s(&ours)
+        .zip(per_core_s(&baseline))
+        .map(|(o, b)| o / b);
+    *row = row.clone().against(
+        best(&baseline),
+        ratio.map(|r| format!("{r:.2}x deliveries per core-second")),
+    );
     match ratio {
         Some(r) => println!("\nours / baseline, best deliveries per core-second: {r:.2}x"),
         None => println!("\nours / baseline: no ratio (a ramp had no step within the limit)"),

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use crate::api::{Account, Api, Population};
 use crate::client::client_msg_id;
 use crate::generate::{ChannelFacts, Manifest};
+use crate::progress;
 use crate::scenarios::run_tag;
 use crate::server::{LogSummary, ProcessMemory, Target};
 use crate::stats::{Latency, LatencySummary};
@@ -360,9 +361,11 @@ async fn fill(
         })
         .buffer_unordered(fillers);
     let mut done = 0u64;
+    let bar = progress::bar(args.messages, "filling");
     while let Some((channel, result)) = results.next().await {
         done += 1;
-        if done.is_multiple_of(10_000) {
+        bar.inc(1);
+        if done.is_multiple_of(10_000) && !progress::drawn(&bar) {
             eprintln!("  {done} of {} posted", args.messages);
         }
         match result {
@@ -379,6 +382,7 @@ async fn fill(
             }
         }
     }
+    bar.finish_and_clear();
     (
         posted,
         errors,

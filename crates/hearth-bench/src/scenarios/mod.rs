@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api, Population};
 use crate::client::{Client, Counters, Dialer, Observer};
+use crate::progress;
 use crate::server::{LogSummary, ProcessMemory, Target};
 
 /// Upgrades in flight at once while connecting many clients; more only overflows the
@@ -96,6 +97,7 @@ pub async fn connect_all(
     observer: &Observer,
 ) -> Connected {
     let started = Instant::now();
+    let bar = progress::bar(count as u64, "connecting");
     let results: Vec<(usize, anyhow::Result<Client>)> = stream::iter(0..count)
         .map(|i| {
             let token = token_of(i);
@@ -106,8 +108,10 @@ pub async fn connect_all(
             }
         })
         .buffer_unordered(CONNECT_CONCURRENCY)
+        .inspect(|_| bar.inc(1))
         .collect()
         .await;
+    bar.finish_and_clear();
     let mut ordered: Vec<(usize, Client)> = Vec::with_capacity(count);
     let mut failures = 0;
     let mut first_errors = Vec::new();
