@@ -42,7 +42,7 @@ const KEPT_REASONS: usize = 20;
 /// Unanswered commands remembered; past this the oldest are forgotten.
 const MAX_PENDING: usize = 10_000;
 
-type Socket = WebSocketStream<TcpStream>;
+pub type Socket = WebSocketStream<TcpStream>;
 
 /// Where clients connect, and from which source addresses.
 #[derive(Clone)]
@@ -112,7 +112,7 @@ pub fn client_msg_id(run_tag: &str, idx: u64) -> String {
 }
 
 /// The message index of one of this run's `client_msg_id`s.
-fn message_index(run_tag: &str, client_msg_id: &str) -> Option<u64> {
+pub fn message_index(run_tag: &str, client_msg_id: &str) -> Option<u64> {
     client_msg_id
         .strip_prefix(run_tag)?
         .strip_prefix('-')?
@@ -226,9 +226,10 @@ impl Client {
         token: &str,
         observer: Observer,
     ) -> anyhow::Result<Self> {
-        let (socket, hello) = tokio::time::timeout(HELLO_TIMEOUT, handshake(dialer, conn, token))
-            .await
-            .context("no hello within 20 s")??;
+        let (socket, hello) =
+            tokio::time::timeout(HELLO_TIMEOUT, handshake(dialer, conn, token, None))
+                .await
+                .context("no hello within 20 s")??;
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let heartbeat = Duration::from_millis((hello.heartbeat_ms / 2).max(100));
         tokio::spawn(run(socket, conn, rx, heartbeat, observer));
@@ -247,11 +248,20 @@ impl Client {
     }
 }
 
-struct Hello {
-    heartbeat_ms: u64,
+pub struct Hello {
+    pub heartbeat_ms: u64,
+    /// The newest seq of the workspace when the session started.
+    pub last_seq: i64,
 }
 
-async fn handshake(dialer: &Dialer, conn: u32, token: &str) -> anyhow::Result<(Socket, Hello)> {
+/// Connects, upgrades, sends `auth` (resuming after `resume_from` when given) and waits
+/// for `hello`.
+pub async fn handshake(
+    dialer: &Dialer,
+    conn: u32,
+    token: &str,
+    resume_from: Option<i64>,
+) -> anyhow::Result<(Socket, Hello)> {
     let stream = dialer.tcp(conn).await?;
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
@@ -261,7 +271,7 @@ async fn handshake(dialer: &Dialer, conn: u32, token: &str) -> anyhow::Result<(S
         .context("WebSocket upgrade")?;
     let auth = ClientFrame::Auth {
         token: Some(token.to_owned()),
-        resume_from: None,
+        resume_from,
     };
     socket
         .send(Message::text(serde_json::to_string(&auth)?))
@@ -269,8 +279,18 @@ async fn handshake(dialer: &Dialer, conn: u32, token: &str) -> anyhow::Result<(S
     while let Some(frame) = socket.next().await {
         match frame? {
             Message::Text(text) => match serde_json::from_str::<ServerFrame>(&text)? {
-                ServerFrame::Hello { heartbeat_ms, .. } => {
-                    return Ok((socket, Hello { heartbeat_ms }));
+                ServerFrame::Hello {
+                    heartbeat_ms,
+                    last_seq,
+                    ..
+                } => {
+                    return Ok((
+                        socket,
+                        Hello {
+                            heartbeat_ms,
+                            last_seq,
+                        },
+                    ));
                 }
                 ServerFrame::Error { code, message, .. } => {
                     bail!("refused before hello: {code}: {message}")

@@ -39,6 +39,7 @@ use crate::scenarios::fanout_ramp::{self, FanoutArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
+use crate::scenarios::reconnect::{self, ReconnectArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
 use crate::scenarios::small_rooms::{self, SmallRoomsArgs};
 use crate::scenarios::write::{self, WriteArgs};
@@ -109,6 +110,9 @@ enum Command {
     Fanout(FanoutArgs),
     /// Durable sends per second from many channels, and the raw storage limit (`--baseline`).
     Write(WriteArgs),
+    /// Many connected clients, the server crashes and restarts: time until every client
+    /// resumed and has every message.
+    Reconnect(ReconnectArgs),
     /// Small-room delivery within one node and across two nodes (PostgreSQL and Redis).
     CrossNode(CrossNodeArgs),
     /// The latest page of a random channel's history, in a filled workspace.
@@ -371,6 +375,28 @@ async fn run_scenario(
                 Some(report.ratio.to_string()),
             );
             json!({ "scenario": "cross-node", "command": command_line, "report": report })
+        }
+        Command::Reconnect(args) => {
+            let scenario = async |t: &mut Target| reconnect::run(t, args, global.sources).await;
+            let report = run_on(servers.start(&[]).await?, scenario).await?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            row = Row::new(
+                "reconnect",
+                format!(
+                    "{} clients: server back {:.2} s after the kill, all resumed after {}, \
+                     all caught up after {}",
+                    report.connections,
+                    report.restart_s,
+                    report
+                        .all_resumed_s
+                        .map_or("never".to_owned(), |s| format!("{s:.2} s")),
+                    report
+                        .all_caught_up_s
+                        .map_or("never".to_owned(), |s| format!("{s:.2} s"))
+                ),
+            );
+            json!({ "scenario": "reconnect", "command": command_line, "ours": report })
         }
         Command::History(args) => {
             let scenario = async |t: &mut Target| history::run(t, args).await;

@@ -105,11 +105,32 @@ impl Target {
     /// so memory figures start from a fresh process: set-up work such as Argon2 hashing
     /// leaves freed memory resident that later allocations would silently reuse.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.restart_at(false).await
+    }
+
+    /// Kills the server we started (as a crash would) and starts it again on the same
+    /// data directory and the same address, so clients can reconnect to it.
+    pub async fn crash_and_restart(&mut self) -> anyhow::Result<()> {
+        self.restart_at(true).await
+    }
+
+    async fn restart_at(&mut self, same_address: bool) -> anyhow::Result<()> {
         let Some(mut old) = self.process.take() else {
             return Ok(());
         };
         let data_dir = old.data_dir.take();
-        let (bin, args) = (old.bin.clone(), old.args.clone());
+        let (bin, mut args) = (old.bin.clone(), old.args.clone());
+        if same_address {
+            let address = self
+                .base_url
+                .split_once("://")
+                .map_or(self.base_url.as_str(), |(_, a)| a);
+            for arg in &mut args {
+                if arg == "127.0.0.1:0" {
+                    *arg = address.into();
+                }
+            }
+        }
         old.stop().await;
         let fresh = ServerProcess::start(&bin, &args, data_dir).await?;
         self.base_url = fresh.base_url;

@@ -9,6 +9,7 @@ pub mod fanout_ramp;
 pub mod history;
 pub mod idle;
 pub mod idle_workers;
+pub mod reconnect;
 pub mod rooms;
 pub mod small_room;
 pub mod small_rooms;
