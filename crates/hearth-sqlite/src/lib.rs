@@ -38,6 +38,8 @@ mod error;
 mod log;
 mod members;
 mod messages;
+mod post;
+mod raw;
 mod reactions;
 mod rows;
 mod store;
