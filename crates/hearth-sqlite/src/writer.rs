@@ -28,6 +28,12 @@
 //! rolled back and every job of the batch gets that error, including jobs that had
 //! succeeded on their own.
 //!
+//! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
+//! handle (`Writer::write_raw`, see `raw`). A run of consecutive raw jobs shares one
+//! `lock_handle` and runs on the writer task's own thread, each still in its savepoint;
+//! their statements write only to SQLite's cache and the WAL, while `BEGIN` and the
+//! fsyncing `COMMIT` stay on sqlx's thread, off the async runtime.
+//!
 //! Jobs run strictly one after another on the one connection, so the log's guarantees are
 //! those of the single writer: each job bumps `workspaces.last_seq` inside the transaction,
 //! so seqs increase in commit order; a job rolled back to its savepoint takes its seq bump
