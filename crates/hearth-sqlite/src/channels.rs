@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
-use hearth_core::model::{Channel, ChannelRole, ChannelSummary, Committed};
+use hearth_core::model::{Channel, ChannelRole, ChannelSummary, Committed, Membership};
 use hearth_core::store::{ChannelPatch, NewChannel, StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
@@ -95,6 +95,56 @@ pub(crate) async fn channel(
     .await
     .map_err(db)?;
     row.map(ChannelRow::into_channel).transpose()
+}
+
+#[derive(FromRow)]
+struct ChannelForRow {
+    #[sqlx(flatten)]
+    channel: ChannelRow,
+    /// The membership's columns, all `NULL` when the user is not a member.
+    channel_role: Option<String>,
+    last_read_seq: Option<i64>,
+    joined_at: Option<i64>,
+}
+
+/// [`channel`] and `members::membership` in one query (one trip to a read connection).
+pub(crate) async fn channel_for(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    id: &ChannelId,
+    user: &UserId,
+) -> StoreResult<Option<(Channel, Option<Membership>)>> {
+    let row: Option<ChannelForRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        channel_columns!(),
+        ", mb.role AS channel_role, mb.last_read_seq, mb.joined_at \
+         FROM channels c LEFT JOIN memberships mb ON mb.workspace_id = c.workspace_id \
+           AND mb.channel_id = c.id AND mb.user_id = ?3 \
+         WHERE c.workspace_id = ?1 AND c.id = ?2"
+    ))
+    .bind(ws.as_str())
+    .bind(id.as_str())
+    .bind(user.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let membership = match (row.channel_role, row.last_read_seq, row.joined_at) {
+        (Some(role), Some(last_read_seq), Some(joined_at)) => Some(
+            MembershipRow {
+                channel_id: id.as_str().to_owned(),
+                user_id: user.as_str().to_owned(),
+                channel_role: role,
+                last_read_seq,
+                joined_at,
+            }
+            .into_membership()?,
+        ),
+        _ => None,
+    };
+    Ok(Some((row.channel.into_channel()?, membership)))
 }
 
 #[derive(FromRow)]

@@ -22,17 +22,45 @@ use sqlx::{FromRow, SqliteConnection};
 use crate::accounts;
 use crate::error::{db, json};
 
+/// Bumps a workspace's seq counter and returns the new value; binds the workspace.
+pub(crate) const NEXT_SEQ: &str =
+    "UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq";
+
 /// Takes the workspace's next seq. Only for callers that must know the seq before they
 /// can build the payload (a new message carries its own seq); others use [`append`].
 pub(crate) async fn next_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-    )
-    .bind(ws.as_str())
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::NotFound)
+    sqlx::query_scalar(NEXT_SEQ)
+        .bind(ws.as_str())
+        .fetch_optional(conn)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound)
+}
+
+/// Binds workspace, seq, kind, channel, audience user, payload, created_at.
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO events (workspace_id, seq, kind, channel_id, \
+     audience_user_id, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// How an event is stored: whose it is (its audience) and its JSON payload.
+pub(crate) struct EventColumns {
+    pub(crate) channel_id: Option<ChannelId>,
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) body: String,
+}
+
+impl EventColumns {
+    pub(crate) fn of(payload: &EventPayload) -> StoreResult<Self> {
+        let (channel_id, user_id) = match payload.audience() {
+            Audience::Workspace => (None, None),
+            Audience::Channel(c) => (Some(c), None),
+            Audience::User(u) => (None, Some(u)),
+        };
+        Ok(Self {
+            channel_id,
+            user_id,
+            body: serde_json::to_string(payload).map_err(json)?,
+        })
+    }
 }
 
 /// Writes an event at a seq taken with [`next_seq`].
@@ -43,26 +71,18 @@ pub(crate) async fn record(
     now: Timestamp,
     payload: EventPayload,
 ) -> StoreResult<Event> {
-    let (channel_id, user_id) = match payload.audience() {
-        Audience::Workspace => (None, None),
-        Audience::Channel(c) => (Some(c), None),
-        Audience::User(u) => (None, Some(u)),
-    };
-    let body = serde_json::to_string(&payload).map_err(json)?;
-    sqlx::query(
-        "INSERT INTO events (workspace_id, seq, kind, channel_id, audience_user_id, payload, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ws.as_str())
-    .bind(seq)
-    .bind(payload.kind())
-    .bind(channel_id.as_ref().map(ChannelId::as_str))
-    .bind(user_id.as_ref().map(UserId::as_str))
-    .bind(body)
-    .bind(now.0)
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    let row = EventColumns::of(&payload)?;
+    sqlx::query(INSERT_EVENT)
+        .bind(ws.as_str())
+        .bind(seq)
+        .bind(payload.kind())
+        .bind(row.channel_id.as_ref().map(ChannelId::as_str))
+        .bind(row.user_id.as_ref().map(UserId::as_str))
+        .bind(row.body)
+        .bind(now.0)
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(Event {
         seq,
         created_at: now,

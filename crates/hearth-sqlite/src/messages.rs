@@ -16,6 +16,24 @@ use crate::log;
 use crate::reactions;
 use crate::rows::{MessageRow, json_list, message_columns};
 
+/// Binds id, workspace, channel, seq, author, text, created_at, thread root, client_msg_id,
+/// broadcast. Shared with the raw path (`post`).
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (id, workspace_id, channel_id, \
+     seq, user_id, text, created_at, thread_root_id, client_msg_id, broadcast) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/// Resolves and records mentions: binds workspace, channel, message, seq, then the JSON
+/// lists of mentioned ids and handles; names that are no account are plain text.
+pub(crate) const INSERT_MENTIONS: &str = "INSERT INTO message_mentions (workspace_id, \
+     channel_id, message_id, seq, user_id) \
+     SELECT ?1, ?2, ?3, ?4, u.id FROM users u WHERE u.workspace_id = ?1 \
+       AND (u.id IN (SELECT value FROM json_each(?5)) \
+            OR u.handle IN (SELECT value FROM json_each(?6)))";
+
+/// A top-level post moves its channel's newest seq: binds seq, workspace, channel.
+pub(crate) const UPDATE_CHANNEL_LAST_SEQ: &str =
+    "UPDATE channels SET last_message_seq = ?1 WHERE workspace_id = ?2 AND id = ?3";
+
 /// One message row, without reactions.
 pub(crate) async fn row(
     conn: &mut SqliteConnection,
@@ -114,23 +132,20 @@ pub(crate) async fn post_message(
         file_ids: Vec::new(),
         client_msg_id: new.client_msg_id,
     };
-    sqlx::query(
-        "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         thread_root_id, client_msg_id, broadcast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(message.id.as_str())
-    .bind(ws.as_str())
-    .bind(message.channel_id.as_str())
-    .bind(seq)
-    .bind(message.user_id.as_str())
-    .bind(&message.text)
-    .bind(now.0)
-    .bind(message.thread_root_id.as_ref().map(MessageId::as_str))
-    .bind(message.client_msg_id.as_deref())
-    .bind(new.mentions.broadcast.map(broadcast_name))
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?;
+    sqlx::query(INSERT_MESSAGE)
+        .bind(message.id.as_str())
+        .bind(ws.as_str())
+        .bind(message.channel_id.as_str())
+        .bind(seq)
+        .bind(message.user_id.as_str())
+        .bind(&message.text)
+        .bind(now.0)
+        .bind(message.thread_root_id.as_ref().map(MessageId::as_str))
+        .bind(message.client_msg_id.as_deref())
+        .bind(new.mentions.broadcast.map(broadcast_name))
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     insert_mentions(conn, &message, &new.mentions).await?;
 
     match &message.thread_root_id {
@@ -147,15 +162,13 @@ pub(crate) async fn post_message(
             .map_err(db)?;
         }
         None => {
-            sqlx::query(
-                "UPDATE channels SET last_message_seq = ? WHERE workspace_id = ? AND id = ?",
-            )
-            .bind(seq)
-            .bind(ws.as_str())
-            .bind(message.channel_id.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
+            sqlx::query(UPDATE_CHANNEL_LAST_SEQ)
+                .bind(seq)
+                .bind(ws.as_str())
+                .bind(message.channel_id.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
         }
     }
 
@@ -208,7 +221,7 @@ async fn root_updated(
     .await
 }
 
-fn broadcast_name(b: Broadcast) -> &'static str {
+pub(crate) fn broadcast_name(b: Broadcast) -> &'static str {
     match b {
         Broadcast::Everyone => "everyone",
         Broadcast::Channel => "channel",
@@ -226,21 +239,16 @@ async fn insert_mentions(
     if mentions.user_ids.is_empty() && mentions.handles.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO message_mentions (workspace_id, channel_id, message_id, seq, user_id) \
-         SELECT ?1, ?2, ?3, ?4, u.id FROM users u WHERE u.workspace_id = ?1 \
-           AND (u.id IN (SELECT value FROM json_each(?5)) \
-                OR u.handle IN (SELECT value FROM json_each(?6)))",
-    )
-    .bind(message.workspace_id.as_str())
-    .bind(message.channel_id.as_str())
-    .bind(message.id.as_str())
-    .bind(message.seq)
-    .bind(json_list(mentions.user_ids.iter().map(UserId::as_str)))
-    .bind(json_list(mentions.handles.iter().map(|h| h.as_str())))
-    .execute(conn)
-    .await
-    .map_err(db)?;
+    sqlx::query(INSERT_MENTIONS)
+        .bind(message.workspace_id.as_str())
+        .bind(message.channel_id.as_str())
+        .bind(message.id.as_str())
+        .bind(message.seq)
+        .bind(json_list(mentions.user_ids.iter().map(UserId::as_str)))
+        .bind(json_list(mentions.handles.iter().map(|h| h.as_str())))
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

@@ -145,11 +145,11 @@ impl ChannelRow {
 
 #[derive(FromRow)]
 pub(crate) struct MembershipRow {
-    channel_id: String,
-    user_id: String,
-    channel_role: String,
-    last_read_seq: i64,
-    joined_at: i64,
+    pub(crate) channel_id: String,
+    pub(crate) user_id: String,
+    pub(crate) channel_role: String,
+    pub(crate) last_read_seq: i64,
+    pub(crate) joined_at: i64,
 }
 
 impl MembershipRow {

@@ -333,3 +333,92 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
         .unwrap();
     assert_eq!(next.message.seq, before + 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("hearth.db")).await);
+    let (ws, ada, general) = seed(&store).await;
+    let before = store.last_seq(&ws).await.unwrap();
+
+    // Hold the writer until the three raw jobs are queued, so they run in one lock.
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (release, gate) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |_conn| {
+                    Box::pin(async move {
+                        started_tx.send(()).unwrap();
+                        gate.await.unwrap();
+                        Ok(())
+                    })
+                })
+                .await
+        })
+    };
+    started.await.unwrap();
+    let send = |text: &'static str| {
+        let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, text));
+        tokio::spawn(async move { store.post_message(&ws, message).await })
+    };
+    let first = send("first");
+    while store.writer.queued() < 1 {
+        tokio::task::yield_now().await;
+    }
+    // A raw job that writes everything a post writes, then fails.
+    let doomed = {
+        let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
+        tokio::spawn(async move {
+            store
+                .writer
+                .write_raw(move |raw| {
+                    crate::post::post_top_level(raw, &ws, message, hearth_core::Timestamp::now())?;
+                    Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
+                })
+                .await
+        })
+    };
+    while store.writer.queued() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let last = send("last");
+    while store.writer.queued() < 3 {
+        tokio::task::yield_now().await;
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+
+    let first = first.await.unwrap().unwrap().message;
+    assert!(doomed.await.unwrap().is_err());
+    let last = last.await.unwrap().unwrap().message;
+    assert_eq!((first.seq, last.seq), (before + 1, before + 2));
+    let EventPage::Events { events, last_seq } = store.log_after(&ws, before, 100).await.unwrap()
+    else {
+        panic!("no resync expected")
+    };
+    assert_eq!(last_seq, before + 2);
+    assert_eq!(events.len(), 2);
+    let channel = store.channel(&ws, &general).await.unwrap().unwrap();
+    assert_eq!(channel.last_message_seq, before + 2);
+}
+
+#[tokio::test]
+async fn the_writer_closes_cleanly_after_raw_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.db");
+    let store = open(&path).await;
+    let (ws, ada, general) = seed(&store).await;
+    let sent = store
+        .post_message(&ws, post(&general, &ada, "kept"))
+        .await
+        .unwrap();
+    // Closing finalizes the cached statements; otherwise the WAL would not be
+    // checkpointed and its file would stay behind.
+    store.close().await;
+    assert!(!dir.path().join("hearth.db-wal").exists());
+    let store = open(&path).await;
+    let found = store.message(&ws, &sent.message.id).await.unwrap();
+    assert_eq!(found.map(|m| m.text), Some("kept".to_owned()));
+}

@@ -25,6 +25,7 @@ use hearth_core::store::{
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 
 use crate::error::db;
+use crate::post::{self, FastPost};
 use crate::{SqliteStore, access, accounts, channels, log, members, messages, reactions};
 
 #[async_trait]
@@ -155,6 +156,15 @@ impl Store for SqliteStore {
         members::membership(&mut *self.read().await?, ws, channel, user).await
     }
 
+    async fn channel_for(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<(Channel, Option<Membership>)>> {
+        channels::channel_for(&mut *self.read().await?, ws, id, user).await
+    }
+
     async fn list_user_channels(
         &self,
         ws: &WorkspaceId,
@@ -250,6 +260,23 @@ impl Store for SqliteStore {
 
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
         let ws = ws.clone();
+        // Top-level posts, the bulk of all writes, take the raw path; what it leaves (a
+        // known client_msg_id) and thread replies take the general one.
+        let message = if message.thread_root_id.is_none() {
+            let fast_ws = ws.clone();
+            let fast = self
+                .writer
+                .write_raw(move |raw| {
+                    post::post_top_level(raw, &fast_ws, message, Timestamp::now())
+                })
+                .await?;
+            match fast {
+                FastPost::Posted(posted) => return Ok(posted),
+                FastPost::Known(message) => message,
+            }
+        } else {
+            message
+        };
         self.write(move |c| {
             Box::pin(async move { messages::post_message(c, &ws, message, Timestamp::now()).await })
         })

@@ -28,6 +28,12 @@
 //! rolled back and every job of the batch gets that error, including jobs that had
 //! succeeded on their own.
 //!
+//! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
+//! handle (`Writer::write_raw`, see `raw`). A run of consecutive raw jobs shares one
+//! `lock_handle` and runs on the writer task's own thread, each still in its savepoint;
+//! their statements write only to SQLite's cache and the WAL, while `BEGIN` and the
+//! fsyncing `COMMIT` stay on sqlx's thread, off the async runtime.
+//!
 //! Jobs run strictly one after another on the one connection, so the log's guarantees are
 //! those of the single writer: each job bumps `workspaces.last_seq` inside the transaction,
 //! so seqs increase in commit order; a job rolled back to its savepoint takes its seq bump
@@ -57,6 +63,7 @@ use tokio::task::JoinHandle;
 
 use crate::ACQUIRE_TIMEOUT;
 use crate::error::db;
+use crate::raw::{Raw, Statements};
 
 /// The most jobs committed together. Bounds how long one transaction holds the write lock
 /// and how many callers one failed commit can fail.
@@ -71,11 +78,20 @@ const QUEUE: usize = 1024;
 type Run =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Deliver)> + Send>;
 
+/// Like [`Run`], for a job that runs synchronously on the connection's raw handle (see
+/// the `raw` module): consecutive raw jobs share one hand-off to sqlx's worker thread.
+type RunRaw = Box<dyn for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> (bool, Deliver) + Send>;
+
+enum Job {
+    Sqlx(Run),
+    Raw(RunRaw),
+}
+
 /// Sends a job's result to its caller, given the outcome of the batch's commit.
 type Deliver = Box<dyn FnOnce(StoreResult<()>) + Send>;
 
 enum Command {
-    Run(Run),
+    Run(Job),
     Stop,
 }
 
@@ -136,9 +152,33 @@ impl Writer {
                 (ok, deliver)
             })
         });
+        self.submit(Job::Sqlx(run), rx).await
+    }
+
+    /// Like [`Writer::write`], for a job on the raw handle: it must not block on anything
+    /// but SQLite, since it holds the write connection (and runs on the writer's thread).
+    pub(crate) async fn write_raw<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> StoreResult<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let run: RunRaw = Box::new(move |raw| {
+            let result = job(raw);
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit| {
+                let _ = tx.send(result.and_then(|value| commit.map(|()| value)));
+            });
+            (ok, deliver)
+        });
+        self.submit(Job::Raw(run), rx).await
+    }
+
+    /// Queues a job and waits for its result.
+    async fn submit<T>(&self, job: Job, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
         // A full queue for this long means the disk cannot keep up: answer `Unavailable`
         // rather than let requests pile up without bound.
-        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.queue.send(Command::Run(run))).await {
+        match tokio::time::timeout(ACQUIRE_TIMEOUT, self.queue.send(Command::Run(job))).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(closed()),
             Err(_) => {
@@ -197,6 +237,7 @@ async fn run(
     counters: Arc<Counters>,
 ) -> SqliteConnection {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut statements = Statements::default();
     while let Some(command) = rx.recv().await {
         match command {
             Command::Run(job) => batch.push(job),
@@ -211,17 +252,27 @@ async fn run(
             }
         }
         if !batch.is_empty() {
-            commit_batch(&mut conn, &mut batch, &counters).await;
+            commit_batch(&mut conn, &mut statements, &mut batch, &counters).await;
         }
+    }
+    // The prepared statements must go before the connection can close cleanly.
+    match conn.lock_handle().await {
+        Ok(_locked) => statements.finalize(),
+        Err(e) => tracing::error!(error = %e, "cannot finalize the writer's statements"),
     }
     conn
 }
 
 /// Runs `batch` (emptying it) in one transaction and delivers every result.
-async fn commit_batch(conn: &mut SqliteConnection, batch: &mut Vec<Run>, counters: &Counters) {
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    statements: &mut Statements,
+    batch: &mut Vec<Job>,
+    counters: &Counters,
+) {
     let jobs = batch.len();
     let mut delivers = Vec::with_capacity(jobs);
-    let outcome = run_batch(conn, batch, &mut delivers).await;
+    let outcome = run_batch(conn, statements, batch, &mut delivers).await;
     if outcome.is_ok() {
         // Counted before anyone hears back, so a caller that got its answer sees its batch.
         counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -257,25 +308,61 @@ fn batch_error(error: &StoreError) -> StoreError {
 /// in `delivers`; an error means the transaction must be rolled back.
 async fn run_batch(
     conn: &mut SqliteConnection,
-    batch: &mut Vec<Run>,
+    statements: &mut Statements,
+    batch: &mut Vec<Job>,
     delivers: &mut Vec<Deliver>,
 ) -> StoreResult<()> {
     exec(conn, "BEGIN IMMEDIATE").await?;
-    for job in batch.drain(..) {
-        exec(conn, "SAVEPOINT job").await?;
-        // A panic inside a job leaves the transaction in an unknown state: fail the batch.
-        let (ok, deliver) = AssertUnwindSafe(job(conn))
-            .catch_unwind()
-            .await
-            .map_err(|_| StoreError::Internal("a write panicked".to_owned()))?;
-        delivers.push(deliver);
-        if !ok {
-            // Undo this job only (its rows and its seq bump); its error goes to its caller.
-            exec(conn, "ROLLBACK TO job").await?;
+    let mut jobs = batch.drain(..).peekable();
+    while let Some(job) = jobs.next() {
+        match job {
+            Job::Sqlx(job) => {
+                exec(conn, "SAVEPOINT job").await?;
+                // A panic inside a job leaves the transaction in an unknown state: fail the
+                // batch.
+                let (ok, deliver) = AssertUnwindSafe(job(conn))
+                    .catch_unwind()
+                    .await
+                    .map_err(|_| panicked())?;
+                delivers.push(deliver);
+                if !ok {
+                    // Undo this job only (its rows and its seq bump); its error goes to its
+                    // caller.
+                    exec(conn, "ROLLBACK TO job").await?;
+                }
+                exec(conn, "RELEASE job").await?;
+            }
+            Job::Raw(first) => {
+                // This raw job and every raw job right after it, under one lock.
+                let mut locked = conn.lock_handle().await.map_err(db)?;
+                let mut raw = Raw::new(&mut locked, statements);
+                run_raw(&mut raw, first, delivers)?;
+                while let Some(Job::Raw(_)) = jobs.peek() {
+                    if let Some(Job::Raw(next)) = jobs.next() {
+                        run_raw(&mut raw, next, delivers)?;
+                    }
+                }
+            }
         }
-        exec(conn, "RELEASE job").await?;
     }
+    drop(jobs);
     exec(conn, "COMMIT").await
+}
+
+/// One raw job in its savepoint, as `run_batch` runs a sqlx one.
+fn run_raw(raw: &mut Raw<'_>, job: RunRaw, delivers: &mut Vec<Deliver>) -> StoreResult<()> {
+    raw.run("SAVEPOINT job", &[])?;
+    let (ok, deliver) =
+        std::panic::catch_unwind(AssertUnwindSafe(|| job(raw))).map_err(|_| panicked())?;
+    delivers.push(deliver);
+    if !ok {
+        raw.run("ROLLBACK TO job", &[])?;
+    }
+    raw.run("RELEASE job", &[])
+}
+
+fn panicked() -> StoreError {
+    StoreError::Internal("a write panicked".to_owned())
 }
 
 async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> StoreResult<()> {

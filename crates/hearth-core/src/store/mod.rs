@@ -124,6 +124,22 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
     ) -> StoreResult<Option<Membership>>;
 
+    /// A channel with `user`'s membership of it (`None` if the channel does not exist):
+    /// what every request about a channel checks first. The default asks [`Store::channel`]
+    /// and [`Store::membership`]; a backend may answer both in one query.
+    async fn channel_for(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<(Channel, Option<Membership>)>> {
+        let Some(channel) = self.channel(ws, id).await? else {
+            return Ok(None);
+        };
+        let membership = self.membership(ws, id, user).await?;
+        Ok(Some((channel, membership)))
+    }
+
     /// The user's channels, DMs and group DMs with their badges, archived ones included.
     async fn list_user_channels(
         &self,

@@ -38,7 +38,7 @@ pub async fn create_channel_makes_creator_admin(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(
-        membership.expect("the creator is a member").role,
+        membership.as_ref().expect("the creator is a member").role,
         ChannelRole::Admin
     );
     assert!(
@@ -47,6 +47,29 @@ pub async fn create_channel_makes_creator_admin(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_none()
+    );
+
+    // The combined read agrees with the two separate ones.
+    assert_eq!(
+        store
+            .channel_for(f.ws_id(), &channel.id, &f.bob.id)
+            .await
+            .unwrap(),
+        Some((channel.clone(), membership))
+    );
+    assert_eq!(
+        store
+            .channel_for(f.ws_id(), &channel.id, &f.cy.id)
+            .await
+            .unwrap(),
+        Some((channel.clone(), None))
+    );
+    assert_eq!(
+        store
+            .channel_for(f.ws_id(), &ChannelId::generate(), &f.bob.id)
+            .await
+            .unwrap(),
+        None
     );
 
     assert_eq!(kinds(&created.events), ["channel.created", "member.joined"]);

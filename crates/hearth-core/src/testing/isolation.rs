@@ -110,6 +110,10 @@ pub async fn foreign_channel_is_missing(store: Arc<dyn Store>) {
         store.membership(ws, &theirs.id, &b.bob.id).await.unwrap(),
         None
     );
+    assert_eq!(
+        store.channel_for(ws, &theirs.id, &b.bob.id).await.unwrap(),
+        None
+    );
     assert_like_missing(
         store.list_members(ws, &theirs.id, None, 10).await,
         store.list_members(ws, &missing, None, 10).await,

@@ -20,8 +20,11 @@ pub async fn channel(state: &AppState, me: &User, raw_id: &str) -> ApiResult<Vis
     let not_found = || ApiError::not_found(NotFound::Channel);
     let id = ChannelId::parse(raw_id).ok_or_else(not_found)?;
     let ws = &me.workspace_id;
-    let channel = state.store.channel(ws, &id).await?.ok_or_else(not_found)?;
-    let membership = state.store.membership(ws, &id, &me.id).await?;
+    let (channel, membership) = state
+        .store
+        .channel_for(ws, &id, &me.id)
+        .await?
+        .ok_or_else(not_found)?;
     if !permission::can_see_channel(me, &channel, membership.as_ref()) {
         return Err(not_found());
     }

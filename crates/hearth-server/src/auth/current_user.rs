@@ -1,5 +1,9 @@
 //! The authenticated caller, from `Authorization: Bearer <token>`.
 //!
+//! Lookups go through the node's `SessionCache` (held by the hub), which forgets a
+//! session the moment it ends or its account changes; see that module for why a revoked
+//! token never works here after its revocation was answered.
+//!
 //! Tokens are accepted only in that header: never in a URL, where they would end up in
 //! logs, browser history and `Referer` headers (see `reject_tokens_in_urls`).
 
@@ -44,7 +48,15 @@ impl FromRequestParts<AppState> for CurrentUser {
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(invalid)?;
         let hash = SecretHash::of(token);
-        let session = state.store.session(&hash).await?.ok_or_else(invalid)?;
+        let cache = state.hub.sessions();
+        let session = match cache.get(&hash) {
+            Ok(session) => session,
+            Err(ticket) => {
+                let session = state.store.session(&hash).await?.ok_or_else(invalid)?;
+                cache.store(ticket, &hash, &session);
+                session
+            }
+        };
         Ok(CurrentUser {
             user: session.user,
             session: hash,

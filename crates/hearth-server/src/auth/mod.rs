@@ -1,10 +1,13 @@
-//! Who is calling: password hashing, session tokens, login throttling, and the
-//! [`CurrentUser`] extractor that every authenticated route takes.
+//! Who is calling: password hashing, session tokens, login throttling, the
+//! [`CurrentUser`] extractor that every authenticated route takes, and the short-lived
+//! [`SessionCache`] behind it.
 
 mod current_user;
 mod password;
+pub mod session_cache;
 mod throttle;
 
 pub use current_user::CurrentUser;
 pub use password::PasswordHasher;
+pub use session_cache::SessionCache;
 pub use throttle::LoginThrottle;

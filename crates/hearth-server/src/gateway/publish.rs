@@ -152,6 +152,15 @@ impl Store for PublishingStore {
         self.inner.membership(ws, channel, user).await
     }
 
+    async fn channel_for(
+        &self,
+        ws: &WorkspaceId,
+        id: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<(Channel, Option<Membership>)>> {
+        self.inner.channel_for(ws, id, user).await
+    }
+
     async fn list_user_channels(
         &self,
         ws: &WorkspaceId,

@@ -110,6 +110,25 @@ async fn people_edit_their_own_profile() {
 }
 
 #[tokio::test]
+async fn a_role_change_applies_to_the_next_request_of_open_sessions() {
+    let app = TestApp::spawn().await;
+    let owner = app.create_workspace("acme").await;
+    let bob = app.add_user(&owner, "bob@acme.test", "admin").await;
+    let path = format!("/api/v1/users/{}", bob.user_id);
+    // Bob's session is in use (and remembered by the node) before each change.
+    for role in ["member", "admin", "member"] {
+        app.get(&bob, "/api/v1/me").await.ok();
+        app.patch(&owner, &path, json!({ "role": role })).await.ok();
+        assert_eq!(app.get(&bob, "/api/v1/me").await.ok()["user"]["role"], role);
+    }
+    // Demoted, Bob may no longer do what admins do.
+    let owner_path = format!("/api/v1/users/{}", owner.user_id);
+    app.patch(&bob, &owner_path, json!({"role": "member"}))
+        .await
+        .expect(403, "not_admin");
+}
+
+#[tokio::test]
 async fn owners_promote_and_admins_cannot_touch_owners() {
     let app = TestApp::spawn().await;
     let owner = app.create_workspace("acme").await;
@@ -171,6 +190,11 @@ async fn deactivation_signs_the_account_out_at_once() {
     let owner = app.create_workspace("acme").await;
     let bob = app.add_user(&owner, "bob@acme.test", "member").await;
     let bob_again = app.login_as(&bob).await;
+    // Both sessions have just been used, so this node remembers them (the session cache):
+    // deactivation must still end them on the very next request.
+    for session in [&bob, &bob_again] {
+        app.get(session, "/api/v1/me").await.ok();
+    }
 
     let user = app
         .patch(

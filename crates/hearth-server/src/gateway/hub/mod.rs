@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hearth_core::event::{Event, EventPage};
+use hearth_core::event::{Event, EventPage, EventPayload};
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
 use hearth_core::secret::SecretHash;
 use hearth_core::store::Store;
@@ -48,6 +48,7 @@ use tokio::sync::mpsc;
 
 use self::link::{NodeId, PresenceLink, RemoteStatus, Report};
 use super::outbox::{ConnId, Outbox};
+use crate::auth::SessionCache;
 
 /// The hub's tunables; the defaults are the product's behaviour.
 #[derive(Debug, Clone)]
@@ -196,6 +197,10 @@ pub(crate) enum Command {
 pub struct Hub {
     shards: Arc<[mpsc::UnboundedSender<Command>]>,
     stats: Arc<HubStats>,
+    /// The node's session lookups. The hub keeps it because every committed event and
+    /// every session end, this node's and the other nodes', passes through `publish` and
+    /// `end_session` here, which is what the cache must forget on (see its docs).
+    sessions: Arc<SessionCache>,
 }
 
 impl Hub {
@@ -228,11 +233,17 @@ impl Hub {
         Self {
             shards: shards.into(),
             stats,
+            sessions: Arc::default(),
         }
     }
 
     pub fn stats(&self) -> &HubStats {
         &self.stats
+    }
+
+    /// The session lookups this node remembers, kept true by what the hub hears.
+    pub fn sessions(&self) -> &SessionCache {
+        &self.sessions
     }
 
     /// Sends a command to the shard that owns `ws`. The queue is unbounded on purpose:
@@ -264,6 +275,7 @@ impl Hub {
     /// Closes this node's connections that signed in with `session`, which has just
     /// ended: a signed-out device must stop receiving at once.
     pub fn end_session(&self, ws: &WorkspaceId, session: SecretHash) {
+        self.sessions.forget_session(&session);
         self.send(
             ws,
             Command::EndSession {
@@ -299,6 +311,12 @@ impl Hub {
 
     /// Hands committed events to the hub (the in-process bus).
     pub fn publish(&self, ws: &WorkspaceId, events: Arc<[Event]>) {
+        // Before anything else: the change's author hears back only after this returns.
+        for event in events.iter() {
+            if let EventPayload::UserUpdated { user } = &event.payload {
+                self.sessions.forget_user(ws, &user.id);
+            }
+        }
         if !events.is_empty() {
             self.send(
                 ws,

@@ -1,0 +1,219 @@
+//! Statements on the write connection's own SQLite handle, run on the writer task's
+//! thread instead of sqlx's worker thread.
+//!
+//! # Why
+//!
+//! sqlx runs every statement of a `SqliteConnection` on that connection's worker thread:
+//! each statement is a round trip between the calling task and that thread (two context
+//! switches). A post is about nine statements, and the writer runs every post one after
+//! another, so the hand-offs, not SQLite, set the write rate. While the writer holds the
+//! connection's lock (`SqliteConnection::lock_handle`) sqlx's thread is parked and the
+//! writer may call SQLite directly; a run of such jobs then costs one hand-off in all.
+//!
+//! # Safety
+//!
+//! This is the crate's only unsafe code (the crate denies it elsewhere). [`Raw`] borrows a
+//! `LockedSqliteHandle`, which gives this thread exclusive use of the `sqlite3` handle for
+//! as long as the `Raw` lives. The prepared statements in [`Statements`] belong to the
+//! writer's one connection; they are used only under its lock and finalized (under it
+//! too) before the connection is closed.
+
+#![allow(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ffi::{CStr, c_int};
+use std::ptr::{self, NonNull};
+
+use hearth_core::store::{StoreError, StoreResult};
+use libsqlite3_sys as ffi;
+use sqlx::sqlite::LockedSqliteHandle;
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Null,
+}
+
+impl<'a> From<Option<&'a str>> for Param<'a> {
+    fn from(value: Option<&'a str>) -> Self {
+        value.map_or(Param::Null, Param::Text)
+    }
+}
+
+/// The write connection's prepared statements, by SQL text. Preparing a statement costs
+/// more than running it; the writer runs the same few statements all day.
+#[derive(Default)]
+pub(crate) struct Statements(HashMap<&'static str, NonNull<ffi::sqlite3_stmt>>);
+
+// SAFETY: the statements are only touched through `Raw`, which exists only while the
+// owning task holds the connection's lock (see the module docs); moving the map between
+// threads with the writer task is then no different from moving the connection.
+unsafe impl Send for Statements {}
+
+impl Statements {
+    /// Finalizes every statement. Must run under the connection's lock before the
+    /// connection closes: an unfinalized statement keeps SQLite from closing the file.
+    pub(crate) fn finalize(&mut self) {
+        for (_, stmt) in self.0.drain() {
+            // SAFETY: each pointer came from `sqlite3_prepare_v3` and is finalized once.
+            unsafe { ffi::sqlite3_finalize(stmt.as_ptr()) };
+        }
+    }
+}
+
+/// The write connection's handle, usable directly while its lock is held.
+pub(crate) struct Raw<'a> {
+    db: NonNull<ffi::sqlite3>,
+    statements: &'a mut Statements,
+    /// Holding the borrow keeps the connection locked while `db` is in use.
+    _locked: std::marker::PhantomData<&'a mut ()>,
+}
+
+impl<'a> Raw<'a> {
+    /// The locked connection's handle. `statements` must be the writer's own, only ever
+    /// used with this one connection.
+    pub(crate) fn new(
+        locked: &'a mut LockedSqliteHandle<'_>,
+        statements: &'a mut Statements,
+    ) -> Self {
+        Self {
+            db: locked.as_raw_handle(),
+            statements,
+            _locked: std::marker::PhantomData,
+        }
+    }
+
+    /// Runs a statement to completion (an insert, an update, a savepoint).
+    pub(crate) fn run(&mut self, sql: &'static str, params: &[Param<'_>]) -> StoreResult<()> {
+        let stmt = self.bound(sql, params)?;
+        let outcome = loop {
+            match self.step(stmt) {
+                Ok(true) => continue,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        reset(stmt);
+        outcome
+    }
+
+    /// The first column of the first row as an integer, if there is a row (`SELECT 1 ...`
+    /// for existence, `... RETURNING n`). Rows after the first are not read.
+    pub(crate) fn int(
+        &mut self,
+        sql: &'static str,
+        params: &[Param<'_>],
+    ) -> StoreResult<Option<i64>> {
+        let stmt = self.bound(sql, params)?;
+        let outcome = match self.step(stmt) {
+            // SAFETY: a row is current, and column 0 exists in every statement we pass.
+            Ok(true) => Ok(Some(unsafe { ffi::sqlite3_column_int64(stmt.as_ptr(), 0) })),
+            Ok(false) => Ok(None),
+            Err(e) => Err(e),
+        };
+        // Resetting also finishes a `RETURNING` statement whose other rows were not read;
+        // its changes are made by the first step.
+        reset(stmt);
+        outcome
+    }
+
+    /// The cached statement for `sql`, reset and with `params` bound to `?1`, `?2`, ...
+    fn bound(
+        &mut self,
+        sql: &'static str,
+        params: &[Param<'_>],
+    ) -> StoreResult<NonNull<ffi::sqlite3_stmt>> {
+        let stmt = match self.statements.0.get(sql) {
+            Some(stmt) => *stmt,
+            None => {
+                let stmt = self.prepare(sql)?;
+                self.statements.0.insert(sql, stmt);
+                stmt
+            }
+        };
+        for (i, param) in params.iter().enumerate() {
+            let index = c_int::try_from(i + 1).map_err(|_| internal("too many parameters"))?;
+            // SAFETY: `stmt` is a live statement of our handle; SQLITE_TRANSIENT makes
+            // SQLite copy text before the call returns, so `param` may go right after.
+            let rc = unsafe {
+                match param {
+                    Param::Int(v) => ffi::sqlite3_bind_int64(stmt.as_ptr(), index, *v),
+                    Param::Null => ffi::sqlite3_bind_null(stmt.as_ptr(), index),
+                    Param::Text(s) => ffi::sqlite3_bind_text(
+                        stmt.as_ptr(),
+                        index,
+                        s.as_ptr().cast(),
+                        c_int::try_from(s.len()).map_err(|_| internal("text too long"))?,
+                        ffi::SQLITE_TRANSIENT(),
+                    ),
+                }
+            };
+            if rc != ffi::SQLITE_OK {
+                reset(stmt);
+                return Err(self.error(rc));
+            }
+        }
+        Ok(stmt)
+    }
+
+    fn prepare(&mut self, sql: &'static str) -> StoreResult<NonNull<ffi::sqlite3_stmt>> {
+        let mut stmt = ptr::null_mut();
+        let len = c_int::try_from(sql.len()).map_err(|_| internal("statement too long"))?;
+        // SAFETY: `db` is ours (see `new`); `sql` outlives the call; PERSISTENT tells
+        // SQLite the statement will be kept and reused.
+        let rc = unsafe {
+            ffi::sqlite3_prepare_v3(
+                self.db.as_ptr(),
+                sql.as_ptr().cast(),
+                len,
+                ffi::SQLITE_PREPARE_PERSISTENT,
+                &mut stmt,
+                ptr::null_mut(),
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(self.error(rc));
+        }
+        NonNull::new(stmt).ok_or_else(|| internal("an empty statement"))
+    }
+
+    /// One step: `true` while a row is current, `false` once done.
+    fn step(&mut self, stmt: NonNull<ffi::sqlite3_stmt>) -> StoreResult<bool> {
+        // SAFETY: a live statement of our handle, with its parameters bound.
+        match unsafe { ffi::sqlite3_step(stmt.as_ptr()) } {
+            ffi::SQLITE_ROW => Ok(true),
+            ffi::SQLITE_DONE => Ok(false),
+            rc => Err(self.error(rc)),
+        }
+    }
+
+    /// The connection's last error, mapped as `error::db` maps sqlx's: busy or locked is
+    /// `Unavailable`, anything else `Internal` with SQLite's message.
+    fn error(&self, rc: c_int) -> StoreError {
+        // SAFETY: `db` is ours; the message is copied before any other call on it.
+        let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(self.db.as_ptr())) }
+            .to_string_lossy()
+            .into_owned();
+        let message = format!("error returned from database: ({rc}) {message}");
+        match rc & 0xff {
+            ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => StoreError::Unavailable(message),
+            _ => StoreError::Internal(message),
+        }
+    }
+}
+
+/// Readies a statement for its next use and drops its bindings.
+fn reset(stmt: NonNull<ffi::sqlite3_stmt>) {
+    // SAFETY: a live statement of our handle. The return codes repeat the last step's
+    // error, which the caller already has.
+    unsafe {
+        ffi::sqlite3_reset(stmt.as_ptr());
+        ffi::sqlite3_clear_bindings(stmt.as_ptr());
+    }
+}
+
+fn internal(what: &str) -> StoreError {
+    StoreError::Internal(format!("raw SQLite: {what}"))
+}
