@@ -54,11 +54,13 @@
 
 mod access;
 mod accounts;
+mod batch;
 mod channels;
 mod error;
 mod log;
 mod members;
 mod messages;
+mod posts;
 mod reactions;
 mod rows;
 mod store;
@@ -72,6 +74,8 @@ use hearth_core::store::StoreError;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::batch::Batchers;
+pub use crate::batch::WriteStats;
 use crate::error::db;
 
 #[derive(Debug, Clone)]
@@ -97,6 +101,8 @@ impl Default for PgOptions {
 pub struct PgStore {
     /// Every read and write takes a connection from here for one statement or transaction.
     pool: PgPool,
+    /// The per-workspace batchers that run every write appending to a log.
+    batchers: Batchers,
 }
 
 impl PgStore {
@@ -118,13 +124,20 @@ impl PgStore {
             max_connections = options.max_connections,
             "connected to PostgreSQL store"
         );
-        Ok(Self { pool })
+        let batchers = Batchers::new(pool.clone(), options.acquire_timeout);
+        Ok(Self { pool, batchers })
     }
 
     /// Graceful shutdown: waits for connections in use to come back, then closes them all.
     /// Later calls fail with `Unavailable`.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// How many batches the workspaces' batchers committed and how many writes they
+    /// carried (their ratio is the average batch), and how many batchers run now.
+    pub fn write_stats(&self) -> WriteStats {
+        self.batchers.stats()
     }
 
     /// The connection pool, for tools that work on the tables directly (data migration,

@@ -41,24 +41,52 @@ use hearth_core::store::{
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::oneshot;
 
+use crate::batch::{self, Job};
 use crate::error::db;
-use crate::{PgStore, access, accounts, channels, log, members, messages, reactions};
+use crate::log::Seqs;
+use crate::{PgStore, access, accounts, channels, log, members, messages, posts, reactions};
 
 /// The isolation of multi-statement reads: every statement sees the snapshot of the first.
 const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
 impl PgStore {
-    /// Runs a write job that may append to `ws`'s log, in a READ COMMITTED transaction that
-    /// first takes the workspace's lock (see the crate docs); returns once it committed.
+    /// Runs a write job that may append to `ws`'s log in the next batch of that workspace
+    /// (see the `batch` module): under the workspace's lock, in a savepoint of its own;
+    /// returns once the batch committed.
     async fn write<T, F>(&self, ws: WorkspaceId, job: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>
+        F: for<'c> FnOnce(
+                &'c mut PgConnection,
+                &'c mut Seqs,
+                Timestamp,
+            ) -> BoxFuture<'c, StoreResult<T>>
             + Send
             + 'static,
     {
-        detached(transaction(self.pool.clone(), Some(ws), job)).await
+        let (reply, answer) = oneshot::channel();
+        self.submit(&ws, Job::Run(batch::run(job, reply)), answer)
+            .await
+    }
+
+    /// Queues `job` and waits for the answer it sends to `answer`. A caller that stops
+    /// waiting leaves the job queued: it still runs, only the answer goes unheard.
+    async fn submit<T>(
+        &self,
+        ws: &WorkspaceId,
+        job: Job,
+        answer: oneshot::Receiver<StoreResult<T>>,
+    ) -> StoreResult<T> {
+        self.batchers.submit(ws, job).await?;
+        // The sender is dropped unused only if the job never ran: its batch failed before
+        // reaching it.
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the write was not committed".to_owned(),
+            ))
+        })
     }
 
     /// Runs a write job that appends no event (sessions, invites, a new workspace), so it
@@ -70,7 +98,7 @@ impl PgStore {
             + Send
             + 'static,
     {
-        detached(transaction(self.pool.clone(), None, job)).await
+        detached(transaction(self.pool.clone(), job)).await
     }
 
     /// A pooled connection for reads that need no snapshot across statements.
@@ -86,15 +114,12 @@ impl PgStore {
     }
 }
 
-/// Begins, locks `ws` if given, reads the clock, runs the job, commits.
-async fn transaction<T, F>(pool: PgPool, lock: Option<WorkspaceId>, job: F) -> StoreResult<T>
+/// Begins, reads the clock, runs the job, commits: a write that takes no workspace lock.
+async fn transaction<T, F>(pool: PgPool, job: F) -> StoreResult<T>
 where
     F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>,
 {
     let mut tx = pool.begin().await.map_err(db)?;
-    if let Some(ws) = &lock {
-        log::lock(&mut tx, ws).await?;
-    }
     let now = Timestamp::now();
     match job(&mut tx, now).await {
         Ok(out) => {
@@ -102,9 +127,9 @@ where
             Ok(out)
         }
         Err(e) => {
-            // Rolled back here rather than when the connection returns to the pool, so the
-            // workspace lock is free before the caller hears of the failure. If the
-            // rollback fails the connection is broken, and closing it rolls back too.
+            // Rolled back here rather than when the connection returns to the pool, so its
+            // row locks are free before the caller hears of the failure. If the rollback
+            // fails the connection is broken, and closing it rolls back too.
             let _ = tx.rollback().await;
             Err(e)
         }
@@ -171,8 +196,8 @@ impl Store for PgStore {
         patch: UserPatch,
     ) -> StoreResult<Committed<User>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { accounts::update_user(c, &ws, &id, patch, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { accounts::update_user(c, seqs, &ws, &id, patch, now).await })
         })
         .await
     }
@@ -206,8 +231,8 @@ impl Store for PgStore {
         user: NewUser,
     ) -> StoreResult<Committed<User>> {
         let (ws, code) = (ws.clone(), code.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { access::redeem_invite(c, &ws, &code, user, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { access::redeem_invite(c, seqs, &ws, &code, user, now).await })
         })
         .await
     }
@@ -219,8 +244,10 @@ impl Store for PgStore {
         channel: NewChannel,
     ) -> StoreResult<Committed<Channel>> {
         let (ws, creator) = (ws.clone(), creator.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { channels::create_channel(c, &ws, &creator, channel, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { channels::create_channel(c, seqs, &ws, &creator, channel, now).await },
+            )
         })
         .await
     }
@@ -261,8 +288,8 @@ impl Store for PgStore {
         patch: ChannelPatch,
     ) -> StoreResult<Committed<Channel>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { channels::update_channel(c, &ws, &id, patch, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { channels::update_channel(c, seqs, &ws, &id, patch, now).await })
         })
         .await
     }
@@ -274,8 +301,8 @@ impl Store for PgStore {
         users: &[UserId],
     ) -> StoreResult<Committed<Vec<UserId>>> {
         let (ws, channel, users) = (ws.clone(), channel.clone(), users.to_vec());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::add_members(c, &ws, &channel, &users, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { members::add_members(c, seqs, &ws, &channel, &users, now).await })
         })
         .await
     }
@@ -287,8 +314,10 @@ impl Store for PgStore {
         user: &UserId,
     ) -> StoreResult<Committed<bool>> {
         let (ws, channel, user) = (ws.clone(), channel.clone(), user.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::remove_member(c, &ws, &channel, &user, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { members::remove_member(c, seqs, &ws, &channel, &user, now).await },
+            )
         })
         .await
     }
@@ -310,20 +339,18 @@ impl Store for PgStore {
         members: &[UserId],
     ) -> StoreResult<Committed<Channel>> {
         let (ws, creator, members) = (ws.clone(), creator.clone(), members.to_vec());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(
-                async move { members::open_conversation(c, &ws, &creator, &members, now).await },
-            )
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move {
+                members::open_conversation(c, seqs, &ws, &creator, &members, now).await
+            })
         })
         .await
     }
 
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
-        let ws = ws.clone();
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::post_message(c, &ws, message, now).await })
-        })
-        .await
+        let (reply, answer) = oneshot::channel();
+        self.submit(ws, posts::job(ws, message, reply), answer)
+            .await
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {
@@ -366,8 +393,10 @@ impl Store for PgStore {
         mentions: Mentions,
     ) -> StoreResult<Committed<Message>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::edit_message(c, &ws, &id, text, mentions, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { messages::edit_message(c, seqs, &ws, &id, text, mentions, now).await },
+            )
         })
         .await
     }
@@ -378,8 +407,8 @@ impl Store for PgStore {
         id: &MessageId,
     ) -> StoreResult<Committed<Message>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::delete_message(c, &ws, &id, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { messages::delete_message(c, seqs, &ws, &id, now).await })
         })
         .await
     }
@@ -393,10 +422,10 @@ impl Store for PgStore {
     ) -> StoreResult<Committed<Message>> {
         let (ws, message) = (ws.clone(), message.clone());
         let (user, emoji) = (user.clone(), emoji.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(
-                async move { reactions::add_reaction(c, &ws, &message, &user, &emoji, now).await },
-            )
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move {
+                reactions::add_reaction(c, seqs, &ws, &message, &user, &emoji, now).await
+            })
         })
         .await
     }
@@ -410,9 +439,9 @@ impl Store for PgStore {
     ) -> StoreResult<Committed<Message>> {
         let (ws, message) = (ws.clone(), message.clone());
         let (user, emoji) = (user.clone(), emoji.clone());
-        self.write(ws.clone(), move |c, now| {
+        self.write(ws.clone(), move |c, seqs, now| {
             Box::pin(async move {
-                reactions::remove_reaction(c, &ws, &message, &user, &emoji, now).await
+                reactions::remove_reaction(c, seqs, &ws, &message, &user, &emoji, now).await
             })
         })
         .await
@@ -426,8 +455,10 @@ impl Store for PgStore {
         seq: i64,
     ) -> StoreResult<Committed<Membership>> {
         let (ws, channel, user) = (ws.clone(), channel.clone(), user.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::mark_read(c, &ws, &channel, &user, seq, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { members::mark_read(c, seqs, &ws, &channel, &user, seq, now).await },
+            )
         })
         .await
     }
@@ -470,7 +501,7 @@ impl Store for PgStore {
         let mut deleted = 0;
         for (ws, through) in cutoffs {
             deleted += self
-                .write(ws.clone(), move |c, _| {
+                .write(ws.clone(), move |c, _, _| {
                     Box::pin(async move { log::prune(c, &ws, through).await })
                 })
                 .await?;
