@@ -48,7 +48,7 @@
 //! that ever were. A write submitted as its batcher retires finds the queue closed and
 //! starts the next batcher. Once queued, a job runs to its end on the batcher task whether
 //! or not its caller still waits: dropping sqlx futures part-way is not safe (see the
-//! `store` module), and a caller that gives up only drops its answer.
+//! `transactions` module), and a caller that gives up only drops its answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
