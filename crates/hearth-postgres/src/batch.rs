@@ -14,7 +14,9 @@
 //! Each [`PgStore`](crate::PgStore) keeps one batcher task per workspace that has writes
 //! in flight, fed by a bounded queue. The task waits for a job, then takes whatever else is
 //! *already* queued (at most [`MAX_BATCH`]; it never waits for more, so a lone write
-//! commits at once), and runs:
+//! commits at once), and runs them, stopping early once it has run [`MIN_BATCH`] and spent
+//! [`MAX_BATCH_TIME`] (the rest go first in the next batch), so that a node flooded with
+//! writes holds the workspace lock only briefly at a time:
 //!
 //! ```text
 //! BEGIN; SELECT last_seq ... FOR NO KEY UPDATE          (the lock, once)
@@ -78,6 +80,10 @@ const MAX_BATCH: usize = 256;
 /// one. Other nodes' writers of the workspace wait for the lock meanwhile, so one node
 /// flooded with writes must not hold it for a whole [`MAX_BATCH`] of slow jobs.
 const MAX_BATCH_TIME: Duration = Duration::from_millis(20);
+
+/// How many jobs a batch runs (if it has them) before [`MAX_BATCH_TIME`] applies, so that
+/// on a starved machine, where every job is slow, writes still share their commits.
+const MIN_BATCH: usize = 4;
 
 /// How many jobs may wait for a workspace's batcher before submitters wait for room.
 const QUEUE: usize = 1024;
@@ -351,7 +357,7 @@ async fn run_batch(
                     posts::run_group(&mut tx, &mut seqs, ws, now, group, delivers).await?;
                 }
             }
-            if started.elapsed() >= MAX_BATCH_TIME {
+            if delivers.len() >= MIN_BATCH && started.elapsed() >= MAX_BATCH_TIME {
                 break;
             }
         }
