@@ -129,6 +129,7 @@ struct RedeemRow {
 /// single-use invite cannot both find it unused.
 pub(crate) async fn redeem_invite(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     code: &SecretHash,
     mut user: NewUser,
@@ -156,7 +157,7 @@ pub(crate) async fn redeem_invite(
         return Err(invalid);
     }
     user.role = invite.role;
-    let created = accounts::create_user(conn, ws, user, now).await?;
+    let created = accounts::create_user(conn, seqs, ws, user, now).await?;
     if invite.email.is_some() {
         sqlx::query(
             "UPDATE invites SET used_by = $1, used_at = $2 WHERE workspace_id = $3 AND id = $4",

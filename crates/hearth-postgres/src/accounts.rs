@@ -35,7 +35,10 @@ pub(crate) async fn create_workspace(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let owner = create_user(conn, &workspace.id, owner, now).await?;
+    // No one can write to the workspace before this commits, so it needs no lock.
+    let mut seqs = log::Seqs::new_workspace();
+    let owner = create_user(conn, &mut seqs, &workspace.id, owner, now).await?;
+    seqs.save(conn, &workspace.id).await?;
     Ok((workspace, owner))
 }
 
@@ -69,6 +72,7 @@ pub(crate) async fn workspace_by_slug(
 /// invite redemption.
 pub(crate) async fn create_user(
     conn: &mut PgConnection,
+    seqs: &mut log::Seqs,
     ws: &WorkspaceId,
     new: NewUser,
     now: Timestamp,
@@ -121,6 +125,7 @@ pub(crate) async fn create_user(
     .map_err(db)?;
     let event = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::UserCreated { user: user.clone() },
@@ -247,6 +252,7 @@ pub(crate) async fn list_users(
 
 pub(crate) async fn update_user(
     conn: &mut PgConnection,
+    seqs: &mut log::Seqs,
     ws: &WorkspaceId,
     id: &UserId,
     patch: UserPatch,
@@ -327,6 +333,7 @@ pub(crate) async fn update_user(
     }
     let event = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::UserUpdated { user: new.clone() },

@@ -17,6 +17,7 @@ use crate::rows::{ChannelRow, MembershipRow, channel_columns, membership_columns
 
 pub(crate) async fn create_channel(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     creator: &UserId,
     new: NewChannel,
@@ -40,6 +41,7 @@ pub(crate) async fn create_channel(
     insert(conn, &channel, None).await?;
     let events = members::join_new_channel(
         conn,
+        seqs,
         &channel,
         &[(creator.clone(), ChannelRole::Admin)],
         now,
@@ -206,6 +208,7 @@ pub(crate) async fn browse_channels(
 
 pub(crate) async fn update_channel(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     id: &ChannelId,
     patch: ChannelPatch,
@@ -243,6 +246,7 @@ pub(crate) async fn update_channel(
     .map_err(db)?;
     let event = crate::log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::ChannelUpdated {

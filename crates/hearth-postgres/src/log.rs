@@ -2,9 +2,9 @@
 //! one user may see it, or whole for fan-out), where a realtime subscription starts,
 //! pruning.
 //!
-//! Seqs come from `workspaces.last_seq`, bumped inside the write transaction that appends.
-//! That transaction took the workspace row's lock ([`lock`]) before anything else and
-//! holds it until it commits, so the next writer of the workspace takes its seqs only
+//! Seqs come from `workspaces.last_seq`, counted on ([`Seqs`]) inside the write transaction
+//! that appends. That transaction took the workspace row's lock ([`lock`]) before anything
+//! else and holds it until it commits, so the next writer of the workspace takes its seqs only
 //! after this one committed: seq order is commit order, and a reader that saw seq N never
 //! later finds a new event at or below N. A transaction that rolls back takes its bump of
 //! `last_seq` with it, so it leaves no hole (see the crate docs).
@@ -23,11 +23,69 @@ use sqlx::{FromRow, PgConnection};
 use crate::accounts;
 use crate::error::{db, json};
 
-/// Takes the workspace's write lock for the rest of the transaction. Every write that may
-/// append to the workspace's log calls this first, before reading anything: writers of one
-/// workspace then run one after another, each seeing everything the previous one committed
-/// (READ COMMITTED takes a fresh snapshot per statement), and one lock order means no
-/// deadlocks between them.
+/// The seqs a write transaction hands out, counted in memory from the `last_seq` that
+/// [`lock`] read: the lock makes this transaction the workspace's only writer until it
+/// commits, so no one else can move `last_seq` meanwhile, and [`Seqs::save`] writes the
+/// final value back once, just before the commit, rather than one `UPDATE` per event.
+#[derive(Debug)]
+pub(crate) struct Seqs {
+    /// `last_seq` as the lock found it; `None` when the workspace does not exist.
+    locked: Option<i64>,
+    /// The newest seq handed out so far (`locked` if none).
+    last: i64,
+}
+
+impl Seqs {
+    /// The seqs of a workspace created in this very transaction (its `last_seq` is 0).
+    pub(crate) fn new_workspace() -> Seqs {
+        Seqs {
+            locked: Some(0),
+            last: 0,
+        }
+    }
+
+    /// The next seq. A workspace that does not exist has none: `NotFound`, as the `UPDATE`
+    /// of a missing row used to answer.
+    pub(crate) fn next(&mut self) -> StoreResult<i64> {
+        if self.locked.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        self.last += 1;
+        Ok(self.last)
+    }
+
+    /// Where the count stands, to return to with [`reset`](Self::reset) when the write
+    /// that took seqs since is rolled back to its savepoint (its seqs are handed out again,
+    /// so the log keeps no hole).
+    pub(crate) fn mark(&self) -> i64 {
+        self.last
+    }
+
+    pub(crate) fn reset(&mut self, mark: i64) {
+        self.last = mark;
+    }
+
+    /// Writes the newest seq handed out to `workspaces.last_seq`, if any was; part of the
+    /// transaction, so a rollback takes it back too.
+    pub(crate) async fn save(&self, conn: &mut PgConnection, ws: &WorkspaceId) -> StoreResult<()> {
+        if self.locked.is_none_or(|locked| locked == self.last) {
+            return Ok(());
+        }
+        sqlx::query("UPDATE workspaces SET last_seq = $1 WHERE id = $2")
+            .bind(self.last)
+            .bind(ws.as_str())
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+/// Takes the workspace's write lock for the rest of the transaction and returns its seq
+/// counter. Every transaction that may append to the workspace's log calls this first,
+/// before reading anything: writers of one workspace then run one after another, each
+/// seeing everything the previous one committed (READ COMMITTED takes a fresh snapshot
+/// per statement), and one lock order means no deadlocks between them.
 ///
 /// `FOR NO KEY UPDATE` rather than `FOR UPDATE`: it excludes other writers just the same
 /// (it is the lock an `UPDATE` of `last_seq` takes anyway), but not the `FOR KEY SHARE`
@@ -35,31 +93,23 @@ use crate::error::{db, json};
 /// nothing, never waits behind the workspace's writers.
 ///
 /// A workspace that does not exist locks nothing; the write then fails on its own checks,
-/// as it would in a workspace with no rows in it.
-pub(crate) async fn lock(conn: &mut PgConnection, ws: &WorkspaceId) -> StoreResult<()> {
-    sqlx::query("SELECT last_seq FROM workspaces WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(ws.as_str())
-        .fetch_optional(conn)
-        .await
-        .map_err(db)?;
-    Ok(())
+/// as it would in a workspace with no rows in it, or when it asks for a seq.
+pub(crate) async fn lock(conn: &mut PgConnection, ws: &WorkspaceId) -> StoreResult<Seqs> {
+    let locked: Option<i64> =
+        sqlx::query_scalar("SELECT last_seq FROM workspaces WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(ws.as_str())
+            .fetch_optional(conn)
+            .await
+            .map_err(db)?;
+    Ok(Seqs {
+        locked,
+        last: locked.unwrap_or(0),
+    })
 }
 
-/// Takes the workspace's next seq, under the lock taken by [`lock`]. Only for callers that
-/// must know the seq before they can build the payload (a new message carries its own
-/// seq); others use [`append`].
-pub(crate) async fn next_seq(conn: &mut PgConnection, ws: &WorkspaceId) -> StoreResult<i64> {
-    sqlx::query_scalar(
-        "UPDATE workspaces SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-    )
-    .bind(ws.as_str())
-    .fetch_optional(conn)
-    .await
-    .map_err(db)?
-    .ok_or(StoreError::NotFound)
-}
-
-/// Writes an event at a seq taken with [`next_seq`].
+/// Writes an event at a seq taken with [`Seqs::next`], for callers that must know the seq
+/// before they can build the payload (a new message carries its own seq); others use
+/// [`append`].
 pub(crate) async fn record(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
@@ -97,11 +147,12 @@ pub(crate) async fn record(
 /// Appends one event to the workspace's log, in the caller's write transaction.
 pub(crate) async fn append(
     conn: &mut PgConnection,
+    seqs: &mut Seqs,
     ws: &WorkspaceId,
     now: Timestamp,
     payload: EventPayload,
 ) -> StoreResult<Event> {
-    let seq = next_seq(conn, ws).await?;
+    let seq = seqs.next()?;
     record(conn, ws, seq, now, payload).await
 }
 

@@ -45,6 +45,7 @@ pub(crate) async fn membership(
 /// member sees the channel's whole log.
 pub(crate) async fn join_new_channel(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     channel: &Channel,
     members: &[(UserId, ChannelRole)],
     now: Timestamp,
@@ -52,6 +53,7 @@ pub(crate) async fn join_new_channel(
     let ws = &channel.workspace_id;
     let created = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::ChannelCreated {
@@ -67,7 +69,7 @@ pub(crate) async fn join_new_channel(
     let from_seq = created.seq;
     let mut events = vec![created];
     for (user, role) in members {
-        events.push(join(conn, ws, &channel.id, user, *role, 0, now).await?);
+        events.push(join(conn, seqs, channel, user, *role, 0, now).await?);
     }
     for (user, _) in members {
         log::open_span(conn, ws, &channel.id, user, from_seq).await?;
@@ -78,13 +80,14 @@ pub(crate) async fn join_new_channel(
 /// Inserts a membership and appends its `member.joined`; the caller opens the span.
 async fn join(
     conn: &mut PgConnection,
-    ws: &WorkspaceId,
-    channel: &ChannelId,
+    seqs: &mut crate::log::Seqs,
+    channel: &Channel,
     user: &UserId,
     role: ChannelRole,
     last_read_seq: i64,
     now: Timestamp,
 ) -> StoreResult<Event> {
+    let (ws, channel) = (&channel.workspace_id, &channel.id);
     sqlx::query(
         "INSERT INTO memberships (workspace_id, channel_id, user_id, role, last_read_seq, \
          joined_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -100,6 +103,7 @@ async fn join(
     .map_err(db)?;
     log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::MemberJoined {
@@ -132,6 +136,7 @@ async fn all_active(
 /// a busy channel should not light up hundreds of unread messages.
 pub(crate) async fn add_members(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     channel: &ChannelId,
     users: &[UserId],
@@ -165,7 +170,7 @@ pub(crate) async fn add_members(
     for user in &wanted {
         let role = ChannelRole::Member;
         let read = channel.last_message_seq;
-        events.push(join(conn, ws, &channel.id, user, role, read, now).await?);
+        events.push(join(conn, seqs, &channel, user, role, read, now).await?);
     }
     // Everyone added together sees every `member.joined` of the batch.
     if let Some(first) = events.first().map(|e| e.seq) {
@@ -181,6 +186,7 @@ pub(crate) async fn add_members(
 
 pub(crate) async fn remove_member(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     channel: &ChannelId,
     user: &UserId,
@@ -203,6 +209,7 @@ pub(crate) async fn remove_member(
     }
     let left = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::MemberLeft {
@@ -266,6 +273,7 @@ pub(crate) async fn list_members(
 /// the first created; the unique index on `dm_key` backs that up.
 pub(crate) async fn open_conversation(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     creator: &UserId,
     members: &[UserId],
@@ -317,7 +325,7 @@ pub(crate) async fn open_conversation(
         .into_iter()
         .map(|id| (id, ChannelRole::Member))
         .collect();
-    let events = join_new_channel(conn, &channel, &members, now).await?;
+    let events = join_new_channel(conn, seqs, &channel, &members, now).await?;
     Ok(Committed {
         value: channel,
         events,
@@ -326,6 +334,7 @@ pub(crate) async fn open_conversation(
 
 pub(crate) async fn mark_read(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     channel: &ChannelId,
     user: &UserId,
@@ -363,6 +372,7 @@ pub(crate) async fn mark_read(
     current.last_read_seq = seq;
     let event = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::ReadMarkerUpdated {

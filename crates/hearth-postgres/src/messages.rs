@@ -60,6 +60,7 @@ pub(crate) async fn message(
 /// by its `client_msg_id` and replays it.
 pub(crate) async fn post_message(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     new: NewMessage,
     now: Timestamp,
@@ -98,7 +99,7 @@ pub(crate) async fn post_message(
         }
     }
 
-    let seq = log::next_seq(conn, ws).await?;
+    let seq = seqs.next()?;
     let message = Message {
         id: MessageId::generate(),
         workspace_id: ws.clone(),
@@ -167,7 +168,7 @@ pub(crate) async fn post_message(
     };
     let mut events = vec![log::record(conn, ws, seq, now, created).await?];
     if let Some(root) = &message.thread_root_id {
-        events.push(root_updated(conn, ws, root, now).await?);
+        events.push(root_updated(conn, seqs, ws, root, now).await?);
     }
     Ok(Posted {
         message,
@@ -197,6 +198,7 @@ fn replay(original: Message, new: &NewMessage) -> StoreResult<Posted> {
 /// Appends `message.updated` with a thread root's new reply count.
 async fn root_updated(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     root: &MessageId,
     now: Timestamp,
@@ -204,6 +206,7 @@ async fn root_updated(
     let root = message(conn, ws, root).await?.ok_or(StoreError::NotFound)?;
     log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::MessageUpdated { message: root },
@@ -211,7 +214,7 @@ async fn root_updated(
     .await
 }
 
-fn broadcast_name(b: Broadcast) -> &'static str {
+pub(crate) fn broadcast_name(b: Broadcast) -> &'static str {
     match b {
         Broadcast::Everyone => "everyone",
         Broadcast::Channel => "channel",
@@ -330,6 +333,7 @@ pub(crate) async fn list_replies(
 
 pub(crate) async fn edit_message(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     id: &MessageId,
     text: MessageText,
@@ -362,6 +366,7 @@ pub(crate) async fn edit_message(
     insert_mentions(conn, &message, &mentions).await?;
     let event = log::append(
         conn,
+        seqs,
         ws,
         now,
         EventPayload::MessageUpdated {
@@ -393,6 +398,7 @@ async fn delete_mentions(
 /// thread; its text, reactions and mentions go.
 pub(crate) async fn delete_message(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     id: &MessageId,
     now: Timestamp,
@@ -424,7 +430,7 @@ pub(crate) async fn delete_message(
     let deleted = EventPayload::MessageDeleted {
         message: message.clone(),
     };
-    let mut events = vec![log::append(conn, ws, now, deleted).await?];
+    let mut events = vec![log::append(conn, seqs, ws, now, deleted).await?];
     if let Some(root) = &message.thread_root_id {
         // The root's latest reply is recomputed from the replies still standing.
         sqlx::query(
@@ -438,7 +444,7 @@ pub(crate) async fn delete_message(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-        events.push(root_updated(conn, ws, root, now).await?);
+        events.push(root_updated(conn, seqs, ws, root, now).await?);
     }
     Ok(Committed {
         value: message,

@@ -75,6 +75,7 @@ pub(crate) async fn attach(
 
 pub(crate) async fn add_reaction(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     message: &MessageId,
     user: &UserId,
@@ -108,11 +109,21 @@ pub(crate) async fn add_reaction(
         user_id: user.clone(),
         emoji: emoji.clone(),
     };
-    finish(conn, ws, row, inserted.rows_affected() > 0, event, now).await
+    finish(
+        conn,
+        seqs,
+        ws,
+        row,
+        inserted.rows_affected() > 0,
+        event,
+        now,
+    )
+    .await
 }
 
 pub(crate) async fn remove_reaction(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     message: &MessageId,
     user: &UserId,
@@ -139,13 +150,14 @@ pub(crate) async fn remove_reaction(
         user_id: user.clone(),
         emoji: emoji.clone(),
     };
-    finish(conn, ws, row, deleted.rows_affected() > 0, event, now).await
+    finish(conn, seqs, ws, row, deleted.rows_affected() > 0, event, now).await
 }
 
 /// The message with its reactions as they are now and, if the change took effect, the
 /// event that records it; an idempotent repeat appends nothing.
 async fn finish(
     conn: &mut PgConnection,
+    seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     row: MessageRow,
     changed: bool,
@@ -156,7 +168,7 @@ async fn finish(
     if !changed {
         return Ok(Committed::unchanged(snapshot));
     }
-    let event = log::append(conn, ws, now, event).await?;
+    let event = log::append(conn, seqs, ws, now, event).await?;
     Ok(Committed {
         value: snapshot,
         events: vec![event],

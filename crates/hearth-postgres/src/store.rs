@@ -1,30 +1,9 @@
-//! The [`Store`] trait on [`PgStore`]: each method picks its transaction (a write under its
-//! workspace's lock, a write that appends nothing, a plain read, or a read snapshot) and
-//! hands the connection to the module that owns that part of the schema.
-//!
-//! A write is a job: a closure that owns its inputs and runs a module function on the
-//! connection of a transaction that [`PgStore::write`] begins, locks and commits. The job
-//! gets the time, read after the lock, so timestamps follow commit order as seqs do. If
-//! the job fails, the transaction rolls back whole: in PostgreSQL a failed statement
-//! aborts the transaction anyway, so module functions check before they write rather
-//! than catch errors and carry on.
-//!
-//! # Cancellation
-//!
-//! A caller may stop waiting at any point (a client disconnects, a timeout fires), which
-//! drops its future. Dropping sqlx futures part-way is not safe: a `begin()` dropped while
-//! its `BEGIN` is in flight returns the connection to the pool *inside* a transaction
-//! (sqlx 0.9.0, transact-rs/sqlx#4393), so the next borrower's `BEGIN` is ignored and its
-//! statements run in the leftover transaction, possibly a read-only snapshot; and an
-//! `acquire()` dropped while it checks or opens a connection throws that connection away,
-//! so callers that keep timing out make the pool reconnect over and over. So nothing here
-//! is cancelled half-way: a write runs to its end (commit or rollback) on a task of its
-//! own, as on SQLite, where a queued job commits and only its answer is dropped; and reads
-//! take their connection or snapshot on a task, so a cancelled read gives back a whole
-//! connection or a `Transaction` whose drop rolls back.
+//! The [`Store`] trait on [`PgStore`]: each method picks how it runs (`transactions`: a write
+//! batched under its workspace's lock, a write that appends nothing, a plain read, or a
+//! read snapshot) and hands the connection to the module that owns that part of the
+//! schema.
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPage;
 use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
@@ -36,90 +15,13 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreError, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
-use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use tokio::sync::oneshot;
 
 use crate::error::db;
-use crate::{PgStore, access, accounts, channels, log, members, messages, reactions};
-
-/// The isolation of multi-statement reads: every statement sees the snapshot of the first.
-const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-
-impl PgStore {
-    /// Runs a write job that may append to `ws`'s log, in a READ COMMITTED transaction that
-    /// first takes the workspace's lock (see the crate docs); returns once it committed.
-    async fn write<T, F>(&self, ws: WorkspaceId, job: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
-    {
-        detached(transaction(self.pool.clone(), Some(ws), job)).await
-    }
-
-    /// Runs a write job that appends no event (sessions, invites, a new workspace), so it
-    /// needs no workspace lock.
-    async fn write_unlogged<T, F>(&self, job: F) -> StoreResult<T>
-    where
-        T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>
-            + Send
-            + 'static,
-    {
-        detached(transaction(self.pool.clone(), None, job)).await
-    }
-
-    /// A pooled connection for reads that need no snapshot across statements.
-    async fn read(&self) -> StoreResult<PoolConnection<Postgres>> {
-        let pool = self.pool.clone();
-        detached(async move { pool.acquire().await.map_err(db) }).await
-    }
-
-    /// A read-only transaction in which every statement sees the same snapshot.
-    async fn snapshot(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        let pool = self.pool.clone();
-        detached(async move { pool.begin_with(SNAPSHOT).await.map_err(db) }).await
-    }
-}
-
-/// Begins, locks `ws` if given, reads the clock, runs the job, commits.
-async fn transaction<T, F>(pool: PgPool, lock: Option<WorkspaceId>, job: F) -> StoreResult<T>
-where
-    F: for<'c> FnOnce(&'c mut PgConnection, Timestamp) -> BoxFuture<'c, StoreResult<T>>,
-{
-    let mut tx = pool.begin().await.map_err(db)?;
-    if let Some(ws) = &lock {
-        log::lock(&mut tx, ws).await?;
-    }
-    let now = Timestamp::now();
-    match job(&mut tx, now).await {
-        Ok(out) => {
-            tx.commit().await.map_err(db)?;
-            Ok(out)
-        }
-        Err(e) => {
-            // Rolled back here rather than when the connection returns to the pool, so the
-            // workspace lock is free before the caller hears of the failure. If the
-            // rollback fails the connection is broken, and closing it rolls back too.
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
-}
-
-/// Runs `work` to its end on a task of its own, whether or not the caller still waits
-/// (see the module docs).
-async fn detached<T: Send + 'static>(
-    work: impl Future<Output = StoreResult<T>> + Send + 'static,
-) -> StoreResult<T> {
-    tokio::spawn(work)
-        .await
-        .map_err(|e| StoreError::Internal(format!("store task failed: {e}")))?
-}
+use crate::{PgStore, access, accounts, channels, log, members, messages, posts, reactions};
 
 #[async_trait]
 impl Store for PgStore {
@@ -171,8 +73,8 @@ impl Store for PgStore {
         patch: UserPatch,
     ) -> StoreResult<Committed<User>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { accounts::update_user(c, &ws, &id, patch, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { accounts::update_user(c, seqs, &ws, &id, patch, now).await })
         })
         .await
     }
@@ -206,8 +108,8 @@ impl Store for PgStore {
         user: NewUser,
     ) -> StoreResult<Committed<User>> {
         let (ws, code) = (ws.clone(), code.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { access::redeem_invite(c, &ws, &code, user, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { access::redeem_invite(c, seqs, &ws, &code, user, now).await })
         })
         .await
     }
@@ -219,8 +121,10 @@ impl Store for PgStore {
         channel: NewChannel,
     ) -> StoreResult<Committed<Channel>> {
         let (ws, creator) = (ws.clone(), creator.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { channels::create_channel(c, &ws, &creator, channel, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { channels::create_channel(c, seqs, &ws, &creator, channel, now).await },
+            )
         })
         .await
     }
@@ -261,8 +165,8 @@ impl Store for PgStore {
         patch: ChannelPatch,
     ) -> StoreResult<Committed<Channel>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { channels::update_channel(c, &ws, &id, patch, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { channels::update_channel(c, seqs, &ws, &id, patch, now).await })
         })
         .await
     }
@@ -274,8 +178,8 @@ impl Store for PgStore {
         users: &[UserId],
     ) -> StoreResult<Committed<Vec<UserId>>> {
         let (ws, channel, users) = (ws.clone(), channel.clone(), users.to_vec());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::add_members(c, &ws, &channel, &users, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { members::add_members(c, seqs, &ws, &channel, &users, now).await })
         })
         .await
     }
@@ -287,8 +191,10 @@ impl Store for PgStore {
         user: &UserId,
     ) -> StoreResult<Committed<bool>> {
         let (ws, channel, user) = (ws.clone(), channel.clone(), user.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::remove_member(c, &ws, &channel, &user, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { members::remove_member(c, seqs, &ws, &channel, &user, now).await },
+            )
         })
         .await
     }
@@ -310,20 +216,18 @@ impl Store for PgStore {
         members: &[UserId],
     ) -> StoreResult<Committed<Channel>> {
         let (ws, creator, members) = (ws.clone(), creator.clone(), members.to_vec());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(
-                async move { members::open_conversation(c, &ws, &creator, &members, now).await },
-            )
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move {
+                members::open_conversation(c, seqs, &ws, &creator, &members, now).await
+            })
         })
         .await
     }
 
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
-        let ws = ws.clone();
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::post_message(c, &ws, message, now).await })
-        })
-        .await
+        let (reply, answer) = oneshot::channel();
+        self.submit(ws, posts::job(ws, message, reply), answer)
+            .await
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {
@@ -366,8 +270,10 @@ impl Store for PgStore {
         mentions: Mentions,
     ) -> StoreResult<Committed<Message>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::edit_message(c, &ws, &id, text, mentions, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { messages::edit_message(c, seqs, &ws, &id, text, mentions, now).await },
+            )
         })
         .await
     }
@@ -378,8 +284,8 @@ impl Store for PgStore {
         id: &MessageId,
     ) -> StoreResult<Committed<Message>> {
         let (ws, id) = (ws.clone(), id.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { messages::delete_message(c, &ws, &id, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { messages::delete_message(c, seqs, &ws, &id, now).await })
         })
         .await
     }
@@ -393,10 +299,10 @@ impl Store for PgStore {
     ) -> StoreResult<Committed<Message>> {
         let (ws, message) = (ws.clone(), message.clone());
         let (user, emoji) = (user.clone(), emoji.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(
-                async move { reactions::add_reaction(c, &ws, &message, &user, &emoji, now).await },
-            )
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move {
+                reactions::add_reaction(c, seqs, &ws, &message, &user, &emoji, now).await
+            })
         })
         .await
     }
@@ -410,9 +316,9 @@ impl Store for PgStore {
     ) -> StoreResult<Committed<Message>> {
         let (ws, message) = (ws.clone(), message.clone());
         let (user, emoji) = (user.clone(), emoji.clone());
-        self.write(ws.clone(), move |c, now| {
+        self.write(ws.clone(), move |c, seqs, now| {
             Box::pin(async move {
-                reactions::remove_reaction(c, &ws, &message, &user, &emoji, now).await
+                reactions::remove_reaction(c, seqs, &ws, &message, &user, &emoji, now).await
             })
         })
         .await
@@ -426,8 +332,10 @@ impl Store for PgStore {
         seq: i64,
     ) -> StoreResult<Committed<Membership>> {
         let (ws, channel, user) = (ws.clone(), channel.clone(), user.clone());
-        self.write(ws.clone(), move |c, now| {
-            Box::pin(async move { members::mark_read(c, &ws, &channel, &user, seq, now).await })
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(
+                async move { members::mark_read(c, seqs, &ws, &channel, &user, seq, now).await },
+            )
         })
         .await
     }
@@ -470,7 +378,7 @@ impl Store for PgStore {
         let mut deleted = 0;
         for (ws, through) in cutoffs {
             deleted += self
-                .write(ws.clone(), move |c, _| {
+                .write(ws.clone(), move |c, _, _| {
                     Box::pin(async move { log::prune(c, &ws, through).await })
                 })
                 .await?;
