@@ -385,29 +385,42 @@ pub(crate) async fn prune_cutoffs(
         .collect())
 }
 
-/// Remembers that the workspace's log was pruned through `through`, then deletes
-/// everything up to it; returns how many events went. Both in one transaction, so a
-/// snapshot that misses the events also sees the raised `pruned_through_seq`.
-pub(crate) async fn prune(
+/// One step of pruning `ws` through `through`: remembers the newest seq it deletes, then
+/// deletes at most `step` of the oldest events, both in the caller's transaction (so a
+/// snapshot that misses the events also sees the raised `pruned_through_seq`). Returns
+/// how many went and whether the log is now pruned all the way through `through`.
+pub(crate) async fn prune_step(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
     through: i64,
-) -> StoreResult<u64> {
+    step: i64,
+) -> StoreResult<(u64, bool)> {
+    let bound: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM events WHERE workspace_id = $1 AND seq <= $2 ORDER BY seq \
+         OFFSET $3 LIMIT 1",
+    )
+    .bind(ws.as_str())
+    .bind(through)
+    .bind(step - 1)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let upto = bound.unwrap_or(through);
     sqlx::query(
         "UPDATE workspaces SET pruned_through_seq = GREATEST(pruned_through_seq, $1) \
          WHERE id = $2",
     )
-    .bind(through)
+    .bind(upto)
     .bind(ws.as_str())
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     let deleted = sqlx::query("DELETE FROM events WHERE workspace_id = $1 AND seq <= $2")
         .bind(ws.as_str())
-        .bind(through)
+        .bind(upto)
         .execute(&mut *conn)
         .await
         .map_err(db)?
         .rows_affected();
-    Ok(deleted)
+    Ok((deleted, upto >= through))
 }

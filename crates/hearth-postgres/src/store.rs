@@ -15,7 +15,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, PRUNE_STEP, Posted, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 use tokio::sync::oneshot;
@@ -371,17 +371,26 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    /// One transaction per workspace, each under that workspace's lock, so that pruning
-    /// holds up each workspace's writers only for as long as its own deletion takes.
+    /// Bounded steps, each a write under the workspace's lock, so that pruning holds up
+    /// the workspace's writers for one step at a time.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
         let cutoffs = log::prune_cutoffs(&mut *self.read().await?, before).await?;
         let mut deleted = 0;
         for (ws, through) in cutoffs {
-            deleted += self
-                .write(ws.clone(), move |c, _, _| {
-                    Box::pin(async move { log::prune(c, &ws, through).await })
-                })
-                .await?;
+            loop {
+                let job_ws = ws.clone();
+                let (n, done) = self
+                    .write(ws.clone(), move |c, _, _| {
+                        Box::pin(
+                            async move { log::prune_step(c, &job_ws, through, PRUNE_STEP).await },
+                        )
+                    })
+                    .await?;
+                deleted += n;
+                if done {
+                    break;
+                }
+            }
         }
         Ok(deleted)
     }

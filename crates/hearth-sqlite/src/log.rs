@@ -310,37 +310,63 @@ pub(crate) async fn last_seq(conn: &mut SqliteConnection, ws: &WorkspaceId) -> S
         .ok_or(StoreError::NotFound)
 }
 
-/// Remembers, per workspace, the newest seq of an event older than `before`, then deletes
-/// everything up to it. Deleting by seq rather than by time keeps the retained log a
+/// Per workspace, the newest seq of an event created before `before`: what pruning
+/// deletes through. Deleting by seq rather than by time keeps the retained log a
 /// contiguous suffix even if the clock stepped back between two commits.
-pub(crate) async fn prune(conn: &mut SqliteConnection, before: Timestamp) -> StoreResult<u64> {
+pub(crate) async fn prune_cutoffs(
+    conn: &mut SqliteConnection,
+    before: Timestamp,
+) -> StoreResult<Vec<(WorkspaceId, i64)>> {
     // Without the hint SQLite prefers walking the whole log in key order to group it;
     // the time index visits only the events about to go.
-    let cutoffs: Vec<(String, i64)> = sqlx::query_as(
+    let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT workspace_id, MAX(seq) FROM events INDEXED BY events_by_created_at \
          WHERE created_at < ? GROUP BY workspace_id",
     )
     .bind(before.0)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await
     .map_err(db)?;
-    let mut deleted = 0;
-    for (ws, through) in cutoffs {
-        sqlx::query(
-            "UPDATE workspaces SET pruned_through_seq = MAX(pruned_through_seq, ?) WHERE id = ?",
-        )
-        .bind(through)
-        .bind(&ws)
+    Ok(rows
+        .into_iter()
+        .map(|(ws, through)| (WorkspaceId::from_trusted(ws), through))
+        .collect())
+}
+
+/// One step of pruning `ws` through `through`: remembers the newest seq it deletes, then
+/// deletes at most `step` of the oldest events. Returns how many went and whether the
+/// log is now pruned all the way through `through`.
+pub(crate) async fn prune_step(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    through: i64,
+    step: i64,
+) -> StoreResult<(u64, bool)> {
+    let bound: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM events WHERE workspace_id = ? AND seq <= ? ORDER BY seq \
+         LIMIT 1 OFFSET ?",
+    )
+    .bind(ws.as_str())
+    .bind(through)
+    .bind(step - 1)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db)?;
+    let upto = bound.unwrap_or(through);
+    sqlx::query(
+        "UPDATE workspaces SET pruned_through_seq = MAX(pruned_through_seq, ?) WHERE id = ?",
+    )
+    .bind(upto)
+    .bind(ws.as_str())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    let deleted = sqlx::query("DELETE FROM events WHERE workspace_id = ? AND seq <= ?")
+        .bind(ws.as_str())
+        .bind(upto)
         .execute(&mut *conn)
         .await
-        .map_err(db)?;
-        deleted += sqlx::query("DELETE FROM events WHERE workspace_id = ? AND seq <= ?")
-            .bind(&ws)
-            .bind(through)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?
-            .rows_affected();
-    }
-    Ok(deleted)
+        .map_err(db)?
+        .rows_affected();
+    Ok((deleted, upto >= through))
 }

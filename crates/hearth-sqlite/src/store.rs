@@ -20,7 +20,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, PRUNE_STEP, Posted, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
 
@@ -432,8 +432,25 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    /// Bounded steps, each its own write job, so queued posts go between them.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
-        self.write(move |c| Box::pin(log::prune(c, before))).await
+        let cutoffs = log::prune_cutoffs(&mut *self.read().await?, before).await?;
+        let mut deleted = 0;
+        for (ws, through) in cutoffs {
+            loop {
+                let ws = ws.clone();
+                let (n, done) = self
+                    .write(move |c| {
+                        Box::pin(async move { log::prune_step(c, &ws, through, PRUNE_STEP).await })
+                    })
+                    .await?;
+                deleted += n;
+                if done {
+                    break;
+                }
+            }
+        }
+        Ok(deleted)
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -34,6 +34,9 @@ use crate::model::{
 use crate::secret::SecretHash;
 use crate::value::{Email, Emoji, MessageText, WorkspaceSlug};
 
+/// The most events [`Store::prune_events`] deletes in one write transaction.
+pub const PRUNE_STEP: i64 = 1_000;
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // ----- workspaces and accounts -----
@@ -312,7 +315,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes events created before `before` in every workspace, remembering per
     /// workspace the newest seq pruned so resumes from before it get `ResyncRequired`.
-    /// Returns how many events were deleted.
+    /// Returns how many events were deleted. Deletes at most [`PRUNE_STEP`] events per
+    /// write transaction, so a large backlog (a first prune after a long time, an
+    /// imported history) never holds the workspace's writers up for long.
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64>;
 
     /// Whether the database answers; for `/readyz`.

@@ -8,7 +8,7 @@ use crate::Timestamp;
 use crate::event::EventPage;
 use crate::mention::Mentions;
 use crate::model::ChannelKind;
-use crate::store::{Store, UserPatch};
+use crate::store::{PRUNE_STEP, Store, UserPatch};
 
 use super::*;
 
@@ -221,6 +221,52 @@ pub async fn prune_forces_resync_only_before_pruned_seq(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(theirs, EventPage::ResyncRequired);
+}
+
+/// A backlog of several [`PRUNE_STEP`]s goes in steps, all of it, and the resync
+/// boundary ends up exactly after the last pruned event.
+pub async fn prune_clears_a_backlog_larger_than_one_step(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone()).await;
+    let channel = f.channel(&f.owner, "general", &[]).await;
+    let backlog = 2 * PRUNE_STEP as usize + PRUNE_STEP as usize / 2;
+    // 32 posters at once, so group commit makes this quick.
+    let posters: Vec<_> = (0..32)
+        .map(|poster| {
+            let (store, ws) = (store.clone(), f.ws.id.clone());
+            let (channel, owner) = (channel.id.clone(), f.owner.id.clone());
+            tokio::spawn(async move {
+                let mut newest = 0;
+                for i in (poster..backlog).step_by(32) {
+                    let message = new_message(&channel, &owner, &format!("old {i}"));
+                    newest =
+                        newest.max(store.post_message(&ws, message).await.unwrap().message.seq);
+                }
+                newest
+            })
+        })
+        .collect();
+    let mut newest_old = 0;
+    for poster in posters {
+        newest_old = newest_old.max(poster.await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let kept = f.post(&channel, &f.owner, "kept").await;
+    let cut = store
+        .message(f.ws_id(), &kept.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .created_at;
+
+    let deleted = store.prune_events(cut).await.unwrap();
+    assert!(deleted >= backlog as u64, "deleted {deleted} of {backlog}");
+    let from = |after: i64| store.events_after(f.ws_id(), &f.owner.id, after, 100);
+    assert_eq!(
+        from(newest_old - 1).await.unwrap(),
+        EventPage::ResyncRequired
+    );
+    let (events, _) = events_of(from(newest_old).await.unwrap());
+    assert_eq!(created(&events), [kept.id.clone()]);
 }
 
 pub async fn seqs_are_not_reused_after_prune(store: Arc<dyn Store>) {

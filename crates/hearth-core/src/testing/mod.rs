@@ -206,6 +206,7 @@ macro_rules! store_conformance_tests {
                 resync_when_after_is_newer_than_log,
                 prune_forces_resync_only_before_pruned_seq,
                 seqs_are_not_reused_after_prune,
+                prune_clears_a_backlog_larger_than_one_step,
             }
             event_visibility {
                 private_channel_events_only_reach_members,
