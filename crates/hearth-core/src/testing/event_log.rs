@@ -266,7 +266,7 @@ pub async fn prune_clears_a_backlog_larger_than_one_step(store: Arc<dyn Store>) 
         EventPage::ResyncRequired
     );
     let (events, _) = events_of(from(newest_old).await.unwrap());
-    assert_eq!(created(&events), [kept.id.clone()]);
+    assert_eq!(created(&events), std::slice::from_ref(&kept.id));
 }
 
 pub async fn seqs_are_not_reused_after_prune(store: Arc<dyn Store>) {
