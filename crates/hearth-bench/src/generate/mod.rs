@@ -16,7 +16,8 @@
 //! `manifest.json` in the directory records the owner's session and each channel's
 //! top-level message count and newest seq, so `history --data DIR` can check every page.
 //! Channel creations and joins are written as rows without their log events, as after the
-//! log was pruned; a client resuming from before the generated range gets them by resync.
+//! log was pruned, and so are the events of messages older than `--event-days` (the
+//! server's retention); a client resuming from before what is kept gets a resync.
 
 mod sqlite;
 mod text;
@@ -60,6 +61,10 @@ pub struct GenerateArgs {
     /// Days the history spans, ending now.
     #[arg(long, default_value_t = 365)]
     pub days: u64,
+    /// Days of events the log keeps (the server's `--event-retention-days`): older
+    /// messages are written as if their events had already been pruned.
+    #[arg(long, default_value_t = 7)]
+    pub event_days: u64,
     /// Seed of the random choices: the same seed gives the same workspace shape and text.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -182,14 +187,15 @@ pub async fn run(bin: &Path, server_args: &[String], args: &GenerateArgs) -> any
     // Events are spread evenly over the span; reactions take seqs too (about 5 %).
     let step_ms = (end_ms - start_ms) as f64 / (args.messages as f64 * 1.06);
     let mut stream = Stream::new(rng, members, first_seq, start_ms, step_ms);
+    let events_from = end_ms - args.event_days as i64 * 86_400_000;
     let (mut written, mut replies, mut reactions) = (0u64, 0u64, 0u64);
     let mut next_report = 0;
     let bar = progress::bar(args.messages, "generating");
     while written < args.messages {
         let (messages, reacted) = stream.chunk(CHUNK.min(args.messages - written));
         db.begin().await?;
-        db.insert_messages(&ids, &messages).await?;
-        db.insert_reactions(&ids, &reacted).await?;
+        db.insert_messages(&ids, &messages, events_from).await?;
+        db.insert_reactions(&ids, &reacted, events_from).await?;
         db.commit().await?;
         written += messages.len() as u64;
         replies += messages
@@ -215,7 +221,8 @@ pub async fn run(bin: &Path, server_args: &[String], args: &GenerateArgs) -> any
     db.set_replies(&ids, &roots).await?;
     db.commit().await?;
     let channel_last: Vec<i64> = stream.tallies.iter().map(|t| t.last_seq).collect();
-    db.finish(&ids, stream.next_seq - 1, &channel_last).await?;
+    db.finish(&ids, stream.next_seq - 1, &channel_last, events_from)
+        .await?;
 
     let mut channels: Vec<ChannelFacts> = channel_ids
         .iter()

@@ -233,11 +233,12 @@ impl Db {
         Ok(())
     }
 
-    /// Messages and their `message.created` events.
+    /// Messages, and the `message.created` events of those created from `events_from` on.
     pub async fn insert_messages(
         &mut self,
         ids: &Ids<'_>,
         rows: &[MessageRow],
+        events_from: i64,
     ) -> anyhow::Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -255,14 +256,21 @@ impl Db {
                     .push_bind(m.thread_root_id.as_deref());
             });
             q.build().execute(&mut self.conn).await?;
-            let payloads: Vec<String> = chunk
+            let logged: Vec<&MessageRow> = chunk
+                .iter()
+                .filter(|m| m.created_at >= events_from)
+                .collect();
+            if logged.is_empty() {
+                continue;
+            }
+            let payloads: Vec<String> = logged
                 .iter()
                 .map(|m| message_payload(ids, m).to_string())
                 .collect();
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (workspace_id, seq, kind, channel_id, payload, created_at) ",
             );
-            q.push_values(chunk.iter().zip(&payloads), |mut b, (m, payload)| {
+            q.push_values(logged.iter().zip(&payloads), |mut b, (m, payload)| {
                 b.push_bind(ids.workspace)
                     .push_bind(m.seq)
                     .push_bind("message.created")
@@ -275,11 +283,12 @@ impl Db {
         Ok(())
     }
 
-    /// Reactions and their `reaction.added` events.
+    /// Reactions, and the `reaction.added` events of those made from `events_from` on.
     pub async fn insert_reactions(
         &mut self,
         ids: &Ids<'_>,
         rows: &[ReactionRow],
+        events_from: i64,
     ) -> anyhow::Result<()> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -293,7 +302,14 @@ impl Db {
                     .push_bind(r.created_at);
             });
             q.build().execute(&mut self.conn).await?;
-            let payloads: Vec<String> = chunk
+            let logged: Vec<&ReactionRow> = chunk
+                .iter()
+                .filter(|r| r.created_at >= events_from)
+                .collect();
+            if logged.is_empty() {
+                continue;
+            }
+            let payloads: Vec<String> = logged
                 .iter()
                 .map(|r| {
                     json!({
@@ -309,7 +325,7 @@ impl Db {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO events (workspace_id, seq, kind, channel_id, payload, created_at) ",
             );
-            q.push_values(chunk.iter().zip(&payloads), |mut b, (r, payload)| {
+            q.push_values(logged.iter().zip(&payloads), |mut b, (r, payload)| {
                 b.push_bind(ids.workspace)
                     .push_bind(r.seq)
                     .push_bind("reaction.added")
@@ -343,17 +359,35 @@ impl Db {
         Ok(())
     }
 
-    /// The log's and each channel's newest seq, then a checkpoint of the WAL into the
+    /// The log's and each channel's newest seq, where the kept log starts (events before
+    /// `events_from` were never written: as pruned), then a checkpoint of the WAL into the
     /// database file, synced.
     pub async fn finish(
         mut self,
         ids: &Ids<'_>,
         last_seq: i64,
         channel_last_seq: &[i64],
+        events_from: i64,
     ) -> anyhow::Result<()> {
         self.begin().await?;
-        sqlx::query("UPDATE workspaces SET last_seq = ? WHERE id = ?")
+        // The kept log is a suffix: everything before the first event of the window goes
+        // (the seed's events too), and resumes from before it get a resync.
+        let first_kept: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(seq) FROM events WHERE workspace_id = ? AND created_at >= ?",
+        )
+        .bind(ids.workspace)
+        .bind(events_from)
+        .fetch_one(&mut self.conn)
+        .await?;
+        let pruned = first_kept.map_or(last_seq, |seq| seq - 1);
+        sqlx::query("DELETE FROM events WHERE workspace_id = ? AND seq <= ?")
+            .bind(ids.workspace)
+            .bind(pruned)
+            .execute(&mut self.conn)
+            .await?;
+        sqlx::query("UPDATE workspaces SET last_seq = ?, pruned_through_seq = ? WHERE id = ?")
             .bind(last_seq)
+            .bind(pruned)
             .bind(ids.workspace)
             .execute(&mut self.conn)
             .await?;
