@@ -274,11 +274,9 @@ async fn run_scenario(
         }
         Command::SmallRoom(args) => {
             let scenario = async |t: &mut Target| small_room::run(t, args, global.sources).await;
-            let ours = run_on(servers.start(&[]).await?, scenario).await?;
-            let baseline = match args.delivery.baseline {
-                true => Some(run_on_baseline(scenario).await?),
-                false => None,
-            };
+            let target = servers.start(&[]).await?;
+            let (ours, baseline) =
+                ours_then_baseline(target, args.delivery.baseline, scenario).await?;
             compare(
                 "small-room",
                 command_line,
@@ -290,11 +288,9 @@ async fn run_scenario(
         }
         Command::BigRoom(args) => {
             let scenario = async |t: &mut Target| big_room::run(t, args, global.sources).await;
-            let ours = run_on(servers.start(&[]).await?, scenario).await?;
-            let baseline = match args.delivery.baseline {
-                true => Some(run_on_baseline(scenario).await?),
-                false => None,
-            };
+            let target = servers.start(&[]).await?;
+            let (ours, baseline) =
+                ours_then_baseline(target, args.delivery.baseline, scenario).await?;
             compare(
                 "big-room",
                 command_line,
@@ -306,12 +302,9 @@ async fn run_scenario(
         }
         Command::SmallRooms(args) => {
             let scenario = async |t: &mut Target| small_rooms::run(t, args, global.sources).await;
-            let extra = args.rooms.server_args(args.rate);
-            let ours = run_on(servers.start(&extra).await?, scenario).await?;
-            let baseline = match args.rooms.delivery.baseline {
-                true => Some(run_on_baseline(scenario).await?),
-                false => None,
-            };
+            let target = servers.start(&args.rooms.server_args(args.rate)).await?;
+            let (ours, baseline) =
+                ours_then_baseline(target, args.rooms.delivery.baseline, scenario).await?;
             compare(
                 "small-rooms",
                 command_line,
@@ -497,6 +490,21 @@ async fn run_on<R>(
     let result = scenario(&mut target).await;
     target.stop().await;
     result
+}
+
+/// Runs a scenario on `target`, then, when `baseline` is asked for, on a freshly started
+/// baseline server (after ours, never at the same time).
+async fn ours_then_baseline<R>(
+    target: Target,
+    baseline: bool,
+    scenario: impl AsyncFn(&mut Target) -> anyhow::Result<R> + Copy,
+) -> anyhow::Result<(R, Option<R>)> {
+    let ours = run_on(target, scenario).await?;
+    let baseline = match baseline {
+        true => Some(run_on_baseline(scenario).await?),
+        false => None,
+    };
+    Ok((ours, baseline))
 }
 
 /// Runs a scenario on a freshly started baseline server.
