@@ -4,7 +4,7 @@
 //! validated values that can only be built by parsing ([`value`]), the domain [`model`],
 //! who may do what ([`permission`]), how message text references people ([`mention`]),
 //! opaque pagination [`cursor`]s, the durable [`event`] log's vocabulary, secrets
-//! ([`secret`]), and the [`store`] port that the SQLite and PostgreSQL backends implement.
+//! ([`secret`]), full-text [`search`] (query language, tokenizer, snippets), and the [`store`] port that the SQLite and PostgreSQL backends implement.
 //!
 //! With the `testing` feature, [`testing`] holds the conformance suite every backend runs.
 
@@ -14,6 +14,7 @@ pub mod id;
 pub mod mention;
 pub mod model;
 pub mod permission;
+pub mod search;
 pub mod secret;
 pub mod store;
 pub mod time;

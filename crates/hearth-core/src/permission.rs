@@ -24,7 +24,13 @@ type Rule = Result<(), Denied>;
 /// Whether the channel exists as far as this user is concerned. Public channels are
 /// visible to every non-guest; everything else only to its members.
 pub fn can_see_channel(user: &User, channel: &Channel, membership: Option<&Membership>) -> bool {
-    membership.is_some() || (channel.kind == ChannelKind::Public && user.role != Role::Guest)
+    membership.is_some() || (channel.kind == ChannelKind::Public && can_read_public_channels(user))
+}
+
+/// Whether the public channels of the workspace are open to `user` without joining:
+/// to everyone but guests, who see only the channels they were added to.
+pub fn can_read_public_channels(user: &User) -> bool {
+    user.role != Role::Guest
 }
 
 /// Creating public or private channels: everyone but guests.

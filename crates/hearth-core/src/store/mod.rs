@@ -15,12 +15,14 @@
 
 mod error;
 mod input;
+mod search;
 
 pub use error::{StoreError, StoreResult};
 pub use input::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
     NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
+pub use search::{SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort};
 
 use async_trait::async_trait;
 
@@ -32,7 +34,7 @@ use crate::model::{
     User, Workspace,
 };
 use crate::secret::SecretHash;
-use crate::value::{Email, Emoji, MessageText, WorkspaceSlug};
+use crate::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
 /// The most events [`Store::prune_events`] deletes in one write transaction.
 pub const PRUNE_STEP: i64 = 1_000;
@@ -278,6 +280,43 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         seq: i64,
     ) -> StoreResult<Committed<Membership>>;
+
+    // ----- search -----
+
+    /// The account with this handle, deactivated or not.
+    async fn user_by_handle(&self, ws: &WorkspaceId, handle: &Handle) -> StoreResult<Option<User>>;
+
+    /// The public or private channel with this name.
+    async fn channel_by_name(
+        &self,
+        ws: &WorkspaceId,
+        name: &ChannelName,
+    ) -> StoreResult<Option<Channel>>;
+
+    /// The DM or group DM between exactly these accounts (the caller included), if it
+    /// exists; unlike [`Store::open_conversation`] it never creates one.
+    async fn find_conversation(
+        &self,
+        ws: &WorkspaceId,
+        members: &[UserId],
+    ) -> StoreResult<Option<Channel>>;
+
+    /// Messages matching the request, at most `request.limit`, in its sort order. Deleted
+    /// messages never match; an edited one matches by its current text only. The index
+    /// is written in the same transaction as the message, so a committed post, edit or
+    /// delete is what the next search sees. Messages of other workspaces, and of
+    /// channels outside the request's visibility, are never read, counted or ranked.
+    async fn search_messages(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+    ) -> StoreResult<Vec<SearchHit>>;
+
+    /// Adds to the search index up to [`SEARCH_INDEX_STEP`] messages that were stored
+    /// without it (before search existed, or written straight into the database by
+    /// `migrate-data` or a data generator), in one write transaction; returns how many.
+    /// 0 means the index is complete.
+    async fn index_search_backlog(&self) -> StoreResult<u64>;
 
     // ----- the event log -----
 

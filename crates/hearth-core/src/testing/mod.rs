@@ -42,6 +42,7 @@ pub mod isolation;
 pub mod messages;
 pub mod read_markers;
 pub mod realtime_support;
+pub mod search;
 pub mod sessions_invites;
 pub mod threads_reactions;
 
@@ -93,6 +94,7 @@ const AREAS: &[(&str, &str)] = &[
     ("messages", include_str!("messages.rs")),
     ("read_markers", include_str!("read_markers.rs")),
     ("realtime_support", include_str!("realtime_support.rs")),
+    ("search", include_str!("search.rs")),
     ("sessions_invites", include_str!("sessions_invites.rs")),
     ("threads_reactions", include_str!("threads_reactions.rs")),
 ];
@@ -229,6 +231,23 @@ macro_rules! store_conformance_tests {
                 foreign_message_is_missing,
                 foreign_users_cannot_be_added_or_messaged,
                 event_logs_are_separate,
+            }
+            search {
+                words_must_all_match,
+                stemming_case_and_accents_do_not_matter,
+                phrases_and_exclusions,
+                prefixes_match_words_and_stems,
+                cjk_text_is_found_by_substrings,
+                from_and_in_filters,
+                date_filters,
+                has_and_is_filters,
+                relevance_ranks_better_matches_first_and_recent_sorts_by_time,
+                pages_have_no_duplicates_or_holes,
+                edits_and_deletes_apply_at_once,
+                canaries_never_leak,
+                snippets_mark_matches_and_escape_html,
+                bad_queries_and_cursors_are_refused,
+                everything_posted_is_indexed_without_a_backlog,
             }
             concurrency {
                 concurrent_posts_get_distinct_seqs_in_commit_order,
