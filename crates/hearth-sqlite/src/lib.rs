@@ -50,6 +50,7 @@ mod post;
 mod raw;
 mod reactions;
 mod rows;
+mod search;
 mod store;
 mod writer;
 

@@ -260,6 +260,41 @@ pub(crate) async fn list_members(
         .collect()
 }
 
+/// A conversation's identity: its sorted, distinct member ids joined with `,`.
+fn dm_key(members: &[UserId]) -> String {
+    let mut ids: Vec<&str> = members.iter().map(UserId::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.join(",")
+}
+
+async fn conversation_by_key(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    key: &str,
+) -> StoreResult<Option<Channel>> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = ? AND dm_key = ?")
+            .bind(ws.as_str())
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    match existing {
+        Some(id) => channels::channel(conn, ws, &ChannelId::from_trusted(id)).await,
+        None => Ok(None),
+    }
+}
+
+/// The conversation between exactly these accounts, if there is one.
+pub(crate) async fn find_conversation(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    members: &[UserId],
+) -> StoreResult<Option<Channel>> {
+    conversation_by_key(conn, ws, &dm_key(members)).await
+}
+
 /// Finds or creates the conversation between exactly these accounts (the creator is
 /// always one of them). Its identity is the sorted member list, kept unique in
 /// `channels.dm_key`, so concurrent opens cannot create two.
@@ -280,18 +315,8 @@ pub(crate) async fn open_conversation(
     if !all_active(conn, ws, &ids).await? {
         return Err(StoreError::NotFound);
     }
-    let key = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = ? AND dm_key = ?")
-            .bind(ws.as_str())
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-    if let Some(id) = existing {
-        let channel = channels::channel(conn, ws, &ChannelId::from_trusted(id))
-            .await?
-            .ok_or_else(|| StoreError::Internal("conversation vanished".to_owned()))?;
+    let key = dm_key(&ids);
+    if let Some(channel) = conversation_by_key(conn, ws, &key).await? {
         return Ok(Committed::unchanged(channel));
     }
 

@@ -15,6 +15,7 @@ use crate::error::db;
 use crate::log;
 use crate::reactions;
 use crate::rows::{MessageRow, json_list, message_columns};
+use crate::search::{self, IndexRow};
 
 /// Binds id, workspace, channel, seq, author, text, created_at, thread root, client_msg_id,
 /// broadcast. Shared with the raw path (`post`).
@@ -146,6 +147,7 @@ pub(crate) async fn post_message(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    search::index(conn, &message.id, &IndexRow::of(&message.text)).await?;
     insert_mentions(conn, &message, &new.mentions).await?;
 
     match &message.thread_root_id {
@@ -364,6 +366,7 @@ pub(crate) async fn edit_message(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
+    search::index(conn, id, &IndexRow::of(&message.text)).await?;
     delete_mentions(conn, ws, id).await?;
     insert_mentions(conn, &message, &mentions).await?;
     let event = log::append(
@@ -426,6 +429,7 @@ pub(crate) async fn delete_message(
         .await
         .map_err(db)?;
     delete_mentions(conn, ws, id).await?;
+    search::unindex(conn, id).await?;
 
     let deleted = EventPayload::MessageDeleted {
         message: message.clone(),

@@ -4,7 +4,8 @@
 //! It does what `messages::post_message` does for a message that is not a thread reply,
 //! statement for statement and with the same SQL, so the two cannot drift apart in what
 //! they store: the channel and author checks, the seq bump, the message, its mentions,
-//! the channel's newest seq and the `message.created` event, all in the job's savepoint.
+//! the channel's newest seq, the search index row and the `message.created` event, all in
+//! the job's savepoint.
 //! Thread replies (which read and re-serialize their root) and retries of a known
 //! `client_msg_id` (which read the original back) are rare; they take the sqlx path.
 
@@ -18,6 +19,7 @@ use crate::log::{EventColumns, INSERT_EVENT, NEXT_SEQ};
 use crate::messages::{INSERT_MENTIONS, INSERT_MESSAGE, UPDATE_CHANNEL_LAST_SEQ, broadcast_name};
 use crate::raw::{Param, Raw};
 use crate::rows::json_list;
+use crate::search::{INDEX_LAST_INSERTED, IndexRow};
 
 /// What the raw path made of a post.
 pub(crate) enum FastPost {
@@ -42,6 +44,7 @@ pub(crate) fn post_top_level(
     raw: &mut Raw<'_>,
     ws: &WorkspaceId,
     new: NewMessage,
+    index: &IndexRow,
     now: Timestamp,
 ) -> StoreResult<FastPost> {
     debug_assert!(new.thread_root_id.is_none());
@@ -99,6 +102,14 @@ pub(crate) fn post_top_level(
             Param::Null,
             message.client_msg_id.as_deref().into(),
             new.mentions.broadcast.map(broadcast_name).into(),
+        ],
+    )?;
+    raw.run(
+        INDEX_LAST_INSERTED,
+        &[
+            Param::Text(&index.terms),
+            Param::Text(&index.variants),
+            Param::Text(&index.flags),
         ],
     )?;
     let mentions = &new.mentions;

@@ -374,7 +374,9 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
             store
                 .writer
                 .write_raw(move |raw| {
-                    crate::post::post_top_level(raw, &ws, message, hearth_core::Timestamp::now())?;
+                    let index = crate::search::IndexRow::of(message.text.as_str());
+                    let now = hearth_core::Timestamp::now();
+                    crate::post::post_top_level(raw, &ws, message, &index, now)?;
                     Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
                 })
                 .await

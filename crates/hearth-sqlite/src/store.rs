@@ -20,12 +20,14 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, PRUNE_STEP, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, PRUNE_STEP, Posted, SEARCH_INDEX_STEP, SearchHit, SearchRequest, Store,
+    StoreResult, Subscription, UserPatch,
 };
-use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
+use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
 use crate::error::db;
 use crate::post::{self, FastPost};
+use crate::search::{self, IndexRow};
 use crate::{SqliteStore, access, accounts, channels, log, members, messages, reactions};
 
 #[async_trait]
@@ -264,10 +266,12 @@ impl Store for SqliteStore {
         // known client_msg_id) and thread replies take the general one.
         let message = if message.thread_root_id.is_none() {
             let fast_ws = ws.clone();
+            // Tokenized here, so the writer only copies the index row in.
+            let index = IndexRow::of(message.text.as_str());
             let fast = self
                 .writer
                 .write_raw(move |raw| {
-                    post::post_top_level(raw, &fast_ws, message, Timestamp::now())
+                    post::post_top_level(raw, &fast_ws, message, &index, Timestamp::now())
                 })
                 .await?;
             match fast {
@@ -433,6 +437,43 @@ impl Store for SqliteStore {
     }
 
     /// Bounded steps, each its own write job, so queued posts go between them.
+    async fn user_by_handle(&self, ws: &WorkspaceId, handle: &Handle) -> StoreResult<Option<User>> {
+        search::user_by_handle(&mut *self.read().await?, ws, handle).await
+    }
+
+    async fn channel_by_name(
+        &self,
+        ws: &WorkspaceId,
+        name: &ChannelName,
+    ) -> StoreResult<Option<Channel>> {
+        search::channel_by_name(&mut *self.read().await?, ws, name).await
+    }
+
+    async fn find_conversation(
+        &self,
+        ws: &WorkspaceId,
+        members: &[UserId],
+    ) -> StoreResult<Option<Channel>> {
+        members::find_conversation(&mut *self.read().await?, ws, members).await
+    }
+
+    async fn search_messages(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+    ) -> StoreResult<Vec<SearchHit>> {
+        // One snapshot: memberships, messages and reactions as of one commit.
+        let mut tx = self.snapshot().await?;
+        let out = search::search(&mut tx, ws, request).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    async fn index_search_backlog(&self) -> StoreResult<u64> {
+        self.write(move |c| Box::pin(search::index_backlog_step(c, SEARCH_INDEX_STEP)))
+            .await
+    }
+
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {
         let cutoffs = log::prune_cutoffs(&mut *self.read().await?, before).await?;
         let mut deleted = 0;

@@ -10,6 +10,7 @@
 //! exist, so a query never reveals a private channel or someone else's DM.
 
 pub mod query;
+pub mod rank;
 pub mod snippet;
 pub mod text;
 

@@ -69,7 +69,11 @@ pub struct SearchRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
     pub message: Message,
-    /// Higher is better; comparable only within one search. 0 for [`SearchSort::Recent`].
+    /// Higher is better; 0 for [`SearchSort::Recent`]. It must depend only on the query
+    /// and this message (as [`crate::search::rank::score`] and PostgreSQL's `ts_rank`
+    /// do, unlike BM25's corpus statistics), so that a message keeps its score while
+    /// others are written and the next page, cut at this score, neither repeats nor
+    /// skips a result.
     pub score: f64,
     pub channel_kind: ChannelKind,
     pub channel_name: Option<ChannelName>,

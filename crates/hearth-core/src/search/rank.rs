@@ -1,0 +1,75 @@
+//! A relevance score that depends only on the query and the message itself.
+//!
+//! Scores like BM25 also weigh each term by how rare it is in the whole index, so every
+//! message written anywhere shifts every score a little; a result page cut at "score
+//! below x" would then show a result twice or skip one when the next page is read. This
+//! score is BM25's term-frequency part with a fixed document length: more occurrences
+//! count, with diminishing returns, and a short message about the term beats a long one
+//! that mentions it in passing. Every result contains every term anyway (terms are
+//! ANDed), so leaving out the rarity weight costs little.
+
+use super::query::Term;
+use super::text::{self, Token};
+
+/// BM25's usual term-frequency saturation and length normalisation.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// The length, in tokens, that counts as average (a typical chat message).
+const TYPICAL_LEN: f64 = 16.0;
+
+/// The score of `text` for these (positive) terms; 0 when there are none.
+pub fn score(text: &str, terms: &[Term]) -> f64 {
+    if terms.is_empty() {
+        return 0.0;
+    }
+    let tokens = text::tokens(text);
+    let norm = K1 * (1.0 - B + B * tokens.len() as f64 / TYPICAL_LEN);
+    terms
+        .iter()
+        .map(|term| {
+            let tf = occurrences(&tokens, term) as f64;
+            tf * (K1 + 1.0) / (tf + norm)
+        })
+        .sum()
+}
+
+fn occurrences(tokens: &[Token], term: &Term) -> usize {
+    match term {
+        Term::Word(w) => tokens.iter().filter(|t| &t.term == w).count(),
+        Term::Prefix(p) => tokens
+            .iter()
+            .filter(|t| t.term.starts_with(p.as_str()) || t.folded.starts_with(p.as_str()))
+            .count(),
+        Term::Phrase(words) => tokens
+            .windows(words.len())
+            .filter(|run| run.iter().zip(words).all(|(t, w)| &t.term == w))
+            .count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::Query;
+
+    fn s(text: &str, q: &str) -> f64 {
+        score(text, &Query::parse(q).unwrap().terms)
+    }
+
+    #[test]
+    fn more_occurrences_and_shorter_messages_score_higher() {
+        assert!(s("outage outage outage", "outage") > s("outage report", "outage"));
+        assert!(
+            s("outage report", "outage")
+                > s("outage mentioned once in a long message about many other things", "outage")
+        );
+        assert_eq!(s("no match here", "outage"), 0.0);
+    }
+
+    #[test]
+    fn the_same_text_always_scores_the_same() {
+        assert_eq!(s("deploy the api", "deploy api"), s("deploy the api", "deploy api"));
+        assert!(s("release notes", "\"release notes\"") > 0.0);
+        assert!(s("deployment", "deploym*") > 0.0);
+    }
+}
