@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod message;
 mod realtime;
+mod search;
 
 pub use account::*;
 pub use channel::*;
@@ -19,6 +20,7 @@ pub use error::*;
 pub use event::*;
 pub use message::*;
 pub use realtime::*;
+pub use search::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

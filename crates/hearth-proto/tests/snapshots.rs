@@ -163,6 +163,30 @@ fn messages() {
 }
 
 #[test]
+fn search_results() {
+    assert_json_snapshot!(
+        "search_results",
+        SearchResults {
+            results: vec![SearchResult {
+                message: message(),
+                channel: SearchChannel {
+                    id: "C0123456789ABCDEFGHJKMNPQRS".into(),
+                    kind: "public".into(),
+                    name: Some("general".into()),
+                },
+                author: SearchAuthor {
+                    id: "U0123456789ABCDEFGHJKMNPQRS".into(),
+                    handle: "ada".into(),
+                    display_name: "Ada".into(),
+                },
+                snippet: "we <mark>deployed</mark> &amp; celebrated".into(),
+            }],
+            next_cursor: Some("cj4xLjUuOQ".into()),
+        }
+    );
+}
+
+#[test]
 fn events() {
     let list = EventList {
         events: vec![

@@ -92,10 +92,13 @@ impl IntoResponse for ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        // Malformed paging parameters are a broken request; everything else is a value
-        // the server understood and refuses.
+        // Malformed paging parameters and search queries are a broken request; everything
+        // else is a value the server understood and refuses.
         let status = match e.code {
-            "invalid_cursor" | "invalid_limit" | "invalid_seq" => StatusCode::BAD_REQUEST,
+            "invalid_cursor" | "invalid_limit" | "invalid_seq" | "invalid_sort" => {
+                StatusCode::BAD_REQUEST
+            }
+            code if code.starts_with("search_") => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self::new(status, e.code, e.message)

@@ -50,6 +50,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         store.clone(),
         config.event_retention(),
     ));
+    let indexer = tokio::spawn(maintenance::index_search_backlog(store.clone()));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -65,6 +66,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
     hearth_server::run(listener, state, shutdown_signal()).await?;
     pruner.abort();
+    indexer.abort();
     backend.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

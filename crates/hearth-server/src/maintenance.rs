@@ -1,4 +1,5 @@
-//! Background upkeep that runs in every node: pruning the event log past its retention.
+//! Background upkeep that runs in every node: pruning the event log past its retention,
+//! and indexing for search the messages stored without an index row.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,5 +23,39 @@ pub async fn prune_events_forever(store: Arc<dyn Store>, retention: Duration) {
             Ok(n) => tracing::info!(pruned = n, "pruned events past retention"),
             Err(e) => tracing::warn!(error = %e, "pruning the event log failed"),
         }
+    }
+}
+
+/// Pauses between backlog steps, so live writes go between them.
+const INDEX_PAUSE: Duration = Duration::from_millis(5);
+/// How long to wait after a failed step before trying again.
+const INDEX_RETRY: Duration = Duration::from_secs(10);
+
+/// Indexes the search backlog in steps until it is empty, then returns. A database
+/// copied by `migrate-data`, upgraded from before search, or filled by a data generator
+/// is searchable as far as this has come; every message written while it runs is
+/// indexed with its write.
+pub async fn index_search_backlog(store: Arc<dyn Store>) {
+    let started = std::time::Instant::now();
+    let mut indexed = 0u64;
+    loop {
+        match store.index_search_backlog().await {
+            Ok(0) => break,
+            Ok(n) => {
+                indexed += n;
+                if indexed % 100_000 < n {
+                    tracing::info!(indexed, "indexing messages for search");
+                }
+                tokio::time::sleep(INDEX_PAUSE).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing messages for search failed; retrying");
+                tokio::time::sleep(INDEX_RETRY).await;
+            }
+        }
+    }
+    if indexed > 0 {
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(indexed, secs, "search index complete");
     }
 }

@@ -360,7 +360,7 @@ impl Db {
     }
 
     /// The log's and each channel's newest seq, where the kept log starts (events before
-    /// `events_from` were never written: as pruned), then a checkpoint of the WAL into the
+    /// `events_from` were never written: as pruned), the search backlog, then a checkpoint of the WAL into the
     /// database file, synced.
     pub async fn finish(
         mut self,
@@ -402,6 +402,11 @@ impl Db {
             .execute(&mut self.conn)
             .await?;
         }
+        // The messages written here have no search index rows: the server indexes the
+        // backlog up to here in the background when it starts.
+        sqlx::query("UPDATE search_backlog SET through_rowid = (SELECT MAX(rowid) FROM messages)")
+            .execute(&mut self.conn)
+            .await?;
         self.commit().await?;
         sqlx::raw_sql("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
             .execute(&mut self.conn)

@@ -12,6 +12,7 @@ pub mod health;
 mod members;
 pub mod messages;
 mod reactions;
+mod search;
 mod users;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -37,6 +38,7 @@ use crate::state::AppState;
         (name = "channels", description = "Channels"),
         (name = "members", description = "Membership, DMs, read markers"),
         (name = "messages", description = "Messages, threads, reactions"),
+        (name = "search", description = "Full-text search"),
         (name = "events", description = "The durable event log"),
         (name = "realtime", description = "The WebSocket gateway"),
         (name = "operations", description = "Health and description"),
@@ -65,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::signup))
         .routes(routes!(accounts::create_invite))
         .routes(routes!(accounts::me))
+        .routes(routes!(search::search))
         .routes(routes!(users::list_users))
         .routes(routes!(users::update_me))
         .routes(routes!(users::get_user, users::admin_update_user))

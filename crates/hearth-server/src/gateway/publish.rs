@@ -20,9 +20,10 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, Posted, SearchHit, SearchRequest, Store, StoreResult, Subscription,
+    UserPatch,
 };
-use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
+use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
 use super::bus::Bus;
 
@@ -319,6 +320,38 @@ impl Store for PublishingStore {
 
     async fn last_seq(&self, ws: &WorkspaceId) -> StoreResult<i64> {
         self.inner.last_seq(ws).await
+    }
+
+    async fn user_by_handle(&self, ws: &WorkspaceId, handle: &Handle) -> StoreResult<Option<User>> {
+        self.inner.user_by_handle(ws, handle).await
+    }
+
+    async fn channel_by_name(
+        &self,
+        ws: &WorkspaceId,
+        name: &ChannelName,
+    ) -> StoreResult<Option<Channel>> {
+        self.inner.channel_by_name(ws, name).await
+    }
+
+    async fn find_conversation(
+        &self,
+        ws: &WorkspaceId,
+        members: &[UserId],
+    ) -> StoreResult<Option<Channel>> {
+        self.inner.find_conversation(ws, members).await
+    }
+
+    async fn search_messages(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+    ) -> StoreResult<Vec<SearchHit>> {
+        self.inner.search_messages(ws, request).await
+    }
+
+    async fn index_search_backlog(&self) -> StoreResult<u64> {
+        self.inner.index_search_backlog().await
     }
 
     async fn prune_events(&self, before: Timestamp) -> StoreResult<u64> {

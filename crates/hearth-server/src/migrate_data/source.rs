@@ -21,6 +21,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Tables every sqlx-migrated SQLite database has besides Hearth's own.
 const BOOKKEEPING: &str = "_sqlx_migrations";
 
+/// The search index (the FTS5 table, its shadow tables and its backlog): derived from the
+/// messages, so it is not copied; the target builds its own from the copied messages.
+fn is_search_index(table: &str) -> bool {
+    table == "message_search" || table.starts_with("message_search_") || table == "search_backlog"
+}
+
 /// Opens the Hearth database at `path` read-only and checks its schema.
 pub async fn open(path: &Path) -> anyhow::Result<SqliteConnection> {
     let shown = path.display();
@@ -81,7 +87,9 @@ async fn check_schema(conn: &mut SqliteConnection) -> anyhow::Result<()> {
     let known: BTreeSet<&str> = TABLES.iter().map(|t| t.name).collect();
     if let Some(extra) = found
         .iter()
-        .find(|name| !known.contains(name.as_str()) && *name != BOOKKEEPING)
+        .find(|name| {
+            !known.contains(name.as_str()) && *name != BOOKKEEPING && !is_search_index(name)
+        })
     {
         bail!("it has a table `{extra}` that this version of hearth does not know");
     }

@@ -16,6 +16,7 @@ mod multinode;
 mod multinode_presence;
 mod openapi;
 mod realtime;
+mod search;
 mod support;
 mod threads;
 mod users;

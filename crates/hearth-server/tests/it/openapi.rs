@@ -17,6 +17,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/invites"),
     ("post", "/api/v1/auth/signup"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/search"),
     ("get", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
     ("patch", "/api/v1/users/me"),
