@@ -199,6 +199,25 @@ pub(crate) async fn user(
     row.map(UserRow::into_user).transpose()
 }
 
+/// The account with this handle, deactivated or not (a search's `from:@handle`).
+pub(crate) async fn user_by_handle(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    handle: &Handle,
+) -> StoreResult<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users u WHERE u.workspace_id = $1 AND u.handle = $2"
+    ))
+    .bind(ws.as_str())
+    .bind(handle.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    row.map(UserRow::into_user).transpose()
+}
+
 #[derive(FromRow)]
 struct CredentialsRow {
     #[sqlx(flatten)]

@@ -8,6 +8,7 @@ use hearth_core::event::EventPayload;
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
 use hearth_core::model::{Channel, ChannelRole, ChannelSummary, Committed};
 use hearth_core::store::{ChannelPatch, NewChannel, StoreError, StoreResult};
+use hearth_core::value::ChannelName;
 use sqlx::{FromRow, PgConnection};
 
 use crate::accounts;
@@ -93,6 +94,26 @@ pub(crate) async fn channel(
     ))
     .bind(ws.as_str())
     .bind(id.as_str())
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    row.map(ChannelRow::into_channel).transpose()
+}
+
+/// The public or private channel with this name (DMs and group DMs have none).
+pub(crate) async fn channel_by_name(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    name: &ChannelName,
+) -> StoreResult<Option<Channel>> {
+    let row: Option<ChannelRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        channel_columns!(),
+        " FROM channels c WHERE c.workspace_id = $1 AND c.name = $2 \
+         AND c.kind IN ('public', 'private')"
+    ))
+    .bind(ws.as_str())
+    .bind(name.as_str())
     .fetch_optional(conn)
     .await
     .map_err(db)?;

@@ -15,7 +15,10 @@ use sqlx::{FromRow, PgConnection};
 use crate::channels;
 use crate::error::db;
 use crate::log;
-use crate::rows::{MembershipRow, UserRow, membership_columns, text_array, user_columns};
+use crate::rows::{
+    ChannelRow, MembershipRow, UserRow, channel_columns, membership_columns, text_array,
+    user_columns,
+};
 
 /// The largest group DM, creator included.
 const MAX_CONVERSATION: usize = 9;
@@ -289,18 +292,8 @@ pub(crate) async fn open_conversation(
     if !all_active(conn, ws, &ids).await? {
         return Err(StoreError::NotFound);
     }
-    let key = ids.iter().map(UserId::as_str).collect::<Vec<_>>().join(",");
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = $1 AND dm_key = $2")
-            .bind(ws.as_str())
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(db)?;
-    if let Some(id) = existing {
-        let channel = channels::channel(conn, ws, &ChannelId::from_trusted(id))
-            .await?
-            .ok_or_else(|| StoreError::Internal("conversation vanished".to_owned()))?;
+    let key = dm_key(&ids);
+    if let Some(channel) = conversation_by_key(conn, ws, &key).await? {
         return Ok(Committed::unchanged(channel));
     }
 
@@ -330,6 +323,51 @@ pub(crate) async fn open_conversation(
         value: channel,
         events,
     })
+}
+
+/// A conversation's identity: its members' ids, sorted and without repeats, joined
+/// with `,`.
+fn dm_key(sorted_ids: &[UserId]) -> String {
+    sorted_ids
+        .iter()
+        .map(UserId::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn conversation_by_key(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    key: &str,
+) -> StoreResult<Option<Channel>> {
+    let row: Option<ChannelRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        channel_columns!(),
+        " FROM channels c WHERE c.workspace_id = $1 AND c.dm_key = $2"
+    ))
+    .bind(ws.as_str())
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+    .map_err(db)?;
+    row.map(ChannelRow::into_channel).transpose()
+}
+
+/// The DM or group DM between exactly `members` (the caller included, in any order,
+/// repeats allowed), found by its key as [`open_conversation`] computes it; never creates
+/// one.
+pub(crate) async fn find_conversation(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    members: &[UserId],
+) -> StoreResult<Option<Channel>> {
+    let mut ids = members.to_vec();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    conversation_by_key(conn, ws, &dm_key(&ids)).await
 }
 
 pub(crate) async fn mark_read(

@@ -1,5 +1,7 @@
 //! Messages and thread replies: posting (idempotent by `client_msg_id`), reading history,
 //! editing, deleting into tombstones, and the mention rows that badges are counted from.
+//! Every write that changes a message's text writes its search vector (see `index`) in
+//! the same statement, built by the caller before the workspace lock is taken.
 
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
@@ -12,6 +14,7 @@ use sqlx::PgConnection;
 
 use crate::accounts;
 use crate::error::db;
+use crate::index;
 use crate::log;
 use crate::reactions;
 use crate::rows::{MessageRow, message_columns, text_array};
@@ -63,6 +66,7 @@ pub(crate) async fn post_message(
     seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     new: NewMessage,
+    vector: &str,
     now: Timestamp,
 ) -> StoreResult<Posted> {
     if let Some(key) = &new.client_msg_id {
@@ -119,8 +123,8 @@ pub(crate) async fn post_message(
     };
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         thread_root_id, client_msg_id, broadcast) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         thread_root_id, client_msg_id, broadcast, search_vector) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)",
     )
     .bind(message.id.as_str())
     .bind(ws.as_str())
@@ -132,6 +136,7 @@ pub(crate) async fn post_message(
     .bind(message.thread_root_id.as_ref().map(MessageId::as_str))
     .bind(message.client_msg_id.as_deref())
     .bind(new.mentions.broadcast.map(broadcast_name))
+    .bind(vector)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
@@ -331,15 +336,38 @@ pub(crate) async fn list_replies(
     page(conn, ws, rows, limit).await
 }
 
+/// A message's new text, with what goes with it: its mentions and its search vector.
+pub(crate) struct NewText {
+    text: MessageText,
+    mentions: Mentions,
+    vector: String,
+}
+
+impl NewText {
+    /// Tokenizes the text for the index: done by the caller, before the workspace lock.
+    pub(crate) fn new(text: MessageText, mentions: Mentions) -> Self {
+        let vector = index::vector(text.as_str());
+        Self {
+            text,
+            mentions,
+            vector,
+        }
+    }
+}
+
 pub(crate) async fn edit_message(
     conn: &mut PgConnection,
     seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     id: &MessageId,
-    text: MessageText,
-    mentions: Mentions,
+    new: NewText,
     now: Timestamp,
 ) -> StoreResult<Committed<Message>> {
+    let NewText {
+        text,
+        mentions,
+        vector,
+    } = new;
     let mut message = message(conn, ws, id).await?.ok_or(StoreError::NotFound)?;
     if message.deleted {
         return Err(StoreError::Invalid("message_deleted"));
@@ -351,12 +379,13 @@ pub(crate) async fn edit_message(
     message.text = text.as_str().to_owned();
     message.edited_at = Some(now);
     sqlx::query(
-        "UPDATE messages SET text = $1, edited_at = $2, broadcast = $3 \
-         WHERE workspace_id = $4 AND id = $5",
+        "UPDATE messages SET text = $1, edited_at = $2, broadcast = $3, \
+         search_vector = $4::tsvector WHERE workspace_id = $5 AND id = $6",
     )
     .bind(&message.text)
     .bind(now.0)
     .bind(mentions.broadcast.map(broadcast_name))
+    .bind(&vector)
     .bind(ws.as_str())
     .bind(id.as_str())
     .execute(&mut *conn)
@@ -395,7 +424,8 @@ async fn delete_mentions(
 }
 
 /// A deleted message stays as a tombstone so it keeps its place in history and its
-/// thread; its text, reactions and mentions go.
+/// thread; its text, reactions, mentions and search terms go (its vector is the empty
+/// one: indexed, matching nothing).
 pub(crate) async fn delete_message(
     conn: &mut PgConnection,
     seqs: &mut crate::log::Seqs,
@@ -411,7 +441,7 @@ pub(crate) async fn delete_message(
     message.text.clear();
     message.reactions.clear();
     sqlx::query(
-        "UPDATE messages SET text = '', deleted = TRUE, broadcast = NULL \
+        "UPDATE messages SET text = '', deleted = TRUE, broadcast = NULL, search_vector = '' \
          WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws.as_str())

@@ -7,8 +7,9 @@
 //!
 //! 1. `SAVEPOINT posts`;
 //! 2. one query checks every message's channel, author and `client_msg_id`;
-//! 3. one statement inserts the messages, their events and mentions and moves each
-//!    channel's newest seq (data-modifying CTEs over `UNNEST`ed arrays);
+//! 3. one statement inserts the messages (with their search vectors, built before the
+//!    batch), their events and mentions and moves each channel's newest seq
+//!    (data-modifying CTEs over `UNNEST`ed arrays);
 //! 4. `RELEASE posts`.
 //!
 //! The results are those `messages::post_message` gives one by one, in the same order:
@@ -30,12 +31,16 @@ use tokio::sync::oneshot;
 
 use crate::batch::{self, Deliver, Job, Run, exec};
 use crate::error::{db, json};
+use crate::index;
 use crate::log::Seqs;
 use crate::messages;
 
 /// A new top-level message waiting for its batch, and who waits for it.
 pub(crate) struct Post {
     message: NewMessage,
+    /// Its search vector (`index::vector`), built before the batch so that the workspace
+    /// lock is not held while the text is tokenized.
+    vector: String,
     reply: oneshot::Sender<StoreResult<Posted>>,
 }
 
@@ -45,7 +50,12 @@ pub(crate) fn job(
     message: NewMessage,
     reply: oneshot::Sender<StoreResult<Posted>>,
 ) -> Job {
-    let post = Post { message, reply };
+    let vector = index::vector(message.text.as_str());
+    let post = Post {
+        message,
+        vector,
+        reply,
+    };
     if post.message.thread_root_id.is_some() {
         Job::Run(post.alone(ws))
     } else {
@@ -56,10 +66,12 @@ pub(crate) fn job(
 impl Post {
     /// The same post as a job of its own.
     fn alone(self, ws: &WorkspaceId) -> Run {
-        let (ws, message) = (ws.clone(), self.message);
+        let (ws, message, vector) = (ws.clone(), self.message, self.vector);
         batch::run(
             move |conn, seqs, now| {
-                Box::pin(async move { messages::post_message(conn, seqs, &ws, message, now).await })
+                Box::pin(async move {
+                    messages::post_message(conn, seqs, &ws, message, &vector, now).await
+                })
             },
             self.reply,
         )
@@ -89,7 +101,10 @@ pub(crate) async fn run_group(
 ) -> StoreResult<()> {
     exec(conn, "SAVEPOINT posts").await?;
     let mark = seqs.mark();
-    let news: Vec<&NewMessage> = group.iter().map(|p| &p.message).collect();
+    let news: Vec<(&NewMessage, &str)> = group
+        .iter()
+        .map(|p| (&p.message, p.vector.as_str()))
+        .collect();
     match write_all(conn, seqs, ws, &news, now).await {
         Ok(outcomes) => {
             exec(conn, "RELEASE posts").await?;
@@ -136,17 +151,19 @@ const CHECK: &str = "SELECT \
 
 /// Binds `$1` workspace; per message `$2` id, `$3` channel, `$4` seq, `$5` author, `$6`
 /// text, `$7` created_at, `$8` client_msg_id, `$9` broadcast, `$10` event kind, `$11` event
-/// payload; per mention `$12` message id, `$13` channel, `$14` seq,
-/// `$15` user id or `$16` handle. Every sub-statement runs, referenced or not.
+/// payload, `$17` search vector (a `tsvector` literal); per mention `$12` message id, `$13`
+/// channel, `$14` seq, `$15` user id or `$16` handle. Every sub-statement runs, referenced
+/// or not.
 const WRITE: &str = "WITH p AS ( \
        SELECT * FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], \
-         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[]) \
+         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $17::text[]) \
          AS p(id, channel_id, seq, user_id, text, created_at, client_msg_id, broadcast, kind, \
-           payload) \
+           payload, vector) \
      ), m AS ( \
        INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         client_msg_id, broadcast) \
-       SELECT id, $1, channel_id, seq, user_id, text, created_at, client_msg_id, broadcast \
+         client_msg_id, broadcast, search_vector) \
+       SELECT id, $1, channel_id, seq, user_id, text, created_at, client_msg_id, broadcast, \
+         vector::tsvector \
        FROM p \
      ), e AS ( \
        INSERT INTO events (workspace_id, seq, kind, channel_id, payload, created_at) \
@@ -168,20 +185,24 @@ async fn write_all(
     conn: &mut PgConnection,
     seqs: &mut Seqs,
     ws: &WorkspaceId,
-    news: &[&NewMessage],
+    news: &[(&NewMessage, &str)],
     now: Timestamp,
 ) -> StoreResult<Vec<Option<StoreResult<Posted>>>> {
     let checks: Vec<Check> = sqlx::query_as(CHECK)
         .bind(ws.as_str())
         .bind(
             news.iter()
-                .map(|n| n.channel_id.as_str())
+                .map(|(n, _)| n.channel_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .bind(news.iter().map(|n| n.author.as_str()).collect::<Vec<_>>())
         .bind(
             news.iter()
-                .map(|n| n.client_msg_id.as_deref())
+                .map(|(n, _)| n.author.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            news.iter()
+                .map(|(n, _)| n.client_msg_id.as_deref())
                 .collect::<Vec<_>>(),
         )
         .fetch_all(&mut *conn)
@@ -195,13 +216,13 @@ async fn write_all(
 
     let mut rows = Rows::default();
     let mut outcomes = Vec::with_capacity(news.len());
-    for (new, check) in news.iter().zip(checks) {
+    for (&(new, vector), check) in news.iter().zip(checks) {
         outcomes.push(if check.seen {
             None
         } else if !check.channel_ok || !check.author_ok {
             Some(Err(StoreError::NotFound))
         } else {
-            Some(Ok(rows.add(ws, seqs.next()?, new, now)?))
+            Some(Ok(rows.add(ws, seqs.next()?, new, vector, now)?))
         });
     }
     if rows.ids.is_empty() {
@@ -224,6 +245,7 @@ async fn write_all(
         .bind(&rows.mention_seqs)
         .bind(&rows.mention_users)
         .bind(&rows.mention_handles)
+        .bind(&rows.vectors)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -232,7 +254,7 @@ async fn write_all(
 
 /// The columns of the messages to write, one array per column, as `WRITE` binds them.
 #[derive(Default)]
-struct Rows {
+struct Rows<'a> {
     ids: Vec<String>,
     channels: Vec<String>,
     seqs: Vec<i64>,
@@ -248,15 +270,17 @@ struct Rows {
     mention_seqs: Vec<i64>,
     mention_users: Vec<Option<String>>,
     mention_handles: Vec<Option<String>>,
+    vectors: Vec<&'a str>,
 }
 
-impl Rows {
+impl<'a> Rows<'a> {
     /// Adds the message `new` becomes at `seq`, and returns what posting it answers.
     fn add(
         &mut self,
         ws: &WorkspaceId,
         seq: i64,
         new: &NewMessage,
+        vector: &'a str,
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let message = Message {
@@ -293,6 +317,7 @@ impl Rows {
         self.seqs.push(seq);
         self.authors.push(message.user_id.as_str().to_owned());
         self.texts.push(message.text.clone());
+        self.vectors.push(vector);
         self.created_at.push(now.0);
         self.keys.push(message.client_msg_id.clone());
         self.broadcasts

@@ -15,13 +15,16 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, PRUNE_STEP, Posted, Store, StoreResult, Subscription, UserPatch,
+    NewUser, NewWorkspace, PRUNE_STEP, Posted, SearchHit, SearchRequest, Store, StoreResult,
+    Subscription, UserPatch,
 };
-use hearth_core::value::{Email, Emoji, MessageText, WorkspaceSlug};
+use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 use tokio::sync::oneshot;
 
 use crate::error::db;
-use crate::{PgStore, access, accounts, channels, log, members, messages, posts, reactions};
+use crate::{
+    PgStore, access, accounts, channels, index, log, members, messages, posts, reactions, search,
+};
 
 #[async_trait]
 impl Store for PgStore {
@@ -270,10 +273,10 @@ impl Store for PgStore {
         mentions: Mentions,
     ) -> StoreResult<Committed<Message>> {
         let (ws, id) = (ws.clone(), id.clone());
+        // Tokenized here, not under the workspace lock.
+        let new = messages::NewText::new(text, mentions);
         self.write(ws.clone(), move |c, seqs, now| {
-            Box::pin(
-                async move { messages::edit_message(c, seqs, &ws, &id, text, mentions, now).await },
-            )
+            Box::pin(async move { messages::edit_message(c, seqs, &ws, &id, new, now).await })
         })
         .await
     }
@@ -338,6 +341,45 @@ impl Store for PgStore {
             )
         })
         .await
+    }
+
+    async fn user_by_handle(&self, ws: &WorkspaceId, handle: &Handle) -> StoreResult<Option<User>> {
+        accounts::user_by_handle(&mut *self.read().await?, ws, handle).await
+    }
+
+    async fn channel_by_name(
+        &self,
+        ws: &WorkspaceId,
+        name: &ChannelName,
+    ) -> StoreResult<Option<Channel>> {
+        channels::channel_by_name(&mut *self.read().await?, ws, name).await
+    }
+
+    async fn find_conversation(
+        &self,
+        ws: &WorkspaceId,
+        members: &[UserId],
+    ) -> StoreResult<Option<Channel>> {
+        members::find_conversation(&mut *self.read().await?, ws, members).await
+    }
+
+    async fn search_messages(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+    ) -> StoreResult<Vec<SearchHit>> {
+        // Hits and their reactions from one snapshot.
+        let mut tx = self.snapshot().await?;
+        let out = search::search_messages(&mut tx, ws, request).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(out)
+    }
+
+    /// A write of its own, without any workspace's lock: indexing changes nothing anyone
+    /// sees, and the rows it takes are locked (and skipped by other nodes) until it commits.
+    async fn index_search_backlog(&self) -> StoreResult<u64> {
+        self.write_unlogged(|c, _| Box::pin(index::backlog_step(c)))
+            .await
     }
 
     async fn events_after(

@@ -1,0 +1,143 @@
+//! What the search index holds for a message, and filling it in for messages stored
+//! without it.
+//!
+//! The index is `messages.search_vector`, a `tsvector` built here from hearth-core's
+//! tokenizer ([`Document::of`]) and never by PostgreSQL's text parser, whose words depend
+//! on the server's locale and configuration: SQLite indexes the same terms with FTS5, so
+//! both backends find exactly the same messages. A message's vector is
+//!
+//! - its terms, in order, at positions 1, 2, … with weight A (phrases match consecutive
+//!   A positions, and only A terms count for rank);
+//! - then the folded forms of its stemmed words with weight B (so `deploym*` finds
+//!   `deployment`), after the terms so no phrase can run into them;
+//! - then its flags (`link`) with weight C, so `has:link` is one more lexeme to match and
+//!   the word `link` (weight A) never matches the flag.
+//!
+//! It is written as a `tsvector` literal, bound as text and cast in SQL, in the same
+//! transaction as the text it indexes (post, edit; a delete writes the empty vector).
+//! `NULL` means "not indexed yet": rows written straight into the database (migrate-data,
+//! a data generator, rows from before search) until [`backlog_step`] reaches them.
+
+use hearth_core::search::text::Document;
+use hearth_core::store::{SEARCH_INDEX_STEP, StoreResult};
+use sqlx::{FromRow, PgConnection};
+
+use crate::error::db;
+
+/// The largest position a `tsvector` keeps: PostgreSQL clamps larger ones to it, so we do
+/// it ourselves (a very long message's tail shares the last position).
+const MAX_POSITION: usize = 16_383;
+
+/// The `tsvector` literal of a message's text.
+pub(crate) fn vector(text: &str) -> String {
+    // No message shares files yet (`Message::file_ids` is always empty), so none is
+    // flagged `file`.
+    let doc = Document::of(text, false);
+    let mut out = String::with_capacity(text.len() * 2 + 16);
+    let mut position = 0;
+    let mut push = |lexeme: &str, weight: char| {
+        position = (position + 1).min(MAX_POSITION);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        quote_into(&mut out, lexeme);
+        out.push(':');
+        out.push_str(&position.to_string());
+        out.push(weight);
+    };
+    for term in &doc.terms {
+        push(term, 'A');
+    }
+    for variant in &doc.variants {
+        push(variant, 'B');
+    }
+    for flag in &doc.flags {
+        push(flag, 'C');
+    }
+    out
+}
+
+/// Writes `lexeme` quoted for a `tsvector` or `tsquery` literal. Terms are letters and
+/// digits only, but nothing here relies on it: quotes are doubled, backslashes escaped.
+pub(crate) fn quote_into(out: &mut String, lexeme: &str) {
+    out.push('\'');
+    for c in lexeme.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
+#[derive(FromRow)]
+struct Unindexed {
+    id: String,
+    text: String,
+}
+
+/// Indexes up to [`SEARCH_INDEX_STEP`] messages that have no vector yet, in the caller's
+/// transaction; returns how many. Rows another node is indexing right now are locked and
+/// skipped, so several nodes can run this at once without doing the same rows twice.
+/// Indexing is not a change anyone sees, so it takes no workspace lock and logs nothing.
+pub(crate) async fn backlog_step(conn: &mut PgConnection) -> StoreResult<u64> {
+    // The `messages_unindexed` partial index holds exactly these rows.
+    let rows: Vec<Unindexed> = sqlx::query_as(
+        "SELECT id, text FROM messages WHERE search_vector IS NULL \
+         LIMIT $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(SEARCH_INDEX_STEP as i64)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // A deleted message's text is empty, so its vector is the empty one, as a delete
+    // writes it.
+    let vectors: Vec<String> = rows.iter().map(|r| vector(&r.text)).collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    sqlx::query(
+        "UPDATE messages m SET search_vector = v.vector::tsvector \
+         FROM UNNEST($1::text[], $2::text[]) AS v(id, vector) WHERE m.id = v.id",
+    )
+    .bind(&ids)
+    .bind(&vectors)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
+    Ok(rows.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_then_variants_then_flags() {
+        assert_eq!(
+            vector("Deployment now: https://x.test"),
+            "'deploy':1A 'now':2A 'https':3A 'x':4A 'test':5A 'deployment':6B 'link':7C"
+        );
+    }
+
+    #[test]
+    fn text_without_words_has_the_empty_vector() {
+        assert_eq!(vector("!!! ..."), "");
+    }
+
+    #[test]
+    fn positions_stop_at_the_largest_postgresql_keeps() {
+        let v = vector(&"a ".repeat(MAX_POSITION + 10));
+        assert!(v.ends_with("'a':16383A"), "{}", &v[v.len() - 40..]);
+        assert!(!v.contains(":16384"));
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_escaped() {
+        let mut out = String::new();
+        quote_into(&mut out, r"it's a\b");
+        assert_eq!(out, r"'it''s a\\b'");
+    }
+}

@@ -1,0 +1,169 @@
+//! The search index on PostgreSQL beyond the shared conformance suite: messages written
+//! straight into the tables (as `migrate-data` and the data generator do) are found only
+//! once `index_search_backlog` has reached them, several nodes can work through the
+//! backlog at once without doing rows twice, and texts at the edges of what a `tsvector`
+//! holds (the longest message, quotes and backslashes) are stored and found.
+
+use std::sync::Arc;
+
+use hearth_core::id::MessageId;
+use hearth_core::model::{Channel, User};
+use hearth_core::search::{SearchOptions, search};
+use hearth_core::store::{SEARCH_INDEX_STEP, SearchSort, Store};
+use hearth_core::testing::Fixture;
+use hearth_postgres::testing::ScratchDatabase;
+use hearth_postgres::{PgOptions, PgStore};
+use sqlx::PgPool;
+
+async fn node(db: &ScratchDatabase) -> PgStore {
+    let options = PgOptions {
+        max_connections: 4,
+        ..Default::default()
+    };
+    PgStore::connect(db.url(), options).await.unwrap()
+}
+
+/// The texts `viewer` finds for `q`, newest first.
+async fn find(f: &Fixture, viewer: &User, q: &str) -> Vec<String> {
+    let options = SearchOptions {
+        query: q,
+        sort: SearchSort::Recent,
+        cursor: None,
+        limit: Some(100),
+    };
+    let results = search(&*f.store, viewer, options).await.unwrap();
+    results
+        .results
+        .into_iter()
+        .map(|r| r.hit.message.text)
+        .collect()
+}
+
+/// Writes `texts` into `channel` as rows without a search vector, as a bulk import does
+/// (seqs taken from the workspace's counter, no events); the last one is a deleted
+/// tombstone.
+async fn import(pool: &PgPool, f: &Fixture, channel: &Channel, texts: &[String]) {
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE workspaces SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+    )
+    .bind(texts.len() as i64)
+    .bind(f.ws_id().as_str())
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let first = last - texts.len() as i64 + 1;
+    let ids: Vec<String> = texts
+        .iter()
+        .map(|_| MessageId::generate().as_str().to_owned())
+        .collect();
+    let seqs: Vec<i64> = (first..=last).collect();
+    let deleted: Vec<bool> = (0..texts.len()).map(|i| i + 1 == texts.len()).collect();
+    let texts: Vec<&str> = texts
+        .iter()
+        .zip(&deleted)
+        .map(|(t, &d)| if d { "" } else { t.as_str() })
+        .collect();
+    sqlx::query(
+        "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
+         deleted) \
+         SELECT id, $1, $2, seq, $3, text, 0, deleted \
+         FROM UNNEST($4::text[], $5::int8[], $6::text[], $7::bool[]) AS r(id, seq, text, deleted)",
+    )
+    .bind(f.ws_id().as_str())
+    .bind(channel.id.as_str())
+    .bind(f.owner.id.as_str())
+    .bind(&ids)
+    .bind(&seqs)
+    .bind(&texts)
+    .bind(&deleted)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+async fn unindexed(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE search_vector IS NULL")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imported_messages_are_found_once_the_backlog_is_indexed() {
+    let db = ScratchDatabase::create().await;
+    let store = node(&db).await;
+    let pool = store.pool().clone();
+    let f = Fixture::new(Arc::new(store)).await;
+    let c = f.channel(&f.owner, "general", &[]).await;
+    f.post(&c, &f.owner, "posted through the store").await;
+    let count = SEARCH_INDEX_STEP as usize + 200;
+    let texts: Vec<String> = (0..count).map(|i| format!("imported row{i}")).collect();
+    import(&pool, &f, &c, &texts).await;
+    assert_eq!(unindexed(&pool).await, count as i64);
+
+    // Not indexed yet: words do not find the rows, filters alone do.
+    assert!(find(&f, &f.owner, "imported").await.is_empty());
+    assert_eq!(find(&f, &f.owner, "in:#general").await.len(), 100);
+
+    // Two nodes at once: rows one of them holds are skipped by the other. Indexing
+    // changes nothing anyone sees: no events.
+    let seq = f.last_seq().await;
+    let other = Arc::new(node(&db).await);
+    let mut indexed = 0;
+    loop {
+        let (a, b) = tokio::join!(f.store.index_search_backlog(), other.index_search_backlog());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a <= SEARCH_INDEX_STEP && b <= SEARCH_INDEX_STEP);
+        indexed += a + b;
+        if a == 0 && b == 0 {
+            break;
+        }
+    }
+    assert_eq!(indexed, count as u64);
+    assert_eq!(f.last_seq().await, seq);
+    assert_eq!(unindexed(&pool).await, 0);
+    assert_eq!(f.store.index_search_backlog().await.unwrap(), 0);
+
+    assert_eq!(find(&f, &f.owner, "row7").await, ["imported row7"]);
+    // The deleted tombstone got the empty vector and matches nothing.
+    assert_eq!(find(&f, &f.owner, "imported").await.len(), 100);
+    let tombstone: String = sqlx::query_scalar(
+        "SELECT search_vector::text FROM messages WHERE deleted AND workspace_id = $1",
+    )
+    .bind(f.ws_id().as_str())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(tombstone, "");
+}
+
+#[tokio::test]
+async fn awkward_texts_are_stored_and_found() {
+    let db = ScratchDatabase::create().await;
+    let f = Fixture::new(Arc::new(node(&db).await)).await;
+    let c = f.channel(&f.owner, "general", &[]).await;
+
+    f.post(
+        &c,
+        &f.owner,
+        r#"O'Brien's C:\temp\x 'quoted' "double" \\ ''"#,
+    )
+    .await;
+    assert_eq!(find(&f, &f.owner, "O'Brien").await.len(), 1);
+    assert_eq!(find(&f, &f.owner, "temp").await.len(), 1);
+
+    // The longest messages. More words than a tsvector has positions: the tail shares
+    // the last one, and its words are still found.
+    let words = format!("{} needle", "a ".repeat(17_000));
+    f.post(&c, &f.owner, &words).await;
+    assert_eq!(find(&f, &f.owner, "needle").await.len(), 1);
+    // As many distinct CJK bigrams as characters.
+    let cjk: String = (0..40_000u32)
+        .map(|i| char::from_u32(0x4E00 + (i * 7919) % 0x5000).unwrap())
+        .collect();
+    f.post(&c, &f.owner, &cjk).await;
+    let head: String = cjk.chars().take(10).collect();
+    assert_eq!(find(&f, &f.owner, &head).await.len(), 1);
+    let tail: String = cjk.chars().skip(39_998).collect();
+    assert_eq!(find(&f, &f.owner, &tail).await.len(), 1);
+}
