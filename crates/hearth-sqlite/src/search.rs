@@ -22,8 +22,8 @@
 
 use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
 use hearth_core::model::{Channel, ChannelKind, User};
-use hearth_core::search::{Term, rank};
 use hearth_core::search::text::Document;
+use hearth_core::search::{Term, rank};
 use hearth_core::store::{SearchHit, SearchRequest, SearchSort, StoreResult};
 use hearth_core::value::{ChannelName, DisplayName, Handle};
 use sqlx::{FromRow, SqliteConnection};
@@ -307,7 +307,9 @@ fn query(ws: &WorkspaceId, request: &SearchRequest) -> (String, Vec<Bind>, bool)
     binds.push(Bind::Int(i64::from(request.include_public)));
     if !request.authors.is_empty() {
         sql.push_str(" AND m.user_id IN (SELECT value FROM json_each(?))");
-        binds.push(Bind::Text(json_list(request.authors.iter().map(UserId::as_str))));
+        binds.push(Bind::Text(json_list(
+            request.authors.iter().map(UserId::as_str),
+        )));
     }
     if !request.channels.is_empty() {
         sql.push_str(" AND m.channel_id IN (SELECT value FROM json_each(?))");
@@ -332,11 +334,9 @@ fn query(ws: &WorkspaceId, request: &SearchRequest) -> (String, Vec<Bind>, bool)
     if request.is_thread {
         sql.push_str(" AND (m.thread_root_id IS NOT NULL OR m.reply_count > 0)");
     }
-    if !ranked {
-        if let Some(key) = request.after {
-            sql.push_str(" AND m.seq < ?");
-            binds.push(Bind::Int(key.seq));
-        }
+    if !ranked && let Some(key) = request.after {
+        sql.push_str(" AND m.seq < ?");
+        binds.push(Bind::Int(key.seq));
     }
     sql.push_str(if matching.is_some() {
         " ORDER BY s.rowid DESC LIMIT ?"

@@ -228,7 +228,13 @@ async fn channel_id(
 
 /// `before:`, `after:` and `on:` as `[from, before)` in UTC milliseconds.
 fn time_bounds(query: &Query) -> (Option<Timestamp>, Option<Timestamp>) {
-    let start = |day: NaiveDate| Timestamp(day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis());
+    let start = |day: NaiveDate| {
+        Timestamp(
+            day.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis(),
+        )
+    };
     let next = |day: NaiveDate| day.checked_add_days(Days::new(1)).map(start);
     let mut from = query.after.and_then(next);
     let mut before = query.before.map(start);
@@ -308,7 +314,10 @@ mod tests {
         assert_eq!(Position::decode(&c, SearchSort::Relevance), Ok(p));
         assert!(Position::decode(&c, SearchSort::Recent).is_err());
         let c = p.encode(SearchSort::Recent);
-        assert_eq!(Position::decode(&c, SearchSort::Recent).unwrap().key.seq, 42);
+        assert_eq!(
+            Position::decode(&c, SearchSort::Recent).unwrap().key.seq,
+            42
+        );
         assert!(Position::decode("garbage", SearchSort::Recent).is_err());
     }
 

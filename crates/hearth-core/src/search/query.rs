@@ -132,12 +132,11 @@ impl Query {
                 }
             }
             Piece::Bare { text, negated } => {
-                if !negated {
-                    if let Some((op, value)) = text.split_once(':') {
-                        if self.operator(op, value)? {
-                            return Ok(());
-                        }
-                    }
+                if !negated
+                    && let Some((op, value)) = text.split_once(':')
+                    && self.operator(op, value)?
+                {
+                    return Ok(());
                 }
                 for term in bare_terms(&text)? {
                     self.push(term, negated);
@@ -158,11 +157,17 @@ impl Query {
     /// Applies `op:value`; false when `op` is not an operator (the text is then words).
     fn operator(&mut self, op: &str, value: &str) -> Result<bool, ValidationError> {
         let op = op.to_ascii_lowercase();
-        if !matches!(op.as_str(), "from" | "in" | "before" | "after" | "on" | "has" | "is") {
+        if !matches!(
+            op.as_str(),
+            "from" | "in" | "before" | "after" | "on" | "has" | "is"
+        ) {
             return Ok(false);
         }
         if value.is_empty() {
-            return Err(invalid(format!("{op}: needs a value, as in {op}:{}.", example(&op))));
+            return Err(invalid(format!(
+                "{op}: needs a value, as in {op}:{}.",
+                example(&op)
+            )));
         }
         match op.as_str() {
             "from" => self.from.push(user_ref(value)?),
@@ -173,7 +178,9 @@ impl Query {
                 let day = date(value)?;
                 if self.on.is_some_and(|on| on != day) {
                     // Two different days: nothing can match; say so rather than guess.
-                    return Err(invalid("A message is written on one day: give one on: date."));
+                    return Err(invalid(
+                        "A message is written on one day: give one on: date.",
+                    ));
                 }
                 self.on = Some(day);
             }
@@ -244,7 +251,11 @@ fn channel_ref(value: &str) -> Result<ChannelRef, ValidationError> {
     }
     ChannelName::parse(&name.to_lowercase())
         .map(ChannelRef::Name)
-        .map_err(|_| invalid(format!("{value:?} is not a channel: write in:#name or in:@handle.")))
+        .map_err(|_| {
+            invalid(format!(
+                "{value:?} is not a channel: write in:#name or in:@handle."
+            ))
+        })
 }
 
 /// A quoted or bare part of the input.
@@ -325,10 +336,11 @@ fn bare_terms(word: &str) -> Result<Vec<Term>, ValidationError> {
         terms.push(prefix);
         return Ok(terms);
     }
-    if let [only] = tokens.as_slice() {
-        if only.cjk && only.folded.chars().count() == 1 {
-            return Ok(vec![Term::Prefix(only.folded.clone())]);
-        }
+    if let [only] = tokens.as_slice()
+        && only.cjk
+        && only.folded.chars().count() == 1
+    {
+        return Ok(vec![Term::Prefix(only.folded.clone())]);
     }
     Ok(phrase(tokens.into_iter().map(|t| t.term).collect())
         .into_iter()
@@ -393,7 +405,10 @@ mod tests {
         let q = q.unwrap();
         assert_eq!(q.from.len(), 2);
         assert_eq!(q.from[0], UserRef::Handle(Handle::parse("ada").unwrap()));
-        assert_eq!(q.channels[0], ChannelRef::Name(ChannelName::parse("general").unwrap()));
+        assert_eq!(
+            q.channels[0],
+            ChannelRef::Name(ChannelName::parse("general").unwrap())
+        );
         assert_eq!(
             q.channels[1],
             ChannelRef::Dm(UserRef::Handle(Handle::parse("bob").unwrap()))
@@ -450,8 +465,14 @@ mod tests {
         assert_eq!(code("before:yesterday"), "search_date_invalid");
         assert_eq!(code("after:2026-02-30"), "search_date_invalid");
         assert_eq!(code("a*"), "search_prefix_too_short");
-        assert_eq!(code(&"x".repeat(MAX_QUERY_CHARS + 1)), "search_query_too_long");
-        assert_eq!(code(&"w ".repeat(MAX_QUERY_PARTS + 1)), "search_query_too_complex");
+        assert_eq!(
+            code(&"x".repeat(MAX_QUERY_CHARS + 1)),
+            "search_query_too_long"
+        );
+        assert_eq!(
+            code(&"w ".repeat(MAX_QUERY_PARTS + 1)),
+            "search_query_too_complex"
+        );
     }
 
     #[test]

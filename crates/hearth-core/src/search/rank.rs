@@ -61,14 +61,20 @@ mod tests {
         assert!(s("outage outage outage", "outage") > s("outage report", "outage"));
         assert!(
             s("outage report", "outage")
-                > s("outage mentioned once in a long message about many other things", "outage")
+                > s(
+                    "outage mentioned once in a long message about many other things",
+                    "outage"
+                )
         );
         assert_eq!(s("no match here", "outage"), 0.0);
     }
 
     #[test]
     fn the_same_text_always_scores_the_same() {
-        assert_eq!(s("deploy the api", "deploy api"), s("deploy the api", "deploy api"));
+        assert_eq!(
+            s("deploy the api", "deploy api"),
+            s("deploy the api", "deploy api")
+        );
         assert!(s("release notes", "\"release notes\"") > 0.0);
         assert!(s("deployment", "deploym*") > 0.0);
     }

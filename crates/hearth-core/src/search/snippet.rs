@@ -157,8 +157,14 @@ mod tests {
             snippet("the release notes, not notes", "\"release notes\""),
             "the <mark>release notes</mark>, not notes"
         );
-        assert_eq!(snippet("deployment day", "deploym*"), "<mark>deployment</mark> day");
-        assert_eq!(snippet("明日東京都に行く", "東京都"), "明日<mark>東京都</mark>に行く");
+        assert_eq!(
+            snippet("deployment day", "deploym*"),
+            "<mark>deployment</mark> day"
+        );
+        assert_eq!(
+            snippet("明日東京都に行く", "東京都"),
+            "明日<mark>東京都</mark>に行く"
+        );
     }
 
     #[test]

@@ -209,7 +209,10 @@ mod tests {
 
     #[test]
     fn folds_case_accents_and_width() {
-        assert_eq!(terms("Café CAFÉ ｃａｆｅ naïve"), ["cafe", "cafe", "cafe", "naiv"]);
+        assert_eq!(
+            terms("Café CAFÉ ｃａｆｅ naïve"),
+            ["cafe", "cafe", "cafe", "naiv"]
+        );
     }
 
     #[test]
@@ -227,7 +230,10 @@ mod tests {
 
     #[test]
     fn cjk_runs_become_bigrams() {
-        assert_eq!(terms("東京都に行く"), ["東京", "京都", "都に", "に行", "行く"]);
+        assert_eq!(
+            terms("東京都に行く"),
+            ["東京", "京都", "都に", "に行", "行く"]
+        );
         assert_eq!(terms("会議 a 猫"), ["会議", "a", "猫"]);
         assert_eq!(terms("한국어"), ["한국", "국어"]);
         // Kana keep their voicing marks: が is not か.

@@ -29,7 +29,11 @@ async fn run(f: &Fixture, viewer: &User, q: &str, sort: SearchSort) -> SearchRes
 /// The texts `viewer` finds for `q`, newest first.
 async fn find(f: &Fixture, viewer: &User, q: &str) -> Vec<String> {
     let results = run(f, viewer, q, SearchSort::Recent).await;
-    results.results.into_iter().map(|r| r.hit.message.text).collect()
+    results
+        .results
+        .into_iter()
+        .map(|r| r.hit.message.text)
+        .collect()
 }
 
 /// Posts each text in `channel` as `author`, oldest first.
@@ -44,7 +48,13 @@ async fn post_all(f: &Fixture, channel: &Channel, author: &User, texts: &[&str])
 pub async fn words_must_all_match(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let c = f.channel(&f.owner, "general", &[]).await;
-    post_all(&f, &c, &f.owner, &["deploy the api", "deploy the web app", "lunch at noon"]).await;
+    post_all(
+        &f,
+        &c,
+        &f.owner,
+        &["deploy the api", "deploy the web app", "lunch at noon"],
+    )
+    .await;
     assert_eq!(find(&f, &f.owner, "deploy api").await, ["deploy the api"]);
     assert_eq!(find(&f, &f.owner, "deploy").await.len(), 2);
     assert!(find(&f, &f.owner, "deploy noon").await.is_empty());
@@ -67,23 +77,39 @@ pub async fn phrases_and_exclusions(store: Arc<dyn Store>) {
         &f,
         &c,
         &f.owner,
-        &["release notes are out", "notes about the release", "release party"],
+        &[
+            "release notes are out",
+            "notes about the release",
+            "release party",
+        ],
     )
     .await;
-    assert_eq!(find(&f, &f.owner, "\"release notes\"").await, ["release notes are out"]);
-    assert_eq!(find(&f, &f.owner, "release -notes").await, ["release party"]);
+    assert_eq!(
+        find(&f, &f.owner, "\"release notes\"").await,
+        ["release notes are out"]
+    );
+    assert_eq!(
+        find(&f, &f.owner, "release -notes").await,
+        ["release party"]
+    );
     assert_eq!(
         find(&f, &f.owner, "release -\"release notes\"").await,
         ["release party", "notes about the release"]
     );
-    assert_eq!(find(&f, &f.owner, "\"out are notes\"").await, Vec::<String>::new());
+    assert_eq!(
+        find(&f, &f.owner, "\"out are notes\"").await,
+        Vec::<String>::new()
+    );
 }
 
 pub async fn prefixes_match_words_and_stems(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let c = f.channel(&f.owner, "general", &[]).await;
     post_all(&f, &c, &f.owner, &["deployment finished", "depot is open"]).await;
-    assert_eq!(find(&f, &f.owner, "deploym*").await, ["deployment finished"]);
+    assert_eq!(
+        find(&f, &f.owner, "deploym*").await,
+        ["deployment finished"]
+    );
     assert_eq!(find(&f, &f.owner, "dep*").await.len(), 2);
     assert_eq!(find(&f, &f.owner, "DEPO*").await, ["depot is open"]);
 }
@@ -95,10 +121,17 @@ pub async fn cjk_text_is_found_by_substrings(store: Arc<dyn Store>) {
         &f,
         &c,
         &f.owner,
-        &["明日は東京都に行きます", "京都の会議は三時から", "한국어 회의 자료"],
+        &[
+            "明日は東京都に行きます",
+            "京都の会議は三時から",
+            "한국어 회의 자료",
+        ],
     )
     .await;
-    assert_eq!(find(&f, &f.owner, "東京都").await, ["明日は東京都に行きます"]);
+    assert_eq!(
+        find(&f, &f.owner, "東京都").await,
+        ["明日は東京都に行きます"]
+    );
     assert_eq!(find(&f, &f.owner, "京都").await.len(), 2);
     assert_eq!(find(&f, &f.owner, "会議").await, ["京都の会議は三時から"]);
     assert_eq!(find(&f, &f.owner, "한국어").await, ["한국어 회의 자료"]);
@@ -126,7 +159,9 @@ pub async fn from_and_in_filters(store: Arc<dyn Store>) {
     assert_eq!(find(&f, &f.owner, "in:@bob").await, ["standup in private"]);
     assert_eq!(find(&f, &f.bob, "in:@ada").await, ["standup in private"]);
     assert_eq!(
-        find(&f, &f.owner, "standup in:#general in:#random").await.len(),
+        find(&f, &f.owner, "standup in:#general in:#random")
+            .await
+            .len(),
         3
     );
     // Filters alone list messages too, newest first.
@@ -160,7 +195,9 @@ pub async fn date_filters(store: Arc<dyn Store>) {
 pub async fn has_and_is_filters(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone()).await;
     let c = f.channel(&f.owner, "general", &[]).await;
-    let link = f.post(&c, &f.owner, "docs at https://docs.example.test/a").await;
+    let link = f
+        .post(&c, &f.owner, "docs at https://docs.example.test/a")
+        .await;
     let liked = f.post(&c, &f.owner, "docs are done").await;
     let root = f.post(&c, &f.owner, "docs question").await;
     let reply = f.reply(&root, &f.owner, "docs answer").await;
@@ -178,13 +215,17 @@ pub async fn has_and_is_filters(store: Arc<dyn Store>) {
     assert!(find(&f, &f.owner, "docs has:file").await.is_empty());
 }
 
-pub async fn relevance_ranks_better_matches_first_and_recent_sorts_by_time(
-    store: Arc<dyn Store>,
-) {
+pub async fn relevance_ranks_better_matches_first_and_recent_sorts_by_time(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let c = f.channel(&f.owner, "general", &[]).await;
     let weak = "outage mentioned once in a long message about many other things entirely";
-    post_all(&f, &c, &f.owner, &["outage outage outage", weak, "outage report"]).await;
+    post_all(
+        &f,
+        &c,
+        &f.owner,
+        &["outage outage outage", weak, "outage report"],
+    )
+    .await;
     let relevance = run(&f, &f.owner, "outage", SearchSort::Relevance).await;
     let texts: Vec<&str> = relevance
         .results
@@ -201,7 +242,11 @@ pub async fn relevance_ranks_better_matches_first_and_recent_sorts_by_time(
     let c2 = f.channel(&f.owner, "twins", &[]).await;
     let twins = post_all(&f, &c2, &f.owner, &["twin text", "twin text"]).await;
     let ranked = run(&f, &f.owner, "twin", SearchSort::Relevance).await;
-    let ids: Vec<_> = ranked.results.iter().map(|r| r.hit.message.id.clone()).collect();
+    let ids: Vec<_> = ranked
+        .results
+        .iter()
+        .map(|r| r.hit.message.id.clone())
+        .collect();
     assert_eq!(ids, [twins[1].id.clone(), twins[0].id.clone()]);
 }
 
@@ -246,7 +291,11 @@ pub async fn pages_have_no_duplicates_or_holes(store: Arc<dyn Store>) {
             }
         }
         assert_eq!(seen.len(), expected.len(), "{sort:?}: no duplicates");
-        assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), expected, "{sort:?}");
+        assert_eq!(
+            seen.iter().cloned().collect::<HashSet<_>>(),
+            expected,
+            "{sort:?}"
+        );
         assert!(pages >= 3, "{sort:?}: {pages} pages");
         expected.extend(newer.take());
     }
@@ -290,11 +339,14 @@ pub async fn canaries_never_leak(store: Arc<dyn Store>) {
     let group = f.dm(&[&f.owner, &f.bob, &f.cy]).await;
     let public = f.channel(&f.owner, "lobby", &[]).await;
     let foreign = other.channel(&other.owner, "general", &[]).await;
-    f.post(&secret, &f.owner, "canaryprivate in the secret room").await;
+    f.post(&secret, &f.owner, "canaryprivate in the secret room")
+        .await;
     f.post(&dm, &f.owner, "canarydm between two").await;
     f.post(&group, &f.owner, "canarygroup among three").await;
     f.post(&public, &f.owner, "canarypublic for everyone").await;
-    other.post(&foreign, &other.owner, "canaryforeign next door").await;
+    other
+        .post(&foreign, &other.owner, "canaryforeign next door")
+        .await;
 
     let sees = |u: &User, q: &str| {
         let (f, u, q) = (&f, u.clone(), q.to_owned());
@@ -352,7 +404,10 @@ pub async fn snippets_mark_matches_and_escape_html(store: Arc<dyn Store>) {
         "&lt;script&gt;alert(1)&lt;/script&gt; <mark>deploying</mark> now"
     );
     let hit = &r.results[0].hit;
-    assert_eq!(hit.channel_name.as_ref().map(|n| n.as_str()), Some("general"));
+    assert_eq!(
+        hit.channel_name.as_ref().map(|n| n.as_str()),
+        Some("general")
+    );
     assert_eq!(hit.author_handle, f.owner.handle);
 }
 

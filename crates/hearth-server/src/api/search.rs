@@ -49,11 +49,9 @@ pub async fn search(
         None | Some("relevance") => SearchSort::Relevance,
         Some("recent") => SearchSort::Recent,
         Some(_) => {
-            return Err(ValidationError::new(
-                "invalid_sort",
-                "sort is relevance or recent.",
-            )
-            .into());
+            return Err(
+                ValidationError::new("invalid_sort", "sort is relevance or recent.").into(),
+            );
         }
     };
     let options = SearchOptions {

@@ -85,12 +85,9 @@ async fn check_schema(conn: &mut SqliteConnection) -> anyhow::Result<()> {
         }
     }
     let known: BTreeSet<&str> = TABLES.iter().map(|t| t.name).collect();
-    if let Some(extra) = found
-        .iter()
-        .find(|name| {
-            !known.contains(name.as_str()) && *name != BOOKKEEPING && !is_search_index(name)
-        })
-    {
+    if let Some(extra) = found.iter().find(|name| {
+        !known.contains(name.as_str()) && *name != BOOKKEEPING && !is_search_index(name)
+    }) {
         bail!("it has a table `{extra}` that this version of hearth does not know");
     }
     Ok(())

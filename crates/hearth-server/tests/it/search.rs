@@ -27,7 +27,10 @@ async fn results_carry_channel_author_and_a_highlighted_snippet() {
         .send(&owner, &general, "We <b>deployed</b> the café build")
         .await;
     let page = app
-        .get(&owner, &format!("/api/v1/search?q={}", query("deploy CAFE")))
+        .get(
+            &owner,
+            &format!("/api/v1/search?q={}", query("deploy CAFE")),
+        )
         .await
         .ok();
     let result = &page["results"][0];
@@ -94,7 +97,11 @@ async fn malformed_queries_are_400_with_a_code() {
         app.get(&owner, &path).await.expect(400, code);
     }
     // SQL and FTS syntax are only words to search for.
-    for q in ["'; DROP TABLE messages; --", "a OR b NOT c NEAR(d)", "\"x\" * {y}:z ^"] {
+    for q in [
+        "'; DROP TABLE messages; --",
+        "a OR b NOT c NEAR(d)",
+        "\"x\" * {y}:z ^",
+    ] {
         let path = format!("/api/v1/search?q={}", query(q));
         let page = app.get(&owner, &path).await.ok();
         assert_eq!(page["results"], serde_json::json!([]), "{q}");
@@ -108,7 +115,9 @@ async fn malformed_queries_are_400_with_a_code() {
     app.get(&owner, "/api/v1/search?q=x&limit=0")
         .await
         .expect(400, "invalid_limit");
-    app.get(&owner, "/api/v1/search").await.expect(400, "invalid_query");
+    app.get(&owner, "/api/v1/search")
+        .await
+        .expect(400, "invalid_query");
     let anonymous = app
         .send_request(app.request(reqwest::Method::GET, "/api/v1/search?q=x"))
         .await;
@@ -138,6 +147,10 @@ async fn private_channels_and_other_workspaces_stay_unfound() {
         assert_eq!(page["results"], serde_json::json!([]), "bob, {q}");
     }
     let page = found(&other, "canaryvault").await;
-    assert_eq!(page["results"].as_array().unwrap().len(), 1, "only their own");
+    assert_eq!(
+        page["results"].as_array().unwrap().len(),
+        1,
+        "only their own"
+    );
     assert_eq!(page["results"][0]["channel"]["id"], theirs.as_str());
 }
