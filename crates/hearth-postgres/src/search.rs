@@ -8,7 +8,8 @@
 //! exclusions alone would make the GIN index scan everything, so it becomes a filter
 //! instead: `NOT (search_vector @@ (x | y))`.
 //!
-//! The rank is `ts_rank` over the positive terms alone, with only weight A counting and
+//! Relevance ranks the newest [`RELEVANCE_WINDOW`] matches, so a common word costs about
+//! what a rare one does. The rank is `ts_rank` over the positive terms alone, with only weight A counting and
 //! normalization 1 (divided by 1 + the log of the document's length). Exclusions and
 //! flags stay out of it: `ts_rank` scores a query of several operands by how close they
 //! sit, so `deploy -lunch` would score every match about 1e-20, whatever its text. The
@@ -26,7 +27,7 @@
 use hearth_core::id::WorkspaceId;
 use hearth_core::model::ChannelKind;
 use hearth_core::search::Term;
-use hearth_core::store::{SearchHit, SearchRequest, SearchSort, StoreResult};
+use hearth_core::store::{RELEVANCE_WINDOW, SearchHit, SearchRequest, SearchSort, StoreResult};
 use hearth_core::value::{ChannelName, DisplayName, Handle};
 use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 
@@ -136,15 +137,19 @@ pub(crate) async fn search_messages(
         SearchSort::Recent => None,
     };
 
+    // Ranked: the newest RELEVANCE_WINDOW matches (innermost), scored (middle), then the
+    // page (outer). Otherwise the page is read newest first directly.
+    // The vector itself never leaves the statement (its type is one sqlx would look up).
     let mut q = QueryBuilder::<Postgres>::new("WITH hits AS (SELECT * FROM (SELECT ");
-    q.push(message_columns!());
+    q.push(message_columns!()).push(", ");
     match rank {
         Some(rank) => q
-            .push(", ts_rank('{0, 0, 0, 1}', m.search_vector, ")
+            .push("ts_rank('{0, 0, 0, 1}', m.search_vector, ")
             .push_bind(rank)
-            .push("::tsquery, 1) AS score"),
-        None => q.push(", 0::real AS score"),
+            .push("::tsquery, 1) AS score FROM (SELECT m.search_vector, "),
+        None => q.push("0::real AS score FROM (SELECT "),
     };
+    q.push(message_columns!());
     q.push(" FROM messages m WHERE m.workspace_id = ")
         .push_bind(ws.as_str())
         .push(" AND NOT m.deleted AND m.seq <= ")
@@ -201,7 +206,11 @@ pub(crate) async fn search_messages(
     if request.is_thread {
         q.push(" AND (m.thread_root_id IS NOT NULL OR m.reply_count > 0)");
     }
-    q.push(") m");
+    if rank.is_some() {
+        q.push(" ORDER BY m.seq DESC LIMIT ")
+            .push_bind(i64::from(RELEVANCE_WINDOW));
+    }
+    q.push(") m) m");
 
     // Strictly after the previous page, in the sort's order.
     if let Some(after) = request.after {

@@ -24,7 +24,7 @@ use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
 use hearth_core::model::{Channel, ChannelKind, User};
 use hearth_core::search::text::Document;
 use hearth_core::search::{Term, rank};
-use hearth_core::store::{SearchHit, SearchRequest, SearchSort, StoreResult};
+use hearth_core::store::{RELEVANCE_WINDOW, SearchHit, SearchRequest, SearchSort, StoreResult};
 use hearth_core::value::{ChannelName, DisplayName, Handle};
 use sqlx::{FromRow, SqliteConnection};
 
@@ -33,9 +33,6 @@ use crate::reactions;
 use crate::rows::{
     ChannelRow, MessageRow, UserRow, channel_columns, json_list, message_columns, user_columns,
 };
-
-/// How many of the newest matches relevance ranks.
-pub(crate) const RELEVANCE_WINDOW: u32 = 2_000;
 
 /// A message's index row, built outside the write transaction where possible.
 pub(crate) struct IndexRow {

@@ -218,6 +218,7 @@ async fn channel_id(
         ChannelRef::Dm(user) => match user_id(store, viewer, user).await? {
             Some(other) => {
                 let mut members = vec![viewer.id.clone(), other];
+                members.sort();
                 members.dedup();
                 store.find_conversation(ws, &members).await?.map(|c| c.id)
             }

@@ -22,6 +22,9 @@ use unicode_normalization::char::{decompose_compatible, is_combining_mark};
 
 /// Longer words are cut to this many characters, in the index and in queries alike.
 pub const MAX_TOKEN_CHARS: usize = 64;
+/// A message's terms after this many are not indexed: PostgreSQL keeps positions only up
+/// to 16,383, and both backends must find the same messages.
+pub const MAX_DOCUMENT_TERMS: usize = 16_383;
 
 static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
@@ -181,7 +184,7 @@ impl Document {
     /// The document of a message's text; `has_files` when it shares files.
     pub fn of(text: &str, has_files: bool) -> Self {
         let mut doc = Document::default();
-        for token in tokens(text) {
+        for token in tokens(text).into_iter().take(MAX_DOCUMENT_TERMS) {
             if token.term != token.folded && !doc.variants.contains(&token.folded) {
                 doc.variants.push(token.folded);
             }

@@ -22,7 +22,9 @@ pub use input::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
     NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
-pub use search::{SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort};
+pub use search::{
+    RELEVANCE_WINDOW, SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort,
+};
 
 use async_trait::async_trait;
 
@@ -293,8 +295,9 @@ pub trait Store: Send + Sync + 'static {
         name: &ChannelName,
     ) -> StoreResult<Option<Channel>>;
 
-    /// The DM or group DM between exactly these accounts (the caller included), if it
-    /// exists; unlike [`Store::open_conversation`] it never creates one.
+    /// The DM or group DM between exactly these accounts (the caller included, in any
+    /// order, repeats allowed), if it exists; unlike [`Store::open_conversation`] it never
+    /// creates one.
     async fn find_conversation(
         &self,
         ws: &WorkspaceId,
@@ -315,7 +318,8 @@ pub trait Store: Send + Sync + 'static {
     /// Adds to the search index up to [`SEARCH_INDEX_STEP`] messages that were stored
     /// without it (before search existed, or written straight into the database by
     /// `migrate-data` or a data generator), in one write transaction; returns how many.
-    /// 0 means the index is complete.
+    /// 0 means the index is complete. Until then, such messages are missing from
+    /// searches with words (they match filters alone).
     async fn index_search_backlog(&self) -> StoreResult<u64>;
 
     // ----- the event log -----

@@ -14,10 +14,16 @@ use crate::value::{ChannelName, DisplayName, Handle};
 /// indexes in one write transaction.
 pub const SEARCH_INDEX_STEP: u64 = 1_000;
 
+/// How many of the newest matches [`SearchSort::Relevance`] ranks: the best of the
+/// newest matches rather than of all, so a word in half the messages costs about what a
+/// rare one does. Older matches are reached with [`SearchSort::Recent`].
+pub const RELEVANCE_WINDOW: u32 = 2_000;
+
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchSort {
-    /// Best match first (the backend's full-text rank), newest first among equals.
+    /// Best match first (the backend's full-text rank) among the newest
+    /// [`RELEVANCE_WINDOW`] matches, newest first among equals.
     #[default]
     Relevance,
     /// Newest first.
