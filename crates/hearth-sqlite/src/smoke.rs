@@ -424,3 +424,75 @@ async fn the_writer_closes_cleanly_after_raw_writes() {
     let found = store.message(&ws, &sent.message.id).await.unwrap();
     assert_eq!(found.map(|m| m.text), Some("kept".to_owned()));
 }
+
+/// Messages stored without index rows (an upgrade from before search, or a generator
+/// writing straight into the file) are found once the backlog is indexed, each once, and
+/// a deleted one never.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_search_backlog_is_indexed_in_steps() {
+    use hearth_core::search::{SearchOptions, search};
+    use hearth_core::store::{SEARCH_INDEX_STEP, SearchSort};
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.db");
+    let store = open(&path).await;
+    let (ws, ada, general) = seed(&store).await;
+    let count = SEARCH_INDEX_STEP as usize + 5;
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let text = format!("backlogged note {i}");
+        ids.push(
+            store
+                .post_message(&ws, post(&general, &ada, &text))
+                .await
+                .unwrap()
+                .message
+                .id,
+        );
+    }
+    store.delete_message(&ws, &ids[0]).await.unwrap();
+
+    // Forget the index, as a database from before search (or a generated one) has none.
+    let url = format!("sqlite://{}", path.display());
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO message_search (message_search) VALUES ('delete-all'); \
+         UPDATE search_backlog SET done_rowid = 0, \
+             through_rowid = (SELECT MAX(rowid) FROM messages);",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+
+    let viewer = store.user(&ws, &ada).await.unwrap().unwrap();
+    let found = || async {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let options = SearchOptions {
+                query: "backlogged",
+                sort: SearchSort::Recent,
+                cursor: cursor.as_deref(),
+                limit: Some(100),
+            };
+            let page = search(&store, &viewer, options).await.unwrap();
+            seen.extend(page.results.into_iter().map(|r| r.hit.message.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return seen,
+            }
+        }
+    };
+    assert!(found().await.is_empty(), "the index was emptied");
+    let mut steps = 0;
+    while store.index_search_backlog().await.unwrap() > 0 {
+        steps += 1;
+    }
+    assert_eq!(steps, 2, "{count} messages in steps of {SEARCH_INDEX_STEP}");
+    let seen = found().await;
+    assert_eq!(seen.len(), count - 1, "each once, the deleted one never");
+    assert!(!seen.contains(&ids[0]));
+    assert_eq!(store.index_search_backlog().await.unwrap(), 0);
+}
