@@ -381,6 +381,10 @@ pub async fn canaries_never_leak(store: Arc<dyn Store>) {
     assert!(!sees(&f.owner, "canaryforeign").await);
     let foreign_author = format!("from:{}", other.owner.id);
     assert!(!sees(&f.owner, &foreign_author).await);
+    let foreign_channel = format!("in:{}", foreign.id);
+    assert!(!sees(&f.owner, &foreign_channel).await);
+    let secret_by_id = format!("in:{}", secret.id);
+    assert!(!sees(&dee, &secret_by_id).await);
     // Public channels are readable without joining, except by guests.
     assert!(sees(&dee, "canarypublic").await);
     assert!(!sees(&guest, "canarypublic").await);
