@@ -185,14 +185,6 @@ pub(crate) struct MessageRow {
 }
 
 impl MessageRow {
-    pub(crate) fn text(&self) -> &str {
-        &self.text
-    }
-
-    pub(crate) fn seq(&self) -> i64 {
-        self.seq
-    }
-
     pub(crate) fn into_message(self) -> Message {
         Message {
             id: MessageId::from_trusted(self.id),

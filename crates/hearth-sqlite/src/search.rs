@@ -183,6 +183,7 @@ pub(crate) async fn channel_by_name(
 /// A search result row: the message and what the result shows of channel and author.
 #[derive(FromRow)]
 struct HitRow {
+    rowid: i64,
     #[sqlx(flatten)]
     message: MessageRow,
     channel_kind: String,
@@ -202,40 +203,76 @@ pub(crate) async fn search(
     ws: &WorkspaceId,
     request: &SearchRequest,
 ) -> StoreResult<Vec<SearchHit>> {
+    // First the matches (rowid, seq and text only: the ranked window can be long), then
+    // the full rows of the page.
     let (sql, binds, ranked) = query(ws, request);
     // Static fragments and constants only; every value is bound.
-    let mut q = sqlx::query_as::<_, HitRow>(sqlx::AssertSqlSafe(sql));
+    let mut q = sqlx::query_as::<_, (i64, i64, String)>(sqlx::AssertSqlSafe(sql));
     for bind in binds {
         q = match bind {
             Bind::Text(s) => q.bind(s),
             Bind::Int(i) => q.bind(i),
         };
     }
-    let rows = q.fetch_all(&mut *conn).await.map_err(db)?;
-    let mut scored: Vec<(f64, HitRow)> = if ranked {
-        rows.into_iter()
-            .map(|row| (rank::score(row.message.text(), &request.terms), row))
-            .collect()
-    } else {
-        rows.into_iter().map(|row| (0.0, row)).collect()
-    };
+    let matches = q.fetch_all(&mut *conn).await.map_err(db)?;
+    let mut page: Vec<(i64, i64, f64)> = matches
+        .into_iter()
+        .map(|(rowid, seq, text)| {
+            let score = if ranked {
+                rank::score(&text, &request.terms)
+            } else {
+                0.0
+            };
+            (rowid, seq, score)
+        })
+        .collect();
     if ranked {
         // Best first, newest first among equals; then the page after the cursor.
-        scored.sort_by(|(a, x), (b, y)| {
-            b.total_cmp(a)
-                .then_with(|| y.message.seq().cmp(&x.message.seq()))
-        });
+        page.sort_by(|(_, x, a), (_, y, b)| b.total_cmp(a).then_with(|| y.cmp(x)));
         if let Some(key) = request.after {
-            scored.retain(|(score, row)| {
-                *score < key.score || (*score == key.score && row.message.seq() < key.seq)
+            page.retain(|&(_, seq, score)| {
+                score < key.score || (score == key.score && seq < key.seq)
             });
         }
-        scored.truncate(request.limit as usize);
+        page.truncate(request.limit as usize);
     }
-    let mut extras = Vec::with_capacity(scored.len());
-    let mut messages = Vec::with_capacity(scored.len());
-    for (score, row) in scored {
+    hits(conn, ws, &page).await
+}
+
+/// The page's messages with their channel and author, in the page's order.
+async fn hits(
+    conn: &mut SqliteConnection,
+    ws: &WorkspaceId,
+    page: &[(i64, i64, f64)],
+) -> StoreResult<Vec<SearchHit>> {
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rowids: Vec<String> = page.iter().map(|p| p.0.to_string()).collect();
+    let rowids = format!("[{}]", rowids.join(","));
+    let mut rows: Vec<HitRow> = sqlx::query_as(concat!(
+        "SELECT m.rowid AS rowid, ",
+        message_columns!(),
+        ", c.kind AS channel_kind, c.name AS channel_name, u.handle AS author_handle, \
+         u.display_name AS author_display_name \
+         FROM messages m \
+         JOIN channels c ON c.workspace_id = m.workspace_id AND c.id = m.channel_id \
+         JOIN users u ON u.workspace_id = m.workspace_id AND u.id = m.user_id \
+         WHERE m.workspace_id = ? AND m.rowid IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(ws.as_str())
+    .bind(rowids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let order: std::collections::HashMap<i64, usize> =
+        page.iter().enumerate().map(|(i, p)| (p.0, i)).collect();
+    rows.sort_by_key(|r| order.get(&r.rowid).copied().unwrap_or(usize::MAX));
+    let mut extras = Vec::with_capacity(rows.len());
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
         messages.push(row.message);
+        let score = order.get(&row.rowid).map_or(0.0, |&i| page[i].2);
         let extra = (row.channel_kind, row.channel_name, row.author_handle);
         extras.push((extra, row.author_display_name, score));
     }
@@ -264,19 +301,11 @@ fn query(ws: &WorkspaceId, request: &SearchRequest) -> (String, Vec<Bind>, bool)
     let excluded = (!request.excluded.is_empty()).then(|| any_of(&request.excluded));
     let ranked = !request.terms.is_empty() && request.sort == SearchSort::Relevance;
     let mut binds = Vec::new();
-    let mut sql = String::from(concat!("SELECT ", message_columns!()));
-    sql.push_str(
-        ", c.kind AS channel_kind, c.name AS channel_name, u.handle AS author_handle, \
-         u.display_name AS author_display_name",
-    );
+    let mut sql = String::from("SELECT m.rowid, m.seq, m.text");
     sql.push_str(match matching {
-        Some(_) => " FROM message_search s JOIN messages m ON m.rowid = s.rowid",
-        None => " FROM messages m",
+        Some(_) => " FROM message_search s JOIN messages m ON m.rowid = s.rowid WHERE ",
+        None => " FROM messages m WHERE ",
     });
-    sql.push_str(
-        " JOIN channels c ON c.workspace_id = m.workspace_id AND c.id = m.channel_id \
-          JOIN users u ON u.workspace_id = m.workspace_id AND u.id = m.user_id WHERE ",
-    );
     if let Some(expr) = &matching {
         let expr = match &excluded {
             // FTS5's NOT is binary: "this but not that".
@@ -295,13 +324,15 @@ fn query(ws: &WorkspaceId, request: &SearchRequest) -> (String, Vec<Bind>, bool)
         "m.workspace_id = ? AND m.deleted = 0 AND m.seq <= ? \
          AND (m.channel_id IN (SELECT mb.channel_id FROM memberships mb \
                                WHERE mb.workspace_id = ? AND mb.user_id = ?) \
-              OR (? AND c.kind = 'public'))",
+              OR (? AND m.channel_id IN (SELECT c.id FROM channels c \
+                                         WHERE c.workspace_id = ? AND c.kind = 'public')))",
     );
     binds.push(Bind::Text(ws.as_str().to_owned()));
     binds.push(Bind::Int(request.through_seq));
     binds.push(Bind::Text(ws.as_str().to_owned()));
     binds.push(Bind::Text(request.viewer.as_str().to_owned()));
     binds.push(Bind::Int(i64::from(request.include_public)));
+    binds.push(Bind::Text(ws.as_str().to_owned()));
     if !request.authors.is_empty() {
         sql.push_str(" AND m.user_id IN (SELECT value FROM json_each(?))");
         binds.push(Bind::Text(json_list(
