@@ -22,7 +22,7 @@ pub fn score(text: &str, terms: &[Term]) -> f64 {
     if terms.is_empty() {
         return 0.0;
     }
-    let tokens = text::tokens(text);
+    let tokens = text::unstemmed_tokens(text);
     let norm = K1 * (1.0 - B + B * tokens.len() as f64 / TYPICAL_LEN);
     terms
         .iter()
@@ -35,16 +35,28 @@ pub fn score(text: &str, terms: &[Term]) -> f64 {
 
 fn occurrences(tokens: &[Token], term: &Term) -> usize {
     match term {
-        Term::Word(w) => tokens.iter().filter(|t| &t.term == w).count(),
+        Term::Word(w) => tokens.iter().filter(|t| is(t, w)).count(),
         Term::Prefix(p) => tokens
             .iter()
-            .filter(|t| t.term.starts_with(p.as_str()) || t.folded.starts_with(p.as_str()))
+            .filter(|t| {
+                t.folded.starts_with(p.as_str())
+                    || (same_start(t, p) && text::term_of(&t.folded).starts_with(p.as_str()))
+            })
             .count(),
         Term::Phrase(words) => tokens
             .windows(words.len())
-            .filter(|run| run.iter().zip(words).all(|(t, w)| &t.term == w))
+            .filter(|run| run.iter().zip(words).all(|(t, w)| is(t, w)))
             .count(),
     }
+}
+
+/// Whether the token's term is `term`, stemming only the tokens that can match.
+fn is(token: &Token, term: &str) -> bool {
+    same_start(token, term) && text::term_of(&token.folded) == term
+}
+
+fn same_start(token: &Token, term: &str) -> bool {
+    token.folded.chars().next() == term.chars().next()
 }
 
 #[cfg(test)]

@@ -45,10 +45,43 @@ pub struct Token {
 
 /// The tokens of `text`, in order.
 pub fn tokens(text: &str) -> Vec<Token> {
+    tokenize(text, true)
+}
+
+/// [`tokens`] without stemming: each token's `term` is its folded form. For scoring many
+/// texts, where [`term_of`] is asked only of the tokens that may match.
+pub fn unstemmed_tokens(text: &str) -> Vec<Token> {
+    tokenize(text, false)
+}
+
+/// The term of a folded word: its English stem when it is ASCII letters. Stemming keeps
+/// a word's first letter, so a term can only come from words that start with its first
+/// letter.
+pub fn term_of(folded: &str) -> std::borrow::Cow<'_, str> {
+    if folded.bytes().all(|b| b.is_ascii_lowercase()) {
+        ENGLISH.stem(folded)
+    } else {
+        std::borrow::Cow::Borrowed(folded)
+    }
+}
+
+fn tokenize(text: &str, stem: bool) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut run = Run::default();
+    let mut run = Run {
+        stem,
+        ..Run::default()
+    };
     for (start, c) in text.char_indices() {
         let end = start + c.len_utf8();
+        if c.is_ascii() {
+            // Most text: no decomposition to do.
+            if c.is_ascii_alphanumeric() {
+                run.push(&mut out, Kind::Word, c.to_ascii_lowercase(), start, end);
+            } else {
+                run.flush(&mut out);
+            }
+            continue;
+        }
         if is_cjk(c) {
             run.push(&mut out, Kind::Cjk, c, start, end);
             continue;
@@ -111,6 +144,7 @@ enum Kind {
 struct Run {
     kind: Kind,
     chars: Vec<(char, usize, usize)>,
+    stem: bool,
 }
 
 impl Run {
@@ -127,7 +161,7 @@ impl Run {
             return;
         }
         match self.kind {
-            Kind::Word => out.push(word(&self.chars)),
+            Kind::Word => out.push(word(&self.chars, self.stem)),
             Kind::Cjk if self.chars.len() == 1 => out.push(cjk(&self.chars)),
             Kind::Cjk => out.extend(self.chars.windows(2).map(cjk)),
         }
@@ -135,11 +169,11 @@ impl Run {
     }
 }
 
-fn word(chars: &[(char, usize, usize)]) -> Token {
+fn word(chars: &[(char, usize, usize)], stem: bool) -> Token {
     let kept = &chars[..chars.len().min(MAX_TOKEN_CHARS)];
     let folded: String = kept.iter().map(|&(c, _, _)| c).collect();
-    let term = if folded.bytes().all(|b| b.is_ascii_lowercase()) {
-        ENGLISH.stem(&folded).into_owned()
+    let term = if stem {
+        term_of(&folded).into_owned()
     } else {
         folded.clone()
     };
@@ -246,6 +280,19 @@ mod tests {
     #[test]
     fn cjk_next_to_latin_splits_the_run() {
         assert_eq!(terms("API設計review"), ["api", "設計", "review"]);
+    }
+
+    #[test]
+    fn unstemmed_tokens_stem_to_the_same_terms() {
+        let text = "Deployments were deployed, naïvely: happy days! dying skies";
+        let lazy: Vec<String> = unstemmed_tokens(text)
+            .iter()
+            .map(|t| term_of(&t.folded).into_owned())
+            .collect();
+        assert_eq!(lazy, terms(text));
+        for t in tokens(text) {
+            assert_eq!(t.term.chars().next(), t.folded.chars().next(), "{t:?}");
+        }
     }
 
     #[test]
