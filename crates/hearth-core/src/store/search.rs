@@ -17,7 +17,7 @@ pub const SEARCH_INDEX_STEP: u64 = 1_000;
 /// How many of the newest matches [`SearchSort::Relevance`] ranks: the best of the
 /// newest matches rather than of all, so a word in half the messages costs about what a
 /// rare one does. Older matches are reached with [`SearchSort::Recent`].
-pub const RELEVANCE_WINDOW: u32 = 2_000;
+pub const RELEVANCE_WINDOW: u32 = 500;
 
 /// How results are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
