@@ -22,15 +22,54 @@ pub fn score(text: &str, terms: &[Term]) -> f64 {
     if terms.is_empty() {
         return 0.0;
     }
-    let tokens = text::unstemmed_tokens(text);
-    let norm = K1 * (1.0 - B + B * tokens.len() as f64 / TYPICAL_LEN);
-    terms
-        .iter()
-        .map(|term| {
-            let tf = occurrences(&tokens, term) as f64;
+    let (len, tf) = if terms.iter().any(|t| matches!(t, Term::Phrase(_))) {
+        let tokens = text::unstemmed_tokens(text);
+        let tf = terms.iter().map(|t| occurrences(&tokens, t)).collect();
+        (tokens.len(), tf)
+    } else {
+        streamed_occurrences(text, terms)
+    };
+    let norm = K1 * (1.0 - B + B * len as f64 / TYPICAL_LEN);
+    tf.into_iter()
+        .map(|tf| {
+            let tf = tf as f64;
             tf * (K1 + 1.0) / (tf + norm)
         })
         .sum()
+}
+
+/// The token count and each (word or prefix) term's occurrences, without building a
+/// token list: the folded form goes through one reused buffer, and a word is stemmed only
+/// when a term starts with its letter. Many candidates are scored per search.
+fn streamed_occurrences(text: &str, terms: &[Term]) -> (usize, Vec<usize>) {
+    let mut len = 0;
+    let mut tf = vec![0; terms.len()];
+    let mut folded = String::new();
+    text::visit(text, &mut |chars, _| {
+        len += 1;
+        folded.clear();
+        folded.extend(chars.iter().map(|&(c, _, _)| c));
+        let first = folded.chars().next();
+        let mut stem: Option<std::borrow::Cow<'_, str>> = None;
+        for (i, term) in terms.iter().enumerate() {
+            let (Term::Word(t) | Term::Prefix(t)) = term else {
+                continue;
+            };
+            let prefix = matches!(term, Term::Prefix(_));
+            if prefix && folded.starts_with(t.as_str()) {
+                tf[i] += 1;
+                continue;
+            }
+            if first != t.chars().next() {
+                continue;
+            }
+            let stem = stem.get_or_insert_with(|| text::term_of(&folded));
+            if (prefix && stem.starts_with(t.as_str())) || (!prefix && stem.as_ref() == t) {
+                tf[i] += 1;
+            }
+        }
+    });
+    (len, tf)
 }
 
 fn occurrences(tokens: &[Token], term: &Term) -> usize {
@@ -79,6 +118,21 @@ mod tests {
                 )
         );
         assert_eq!(s("no match here", "outage"), 0.0);
+    }
+
+    #[test]
+    fn streaming_counts_as_the_token_list_does() {
+        let text = "Deploying deployments: DEPLOY, déploy, depot; happy happiness";
+        for q in ["deploy", "depl*", "happi", "deploy depot", "happ* café"] {
+            let terms = Query::parse(q).unwrap().terms;
+            let tokens = text::unstemmed_tokens(text);
+            let listed: Vec<usize> = terms.iter().map(|t| occurrences(&tokens, t)).collect();
+            assert_eq!(
+                streamed_occurrences(text, &terms),
+                (tokens.len(), listed),
+                "{q}"
+            );
+        }
     }
 
     #[test]

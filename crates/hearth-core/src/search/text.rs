@@ -67,23 +67,34 @@ pub fn term_of(folded: &str) -> std::borrow::Cow<'_, str> {
 
 fn tokenize(text: &str, stem: bool) -> Vec<Token> {
     let mut out = Vec::new();
-    let mut run = Run {
-        stem,
-        ..Run::default()
-    };
+    visit(text, &mut |chars, cjk_run| {
+        out.push(if cjk_run {
+            cjk(chars)
+        } else {
+            word(chars, stem)
+        });
+    });
+    out
+}
+
+/// Calls `f` with each token's characters (folded, each with the byte range it came
+/// from) in order, and whether it is CJK: what [`tokens`] builds tokens from, without
+/// building them.
+pub fn visit(text: &str, f: &mut dyn FnMut(&[(char, usize, usize)], bool)) {
+    let mut run = Run::default();
     for (start, c) in text.char_indices() {
         let end = start + c.len_utf8();
         if c.is_ascii() {
             // Most text: no decomposition to do.
             if c.is_ascii_alphanumeric() {
-                run.push(&mut out, Kind::Word, c.to_ascii_lowercase(), start, end);
+                run.push(f, Kind::Word, c.to_ascii_lowercase(), start, end);
             } else {
-                run.flush(&mut out);
+                run.flush(f);
             }
             continue;
         }
         if is_cjk(c) {
-            run.push(&mut out, Kind::Cjk, c, start, end);
+            run.push(f, Kind::Cjk, c, start, end);
             continue;
         }
         let mut any = false;
@@ -93,21 +104,20 @@ fn tokenize(text: &str, stem: bool) -> Vec<Token> {
             }
             any = true;
             if is_cjk(d) {
-                run.push(&mut out, Kind::Cjk, d, start, end);
+                run.push(f, Kind::Cjk, d, start, end);
             } else if d.is_alphanumeric() {
                 for lower in d.to_lowercase() {
-                    run.push(&mut out, Kind::Word, lower, start, end);
+                    run.push(f, Kind::Word, lower, start, end);
                 }
             } else {
-                run.flush(&mut out);
+                run.flush(f);
             }
         });
         if !any && !is_combining_mark(c) {
-            run.flush(&mut out);
+            run.flush(f);
         }
     }
-    run.flush(&mut out);
-    out
+    run.flush(f);
 }
 
 /// The terms a query word or phrase stands for: [`tokens`] without positions.
@@ -144,34 +154,41 @@ enum Kind {
 struct Run {
     kind: Kind,
     chars: Vec<(char, usize, usize)>,
-    stem: bool,
 }
 
+type Sink<'a> = dyn FnMut(&[(char, usize, usize)], bool) + 'a;
+
 impl Run {
-    fn push(&mut self, out: &mut Vec<Token>, kind: Kind, c: char, start: usize, end: usize) {
+    fn push(&mut self, f: &mut Sink<'_>, kind: Kind, c: char, start: usize, end: usize) {
         if kind != self.kind {
-            self.flush(out);
+            self.flush(f);
             self.kind = kind;
         }
         self.chars.push((c, start, end));
     }
 
-    fn flush(&mut self, out: &mut Vec<Token>) {
+    fn flush(&mut self, f: &mut Sink<'_>) {
         if self.chars.is_empty() {
             return;
         }
         match self.kind {
-            Kind::Word => out.push(word(&self.chars, self.stem)),
-            Kind::Cjk if self.chars.len() == 1 => out.push(cjk(&self.chars)),
-            Kind::Cjk => out.extend(self.chars.windows(2).map(cjk)),
+            Kind::Word => {
+                let kept = self.chars.len().min(MAX_TOKEN_CHARS);
+                f(&self.chars[..kept], false);
+            }
+            Kind::Cjk if self.chars.len() == 1 => f(&self.chars, true),
+            Kind::Cjk => {
+                for pair in self.chars.windows(2) {
+                    f(pair, true);
+                }
+            }
         }
         self.chars.clear();
     }
 }
 
 fn word(chars: &[(char, usize, usize)], stem: bool) -> Token {
-    let kept = &chars[..chars.len().min(MAX_TOKEN_CHARS)];
-    let folded: String = kept.iter().map(|&(c, _, _)| c).collect();
+    let folded: String = chars.iter().map(|&(c, _, _)| c).collect();
     let term = if stem {
         term_of(&folded).into_owned()
     } else {
