@@ -80,7 +80,7 @@ fn tokenize(text: &str, stem: bool) -> Vec<Token> {
 /// Calls `f` with each token's characters (folded, each with the byte range it came
 /// from) in order, and whether it is CJK: what [`tokens`] builds tokens from, without
 /// building them.
-pub fn visit(text: &str, f: &mut dyn FnMut(&[(char, usize, usize)], bool)) {
+pub fn visit(text: &str, f: &mut Sink<'_>) {
     let mut run = Run::default();
     for (start, c) in text.char_indices() {
         let end = start + c.len_utf8();
@@ -156,7 +156,9 @@ struct Run {
     chars: Vec<(char, usize, usize)>,
 }
 
-type Sink<'a> = dyn FnMut(&[(char, usize, usize)], bool) + 'a;
+/// What [`visit`] calls with each token: its characters, each with its byte range, and
+/// whether it is CJK.
+pub type Sink<'a> = dyn FnMut(&[(char, usize, usize)], bool) + 'a;
 
 impl Run {
     fn push(&mut self, f: &mut Sink<'_>, kind: Kind, c: char, start: usize, end: usize) {
