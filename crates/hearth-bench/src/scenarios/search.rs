@@ -136,6 +136,23 @@ impl Backend {
         Ok(n.max(0) as u64)
     }
 
+    /// Index rows and messages that should have one (not deleted), on SQLite (where the
+    /// index is a table of its own; on PostgreSQL a message's vector is in its row).
+    async fn index_coverage(&self) -> anyhow::Result<Option<(u64, u64)>> {
+        let Backend::Sqlite(path) = self else {
+            return Ok(None);
+        };
+        let mut conn = sqlite_reader(path).await?;
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM message_search")
+            .fetch_one(&mut conn)
+            .await?;
+        let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE deleted = 0")
+            .fetch_one(&mut conn)
+            .await?;
+        conn.close().await?;
+        Ok(Some((rows.max(0) as u64, messages.max(0) as u64)))
+    }
+
     /// Whether the backlog is empty.
     async fn indexed(&self) -> anyhow::Result<bool> {
         Ok(match self {
@@ -521,6 +538,9 @@ pub struct IndexFigures {
     /// What the server logged at the end (`search index complete`), if it did.
     pub server_indexed: Option<u64>,
     pub server_seconds: Option<f64>,
+    /// SQLite: rows in the index and messages that should have one, once it is complete.
+    pub index_rows: Option<u64>,
+    pub indexable_messages: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -602,6 +622,9 @@ impl SearchReport {
                 match (i.server_indexed, i.server_seconds) {
                     (Some(n), Some(s)) => format!("; the server logged {n} in {s:.1} s"),
                     _ => String::new(),
+                } + &match (i.index_rows, i.indexable_messages) {
+                    (Some(r), Some(m)) => format!("; {r} index rows for {m} messages"),
+                    _ => String::new(),
                 }
             )),
             None => lines.push("index: already complete when the server started".to_owned()),
@@ -679,6 +702,14 @@ impl SearchReport {
             if k.queries == 0 {
                 failures.push(format!("no {} query could be built", k.kind.name()));
             }
+        }
+        if let Some(i) = &self.index
+            && let (Some(rows), Some(messages)) = (i.index_rows, i.indexable_messages)
+            && rows != messages
+        {
+            failures.push(format!(
+                "the index holds {rows} rows for {messages} messages once complete"
+            ));
         }
         if let Some(b) = &self.baseline
             && b.lookups == 0
@@ -777,7 +808,10 @@ async fn wait_for_index(
         }
     }
     let field = |key: &str| line.as_deref().and_then(|l| log_field(l, key));
+    let coverage = backend.index_coverage().await?;
     Ok(Some(IndexFigures {
+        index_rows: coverage.map(|c| c.0),
+        indexable_messages: coverage.map(|c| c.1),
         backlog,
         seconds,
         per_s: backlog as f64 / seconds,
