@@ -230,6 +230,43 @@ impl Api {
         self.call("list messages", req).await
     }
 
+    /// `GET /api/v1/search` as `reader`: one page of `q`, sorted by `sort` (`relevance` or
+    /// `recent`), at most `limit` results.
+    pub async fn search(
+        &self,
+        reader: &Account,
+        q: &str,
+        sort: &str,
+        limit: u32,
+    ) -> anyhow::Result<wire::SearchResults> {
+        let url = format!(
+            "{}/api/v1/search?q={}&sort={sort}&limit={limit}",
+            self.base,
+            url_encoded(q)
+        );
+        let req = self.http.get(url).bearer_auth(&reader.token);
+        self.call("search", req).await
+    }
+
+    /// A user of the reader's workspace.
+    pub async fn user(&self, reader: &Account, user_id: &str) -> anyhow::Result<wire::User> {
+        let url = format!("{}/api/v1/users/{user_id}", self.base);
+        let req = self.http.get(url).bearer_auth(&reader.token);
+        self.call("get user", req).await
+    }
+
+    /// A channel the reader can see.
+    pub async fn channel(
+        &self,
+        reader: &Account,
+        channel_id: &str,
+    ) -> anyhow::Result<wire::Channel> {
+        let url = format!("{}/api/v1/channels/{channel_id}", self.base);
+        let req = self.http.get(url).bearer_auth(&reader.token);
+        let resp: wire::ChannelResponse = self.call("get channel", req).await?;
+        Ok(resp.channel)
+    }
+
     /// Creates `count` public channels named `{prefix}-{i}` as `creator`, a few at a time;
     /// returns their ids in index order.
     pub async fn create_channels(
@@ -271,6 +308,19 @@ impl Api {
     }
 }
 
+/// `s` percent-encoded for a URL's query string: everything but unreserved characters.
+pub fn url_encoded(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A workspace of `users` accounts (its owner first) ready for a scenario.
 pub struct Population {
     pub accounts: Vec<Account>,
@@ -300,5 +350,19 @@ impl Population {
         api.add_members(self.owner(), &id, &self.accounts[1..])
             .await?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_are_percent_encoded() {
+        assert_eq!(
+            url_encoded("\"a b\" from:@ada.lovelace1 in:#ops-00001"),
+            "%22a%20b%22%20from%3A%40ada.lovelace1%20in%3A%23ops-00001"
+        );
+        assert_eq!(url_encoded("é&="), "%C3%A9%26%3D");
     }
 }

@@ -40,6 +40,7 @@ use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
 use crate::scenarios::reconnect::{self, ReconnectArgs};
+use crate::scenarios::search::{self, SearchArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
 use crate::scenarios::small_rooms::{self, SmallRoomsArgs};
 use crate::scenarios::write::{self, WriteArgs};
@@ -117,6 +118,9 @@ enum Command {
     CrossNode(CrossNodeArgs),
     /// The latest page of a random channel's history, in a filled workspace.
     History(HistoryArgs),
+    /// Full-text search over a generated workspace, by kind of query, against the raw
+    /// index lookup; and how long the server takes to index the generated messages.
+    Search(SearchArgs),
     /// Fill a new data directory with a realistic workspace, fast (for history, search
     /// and timing `hearth migrate-data`).
     Generate(GenerateArgs),
@@ -406,6 +410,55 @@ async fn run_scenario(
             );
             json!({ "scenario": "history", "command": command_line, "ours": report })
         }
+        Command::Search(args) => {
+            if servers.external.is_some() {
+                bail!("search starts its own server on --data: drop --server");
+            }
+            let (backend, migrate_seconds) = match &servers.database_url {
+                None => (search::Backend::Sqlite(args.data.join("hearth.db")), None),
+                Some(url) => {
+                    let secs = search::migrate(&servers.bin, &args.data, url).await?;
+                    (search::Backend::Postgres(url.clone()), Some(secs))
+                }
+            };
+            let backlog = backend.unindexed().await?;
+            let started = tokio::time::Instant::now();
+            let target = match &backend {
+                search::Backend::Sqlite(_) => servers.start_in(&args.data).await?,
+                search::Backend::Postgres(_) => servers.start(&[]).await?,
+            };
+            let scenario =
+                async |t: &mut Target| search::run(t, args, &backend, backlog, started).await;
+            let mut report = run_on(target, scenario).await?;
+            report.migrate_seconds = migrate_seconds;
+            let report = search::with_baseline(report, args, &backend).await?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            let word = report.kind(search::Kind::Word).map(|k| k.latency);
+            row = Row::new(
+                &format!("search ({}, {} messages)", report.backend, report.messages),
+                format!(
+                    "word {}; all kinds p50 {:.2} ms, p99 {:.2} ms; index {}",
+                    word.map_or("?".to_owned(), |w| markdown::latency(&w)),
+                    report.all.p50_us as f64 / 1e3,
+                    report.all.p99_us as f64 / 1e3,
+                    report
+                        .index
+                        .as_ref()
+                        .map_or("already built".to_owned(), |i| format!(
+                            "{:.0} msg/s",
+                            i.per_s
+                        ))
+                ),
+            );
+            if let Some(b) = &report.baseline {
+                row = row.against(
+                    format!("raw index lookup: {}", markdown::latency(&b.latency)),
+                    report.ratio.map(|r| r.to_string()),
+                );
+            }
+            json!({ "scenario": "search", "command": command_line, "ours": report })
+        }
     };
     Ok((output, failures, row))
 }
@@ -416,6 +469,8 @@ struct Servers {
     /// Every started server's extra arguments: `--server-arg`s, and the scratch database.
     args: Vec<String>,
     external: Option<String>,
+    /// The scratch database the servers run on, with `--postgres`.
+    database_url: Option<String>,
 }
 
 impl Servers {
@@ -431,6 +486,7 @@ impl Servers {
             bin: global.server_bin.clone(),
             args,
             external: global.server.clone(),
+            database_url: database.map(|d| d.url().to_owned()),
         })
     }
 

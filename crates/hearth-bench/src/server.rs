@@ -21,6 +21,8 @@ use tokio::process::{Child, Command};
 
 /// Log lines kept verbatim for the report.
 const KEPT_LOG_LINES: usize = 20;
+/// Informational log lines a scenario waits for or reports (kept whatever their level).
+const NOTED: &[&str] = &["search index complete"];
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -149,6 +151,14 @@ impl Target {
     pub fn log_summary(&self) -> Option<LogSummary> {
         self.process.as_ref().map(ServerProcess::log_summary)
     }
+
+    /// The lines the server logged so far that hold one of the [`NOTED`] messages.
+    pub fn noted_lines(&self) -> Vec<String> {
+        self.process
+            .as_ref()
+            .map(|p| p.notes.lock().expect("notes lock poisoned").clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Resident memory now and at its peak.
@@ -172,6 +182,8 @@ pub struct ServerProcess {
     child: Child,
     pid: u32,
     log: Arc<Mutex<LogSummary>>,
+    /// Lines holding one of the [`NOTED`] messages.
+    notes: Arc<Mutex<Vec<String>>>,
     /// How it was started, to start it again.
     bin: PathBuf,
     args: Vec<OsString>,
@@ -239,7 +251,8 @@ impl ServerProcess {
         let pid = child.id().context("the server exited at once")?;
         let log = Arc::new(Mutex::new(LogSummary::default()));
         let stderr = child.stderr.take().context("no stderr pipe")?;
-        tokio::spawn(drain_log(stderr, log.clone()));
+        let notes = Arc::new(Mutex::new(Vec::new()));
+        tokio::spawn(drain_log(stderr, log.clone(), notes.clone()));
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut lines = BufReader::new(stdout).lines();
         let url = tokio::time::timeout(START_TIMEOUT, async {
@@ -258,6 +271,7 @@ impl ServerProcess {
             child,
             pid,
             log,
+            notes,
             bin: bin.to_owned(),
             args: args.to_vec(),
             data_dir,
@@ -370,9 +384,19 @@ pub fn own_rss_kib() -> Option<u64> {
     status_kib(&status, "VmRSS")
 }
 
-async fn drain_log(pipe: impl AsyncRead + Unpin, log: Arc<Mutex<LogSummary>>) {
+async fn drain_log(
+    pipe: impl AsyncRead + Unpin,
+    log: Arc<Mutex<LogSummary>>,
+    notes: Arc<Mutex<Vec<String>>>,
+) {
     let mut lines = BufReader::new(pipe).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        if NOTED.iter().any(|n| line.contains(n)) {
+            let mut notes = notes.lock().expect("notes lock poisoned");
+            if notes.len() < KEPT_LOG_LINES {
+                notes.push(line.clone());
+            }
+        }
         let is_error = line.contains("ERROR") || line.contains("\"level\":\"ERROR\"");
         let is_warning = line.contains("WARN");
         if !is_error && !is_warning {

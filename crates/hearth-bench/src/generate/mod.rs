@@ -20,7 +20,7 @@
 //! server's retention); a client resuming from before what is kept gets a resync.
 
 mod sqlite;
-mod text;
+pub mod text;
 mod workspace;
 
 use std::path::{Path, PathBuf};

@@ -302,7 +302,7 @@ pub fn message(rng: &mut Rng, out: &mut String) {
         if i > 0 {
             out.push(' ');
         }
-        let word = WORDS[rng.zipf(WORDS.len())];
+        let word = word(rng);
         if sentence_start {
             let mut chars = word.chars();
             if let Some(first) = chars.next() {
@@ -328,6 +328,12 @@ pub fn message(rng: &mut Rng, out: &mut String) {
         out.push(' ');
         out.push_str(EMOJI[rng.below(EMOJI.len())]);
     }
+}
+
+/// One word of the vocabulary, drawn as message text draws them (Zipf: common words
+/// are common).
+pub fn word(rng: &mut Rng) -> &'static str {
+    WORDS[rng.zipf(WORDS.len())]
 }
 
 /// An emoji name for a reaction, skewed towards the popular ones.

@@ -11,6 +11,7 @@ pub mod idle;
 pub mod idle_workers;
 pub mod reconnect;
 pub mod rooms;
+pub mod search;
 pub mod small_room;
 pub mod small_rooms;
 pub mod write;
