@@ -83,6 +83,7 @@ mod transactions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use hearth_core::store::StoreError;
@@ -118,6 +119,9 @@ pub struct PgStore {
     pool: PgPool,
     /// The per-workspace batchers that run every write appending to a log.
     batchers: Batchers,
+    /// Whether this node indexed search backlog since the backlog was last empty, so the
+    /// table's statistics are refreshed once it is.
+    backlog_indexed: AtomicBool,
 }
 
 impl PgStore {
@@ -140,7 +144,11 @@ impl PgStore {
             "connected to PostgreSQL store"
         );
         let batchers = Batchers::new(pool.clone(), options.acquire_timeout);
-        Ok(Self { pool, batchers })
+        Ok(Self {
+            pool,
+            batchers,
+            backlog_indexed: AtomicBool::new(false),
+        })
     }
 
     /// Graceful shutdown: waits for connections in use to come back, then closes them all.

@@ -3,6 +3,8 @@
 //! read snapshot) and hands the connection to the module that owns that part of the
 //! schema.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPage;
@@ -378,8 +380,21 @@ impl Store for PgStore {
     /// A write of its own, without any workspace's lock: indexing changes nothing anyone
     /// sees, and the rows it takes are locked (and skipped by other nodes) until it commits.
     async fn index_search_backlog(&self) -> StoreResult<u64> {
-        self.write_unlogged(|c, _| Box::pin(index::backlog_step(c)))
-            .await
+        let indexed = self
+            .write_unlogged(|c, _| Box::pin(index::backlog_step(c)))
+            .await?;
+        if indexed > 0 {
+            self.backlog_indexed.store(true, Ordering::Relaxed);
+        } else if self.backlog_indexed.swap(false, Ordering::Relaxed) {
+            // Every vector just changed from NULL: without fresh statistics the planner
+            // takes every word for a rare one (a bitmap scan of all its matches instead
+            // of walking the newest messages).
+            sqlx::query("ANALYZE messages")
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        }
+        Ok(indexed)
     }
 
     async fn events_after(
