@@ -168,6 +168,25 @@ pub struct ProcessMemory {
     pub peak_rss_kib: u64,
 }
 
+/// A report's lines about the server it started: its memory, and what its log said.
+pub fn server_lines(memory: Option<&ProcessMemory>, log: Option<&LogSummary>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(m) = memory {
+        lines.push(format!(
+            "server memory: RSS {} KiB (peak {} KiB)",
+            m.rss_kib, m.peak_rss_kib
+        ));
+    }
+    if let Some(log) = log {
+        lines.push(format!(
+            "server log: {} warnings, {} errors",
+            log.warnings, log.errors
+        ));
+        lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
+    }
+    lines
+}
+
 /// What the server said on stderr that a reader of the report should know about.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LogSummary {

@@ -25,7 +25,7 @@ use crate::client::client_msg_id;
 use crate::generate::{ChannelFacts, Manifest};
 use crate::progress;
 use crate::scenarios::run_tag;
-use crate::server::{LogSummary, ProcessMemory, Target};
+use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
 use crate::stats::{Latency, LatencySummary};
 
 /// The page size asked for.
@@ -114,19 +114,10 @@ impl HistoryReport {
             format!("latest page: {}", self.latency),
         ];
         lines.extend(self.first_errors.iter().map(|e| format!("  error: {e}")));
-        if let Some(m) = &self.server_memory {
-            lines.push(format!(
-                "server memory: RSS {} KiB (peak {} KiB)",
-                m.rss_kib, m.peak_rss_kib
-            ));
-        }
-        if let Some(log) = &self.server_log {
-            lines.push(format!(
-                "server log: {} warnings, {} errors",
-                log.warnings, log.errors
-            ));
-            lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
-        }
+        lines.extend(server_lines(
+            self.server_memory.as_ref(),
+            self.server_log.as_ref(),
+        ));
         lines
     }
 

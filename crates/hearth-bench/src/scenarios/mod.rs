@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use crate::api::{Account, Api, Population};
 use crate::client::{Client, Counters, Dialer, Observer};
 use crate::progress;
-use crate::server::{LogSummary, ProcessMemory, Target};
+use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
 
 /// Upgrades in flight at once while connecting many clients; more only overflows the
 /// server's accept backlog.
@@ -188,19 +188,10 @@ impl Health {
             "connections: {} failed to connect, {} dropped by the server, {} error frames",
             self.connect_failures, self.disconnects, self.error_frames
         )];
-        if let Some(m) = &self.server_memory {
-            lines.push(format!(
-                "server memory: RSS {} KiB (peak {} KiB)",
-                m.rss_kib, m.peak_rss_kib
-            ));
-        }
-        if let Some(log) = &self.server_log {
-            lines.push(format!(
-                "server log: {} warnings, {} errors",
-                log.warnings, log.errors
-            ));
-            lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
-        }
+        lines.extend(server_lines(
+            self.server_memory.as_ref(),
+            self.server_log.as_ref(),
+        ));
         lines.extend(self.notes.iter().take(10).map(|n| format!("  note: {n}")));
         lines
     }

@@ -50,7 +50,7 @@ use tokio::time::Instant;
 use crate::api::{Account, Api};
 use crate::generate::Manifest;
 use crate::generate::text::{self, Rng};
-use crate::server::{LogSummary, ProcessMemory, Target};
+use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
 use crate::stats::{Latency, LatencySummary, Ratios};
 
 /// Results asked per page (the API's default).
@@ -671,19 +671,10 @@ impl SearchReport {
         if let Some(r) = &self.recent_ratio {
             lines.push(format!("ours (recent) / baseline: {r}"));
         }
-        if let Some(m) = &self.server_memory {
-            lines.push(format!(
-                "server memory: RSS {} KiB (peak {} KiB)",
-                m.rss_kib, m.peak_rss_kib
-            ));
-        }
-        if let Some(log) = &self.server_log {
-            lines.push(format!(
-                "server log: {} warnings, {} errors",
-                log.warnings, log.errors
-            ));
-            lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
-        }
+        lines.extend(server_lines(
+            self.server_memory.as_ref(),
+            self.server_log.as_ref(),
+        ));
         lines
     }
 

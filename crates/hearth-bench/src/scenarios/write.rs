@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use crate::api::{Api, Population};
 use crate::client::client_msg_id;
 use crate::scenarios::run_tag;
-use crate::server::{LogSummary, ProcessMemory, Target};
+use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
 use crate::stats::{Latency, LatencySummary};
 use crate::storage_limit::{self, LimitArgs, Storage, WriteBaseline};
 /// Refusals kept verbatim for the report.
@@ -107,19 +107,10 @@ impl WriteReport {
             format!("ack latency: {}", o.ack),
         ];
         lines.extend(o.first_errors.iter().map(|e| format!("  error: {e}")));
-        if let Some(m) = &o.server_memory {
-            lines.push(format!(
-                "server memory: RSS {} KiB (peak {} KiB)",
-                m.rss_kib, m.peak_rss_kib
-            ));
-        }
-        if let Some(log) = &o.server_log {
-            lines.push(format!(
-                "server log: {} warnings, {} errors",
-                log.warnings, log.errors
-            ));
-            lines.extend(log.first_lines.iter().take(5).map(|l| format!("  {l}")));
-        }
+        lines.extend(server_lines(
+            o.server_memory.as_ref(),
+            o.server_log.as_ref(),
+        ));
         if let Some(b) = &self.baseline {
             lines.push(format!(
                 "baseline ({}): {} committed, {:.0} inserts/s",

@@ -73,19 +73,32 @@ fn streamed_occurrences(text: &str, terms: &[Term]) -> (usize, Vec<usize>) {
 }
 
 fn occurrences(tokens: &[Token], term: &Term) -> usize {
+    spans(tokens, term).len()
+}
+
+/// Where `term` occurs in `tokens` (from [`text::unstemmed_tokens`] or [`text::tokens`]):
+/// the first and last index of each occurrence. What the score counts and the snippet
+/// marks, so the two never disagree.
+pub(super) fn spans(tokens: &[Token], term: &Term) -> Vec<(usize, usize)> {
     match term {
-        Term::Word(w) => tokens.iter().filter(|t| is(t, w)).count(),
-        Term::Prefix(p) => tokens
-            .iter()
-            .filter(|t| {
+        Term::Word(w) => (0..tokens.len())
+            .filter(|&i| is(&tokens[i], w))
+            .map(|i| (i, i))
+            .collect(),
+        Term::Prefix(p) => (0..tokens.len())
+            .filter(|&i| {
+                let t = &tokens[i];
                 t.folded.starts_with(p.as_str())
                     || (same_start(t, p) && text::term_of(&t.folded).starts_with(p.as_str()))
             })
-            .count(),
+            .map(|i| (i, i))
+            .collect(),
         Term::Phrase(words) => tokens
             .windows(words.len())
-            .filter(|run| run.iter().zip(words).all(|(t, w)| is(t, w)))
-            .count(),
+            .enumerate()
+            .filter(|(_, run)| run.iter().zip(words).all(|(t, w)| is(t, w)))
+            .map(|(i, _)| (i, i + words.len() - 1))
+            .collect(),
     }
 }
 

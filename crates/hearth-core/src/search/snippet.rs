@@ -5,6 +5,7 @@
 //! index uses, so it marks exactly what the search matched, on every backend.
 
 use super::query::Term;
+use super::rank;
 use super::text::{self, Token};
 
 /// The longest snippet, in characters of message text (ellipses and markup aside).
@@ -14,7 +15,7 @@ const LEAD_CHARS: usize = 60;
 
 /// The snippet of `text` for a query with these (positive) terms.
 pub fn highlight(text: &str, terms: &[Term]) -> String {
-    let tokens = text::tokens(text);
+    let tokens = text::unstemmed_tokens(text);
     let ranges = merged(matches(&tokens, terms));
     let (start, end) = window(text, ranges.first().map(|r| r.0));
     let mut out = String::new();
@@ -42,31 +43,11 @@ pub fn highlight(text: &str, terms: &[Term]) -> String {
 
 /// The byte ranges of the tokens that match a term.
 fn matches(tokens: &[Token], terms: &[Term]) -> Vec<(usize, usize)> {
-    let mut ranges = Vec::new();
-    for term in terms {
-        match term {
-            Term::Word(w) => ranges.extend(
-                tokens
-                    .iter()
-                    .filter(|t| &t.term == w)
-                    .map(|t| (t.start, t.end)),
-            ),
-            Term::Prefix(p) => ranges.extend(
-                tokens
-                    .iter()
-                    .filter(|t| t.term.starts_with(p.as_str()) || t.folded.starts_with(p.as_str()))
-                    .map(|t| (t.start, t.end)),
-            ),
-            Term::Phrase(words) => {
-                for run in tokens.windows(words.len()) {
-                    if run.iter().zip(words).all(|(t, w)| &t.term == w) {
-                        ranges.push((run[0].start, run[run.len() - 1].end));
-                    }
-                }
-            }
-        }
-    }
-    ranges
+    terms
+        .iter()
+        .flat_map(|term| rank::spans(tokens, term))
+        .map(|(first, last)| (tokens[first].start, tokens[last].end))
+        .collect()
 }
 
 /// Sorted, with overlapping and touching ranges joined (CJK bigrams overlap).
