@@ -6,7 +6,7 @@
 //!   did not exist (tenant isolation and private-channel secrecy);
 //! - a [`Denied`]: the caller can see the thing but may not do this to it (403).
 
-use crate::model::{Channel, ChannelKind, ChannelRole, Membership, Message, Role, User};
+use crate::model::{Channel, ChannelKind, ChannelRole, File, Membership, Message, Role, User};
 
 /// A refusal the caller is allowed to know about: 403 with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +159,24 @@ pub fn can_delete_message(user: &User, message: &Message) -> Rule {
         return Err(denied(
             "not_message_author",
             "Only the author or an admin can delete a message.",
+        ));
+    }
+    Ok(())
+}
+
+/// A file is visible to its uploader and to whoever can see a channel where a live
+/// message shares it (`shared_in_visible_channel`, which the caller works out with
+/// [`can_see_channel`]); to everyone else it does not exist.
+pub fn can_see_file(user: &User, file: &File, shared_in_visible_channel: bool) -> bool {
+    file.uploader_id == user.id || shared_in_visible_channel
+}
+
+/// The uploader or a workspace admin deletes a file.
+pub fn can_delete_file(user: &User, file: &File) -> Rule {
+    if file.uploader_id != user.id && !user.role.is_admin() {
+        return Err(denied(
+            "not_file_owner",
+            "Only the uploader or an admin can delete a file.",
         ));
     }
     Ok(())
@@ -331,7 +349,7 @@ mod tests {
             reply_count: 0,
             last_reply_at: None,
             reactions: vec![],
-            file_ids: vec![],
+            files: vec![],
             client_msg_id: None,
         };
         assert!(can_edit_message(&author, &msg).is_ok());

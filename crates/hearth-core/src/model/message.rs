@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Attachment;
 use crate::Timestamp;
-use crate::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
+use crate::id::{ChannelId, MessageId, UserId, WorkspaceId};
 use crate::value::Emoji;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +25,9 @@ pub struct Message {
     pub reply_count: i64,
     pub last_reply_at: Option<Timestamp>,
     pub reactions: Vec<ReactionSummary>,
-    pub file_ids: Vec<FileId>,
+    /// The files it shares, in the order they were given; empty once deleted.
+    #[serde(default)]
+    pub files: Vec<Attachment>,
     pub client_msg_id: Option<String>,
 }
 

@@ -4,10 +4,12 @@
 //! them; the wire format is hearth-proto's business, not theirs.
 
 mod channel;
+mod file;
 mod message;
 mod user;
 
 pub use channel::{Channel, ChannelKind, ChannelRole, ChannelSummary, Member, Membership};
+pub use file::{Attachment, File, ImageSize, MAX_FILES_PER_MESSAGE, PurgeFile};
 pub use message::{Message, ReactionSummary};
 pub use user::{Credentials, Invite, Role, Session, User, Workspace};
 

@@ -2,13 +2,13 @@
 //! results some of its methods return.
 
 use crate::Timestamp;
-use crate::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use crate::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
 use crate::mention::Mentions;
-use crate::model::{ChannelKind, Message, Role};
+use crate::model::{ChannelKind, ImageSize, Message, Role};
 use crate::secret::SecretHash;
 use crate::value::{
-    ChannelName, ChannelPurpose, ChannelTopic, DisplayName, Email, Emoji, Handle, MessageText,
-    StatusText, WorkspaceName, WorkspaceSlug,
+    ChannelName, ChannelPurpose, ChannelTopic, DisplayName, Email, Emoji, FileName, Handle,
+    MessageText, StatusText, WorkspaceName, WorkspaceSlug,
 };
 
 #[derive(Debug, Clone)]
@@ -93,6 +93,23 @@ pub struct NewMessage {
     pub mentions: Mentions,
     pub client_msg_id: Option<String>,
     pub thread_root_id: Option<MessageId>,
+    /// Files to share, at most [`crate::model::MAX_FILES_PER_MESSAGE`], without repeats;
+    /// the caller has checked that the author may see each one. With files, `text` may
+    /// be empty.
+    pub file_ids: Vec<FileId>,
+}
+
+/// A file whose bytes are already in object storage, to record.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub uploader: UserId,
+    pub name: FileName,
+    pub size: i64,
+    pub mime_type: String,
+    pub image: Option<ImageSize>,
+    pub has_thumbnail: bool,
+    pub storage_key: String,
+    pub sha256: String,
 }
 
 /// The outcome of `post_message`.

@@ -19,8 +19,8 @@ mod search;
 
 pub use error::{StoreError, StoreResult};
 pub use input::{
-    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, Subscription, UserPatch,
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
+    NewSession, NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
 pub use search::{
     RELEVANCE_WINDOW, SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort,
@@ -30,10 +30,10 @@ use async_trait::async_trait;
 
 use crate::Timestamp;
 use crate::event::EventPage;
-use crate::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use crate::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
 use crate::model::{
-    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
-    User, Workspace,
+    Channel, ChannelSummary, Committed, Credentials, File, Invite, Member, Membership, Message,
+    PurgeFile, Session, User, Workspace,
 };
 use crate::secret::SecretHash;
 use crate::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
@@ -213,7 +213,10 @@ pub trait Store: Send + Sync + 'static {
     /// `client_msg_id` already used by this author in this workspace, returns the original
     /// with `replayed = true` and no events; `Invalid("idempotency_key_reused")` if the
     /// text or target differ. Errors: `NotFound` (channel or root), `Invalid("invalid_thread_root")`
-    /// when the root is itself a reply or in another channel.
+    /// when the root is itself a reply or in another channel. Each of `file_ids` must be a
+    /// file of this workspace that is not deleted, else `Invalid("file_not_found")` and
+    /// nothing is stored; the message carries their attachments in the order given, and
+    /// a retry must name the same files.
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted>;
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>>;
@@ -245,9 +248,10 @@ pub trait Store: Send + Sync + 'static {
         mentions: crate::mention::Mentions,
     ) -> StoreResult<Committed<Message>>;
 
-    /// Turns a message into a tombstone (text, reactions and mentions removed), appends
-    /// `message.deleted` (and `message.updated` of its thread root). Deleting a deleted
-    /// message changes nothing and appends nothing.
+    /// Turns a message into a tombstone (text, reactions, mentions and files removed),
+    /// appends `message.deleted` (and `message.updated` of its thread root). A file that
+    /// no other live message shares is deleted with it (see [`Store::delete_file`]).
+    /// Deleting a deleted message changes nothing and appends nothing.
     async fn delete_message(
         &self,
         ws: &WorkspaceId,
@@ -282,6 +286,46 @@ pub trait Store: Send + Sync + 'static {
         user: &UserId,
         seq: i64,
     ) -> StoreResult<Committed<Membership>>;
+
+    // ----- files -----
+
+    /// Records an uploaded file whose bytes are already stored. With a `quota`, the
+    /// workspace's files (deleted ones excepted) and this one must fit in `quota` bytes,
+    /// checked atomically with the insert, else `Invalid("quota_exceeded")`. Errors:
+    /// `NotFound` when the uploader is not an active account of the workspace.
+    async fn create_file(
+        &self,
+        ws: &WorkspaceId,
+        file: NewFile,
+        quota: Option<u64>,
+    ) -> StoreResult<File>;
+
+    /// A file that is not deleted.
+    async fn file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Option<File>>;
+
+    /// The channels where a live (not deleted) message shares the file, sorted: what
+    /// decides who besides its uploader may see it.
+    async fn file_channels(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Vec<ChannelId>>;
+
+    /// The bytes the workspace's files (deleted ones excepted) take up.
+    async fn file_usage(&self, ws: &WorkspaceId) -> StoreResult<u64>;
+
+    /// Deletes a file: nobody can see it any more, every live message that shared it
+    /// loses its attachment (appending `message.updated` for each), and its bytes are
+    /// left for [`Store::files_to_purge`]. Errors: `NotFound` (deleted already included).
+    async fn delete_file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Committed<()>>;
+
+    /// Deletes files never shared by any message and uploaded before `orphan_before`,
+    /// then returns up to `limit` deleted files (of every workspace) whose bytes have
+    /// not been removed yet, oldest deletion first.
+    async fn files_to_purge(
+        &self,
+        orphan_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PurgeFile>>;
+
+    /// Forgets deleted files whose bytes (and thumbnails) were removed from storage.
+    async fn forget_files(&self, files: &[PurgeFile]) -> StoreResult<()>;
 
     // ----- search -----
 

@@ -80,6 +80,7 @@ pub fn new_message(channel: &ChannelId, author: &UserId, body: &str) -> NewMessa
         mentions: mention::parse(body),
         client_msg_id: None,
         thread_root_id: None,
+        file_ids: Vec::new(),
     }
 }
 

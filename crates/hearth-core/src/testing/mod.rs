@@ -38,6 +38,7 @@ pub mod concurrency;
 pub mod conversations;
 pub mod event_log;
 pub mod event_visibility;
+pub mod files;
 pub mod isolation;
 pub mod messages;
 pub mod read_markers;
@@ -90,6 +91,7 @@ const AREAS: &[(&str, &str)] = &[
     ("conversations", include_str!("conversations.rs")),
     ("event_log", include_str!("event_log.rs")),
     ("event_visibility", include_str!("event_visibility.rs")),
+    ("files", include_str!("files.rs")),
     ("isolation", include_str!("isolation.rs")),
     ("messages", include_str!("messages.rs")),
     ("read_markers", include_str!("read_markers.rs")),
@@ -248,6 +250,17 @@ macro_rules! store_conformance_tests {
                 snippets_mark_matches_and_escape_html,
                 bad_queries_and_cursors_are_refused,
                 everything_posted_is_indexed_without_a_backlog,
+            }
+            files {
+                created_files_read_back,
+                quota_counts_live_files_atomically,
+                messages_carry_their_files,
+                sharing_unknown_or_deleted_files_stores_nothing,
+                retries_must_name_the_same_files,
+                deleting_a_file_removes_it_from_messages,
+                deleting_the_last_message_deletes_its_files,
+                purging_forgets_files_and_collects_orphans,
+                files_are_per_workspace,
             }
             concurrency {
                 concurrent_posts_get_distinct_seqs_in_commit_order,

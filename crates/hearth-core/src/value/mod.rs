@@ -6,11 +6,13 @@
 
 mod email;
 mod emoji;
+mod file_name;
 mod names;
 mod text;
 
 pub use email::Email;
 pub use emoji::Emoji;
+pub use file_name::FileName;
 pub use names::{ChannelName, Handle, WorkspaceSlug};
 pub use text::{
     ChannelPurpose, ChannelTopic, DisplayName, MessageText, Password, StatusText, WorkspaceName,

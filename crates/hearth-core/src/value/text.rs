@@ -57,6 +57,15 @@ impl MessageText {
         }
         checked_text(&s, "Messages", "invalid_text", Self::MAX_CHARS, true).map(Self)
     }
+
+    /// The text of a message that shares files, which may be empty (a file posted
+    /// without a comment); otherwise the same rules as [`MessageText::parse`].
+    pub fn parse_caption(s: &str) -> Result<Self, ValidationError> {
+        if s.trim().is_empty() {
+            return Ok(Self(String::new()));
+        }
+        Self::parse(s)
+    }
 }
 
 macro_rules! single_line {
