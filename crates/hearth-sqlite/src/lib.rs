@@ -43,6 +43,7 @@ mod access;
 mod accounts;
 mod channels;
 mod error;
+mod files;
 mod log;
 mod members;
 mod messages;

@@ -12,16 +12,17 @@ use sqlx::SqliteConnection;
 
 use crate::accounts;
 use crate::error::db;
+use crate::files;
 use crate::log;
 use crate::reactions;
-use crate::rows::{MessageRow, json_list, message_columns};
+use crate::rows::{MessageRow, attachments_column, json_list, message_columns};
 use crate::search::{self, IndexRow};
 
 /// Binds id, workspace, channel, seq, author, text, created_at, thread root, client_msg_id,
-/// broadcast. Shared with the raw path (`post`).
+/// broadcast, files (JSON or NULL). Shared with the raw path (`post`).
 pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (id, workspace_id, channel_id, \
-     seq, user_id, text, created_at, thread_root_id, client_msg_id, broadcast) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+     seq, user_id, text, created_at, thread_root_id, client_msg_id, broadcast, files) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// Resolves and records mentions: binds workspace, channel, message, seq, then the JSON
 /// lists of mentioned ids and handles; names that are no account are plain text.
@@ -115,6 +116,8 @@ pub(crate) async fn post_message(
         }
     }
 
+    let files = files::share(conn, ws, &new.file_ids).await?;
+
     let seq = log::next_seq(conn, ws).await?;
     let message = Message {
         id: MessageId::generate(),
@@ -130,7 +133,7 @@ pub(crate) async fn post_message(
         reply_count: 0,
         last_reply_at: None,
         reactions: Vec::new(),
-        file_ids: Vec::new(),
+        files,
         client_msg_id: new.client_msg_id,
     };
     sqlx::query(INSERT_MESSAGE)
@@ -144,10 +147,13 @@ pub(crate) async fn post_message(
         .bind(message.thread_root_id.as_ref().map(MessageId::as_str))
         .bind(message.client_msg_id.as_deref())
         .bind(new.mentions.broadcast.map(broadcast_name))
+        .bind(attachments_column(&message.files))
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    search::index(conn, &message.id, &IndexRow::of(&message.text)).await?;
+    let has_files = !message.files.is_empty();
+    search::index(conn, &message.id, &IndexRow::of(&message.text, has_files)).await?;
+    files::link(conn, &message).await?;
     insert_mentions(conn, &message, &new.mentions).await?;
 
     match &message.thread_root_id {
@@ -191,9 +197,11 @@ pub(crate) async fn post_message(
 /// A retry of an earlier send returns the original. The text is compared only while the
 /// original is untouched: after an edit or delete a genuine retry could not match it.
 fn replay(original: Message, new: &NewMessage) -> StoreResult<Posted> {
-    let same_text =
-        original.text == new.text.as_str() || original.edited_at.is_some() || original.deleted;
+    let touched = original.edited_at.is_some() || original.deleted;
+    let same_text = original.text == new.text.as_str() || touched;
+    let same_files = touched || original.files.iter().map(|f| &f.id).eq(new.file_ids.iter());
     if !same_text
+        || !same_files
         || original.channel_id != new.channel_id
         || original.thread_root_id != new.thread_root_id
     {
@@ -366,7 +374,8 @@ pub(crate) async fn edit_message(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    search::index(conn, id, &IndexRow::of(&message.text)).await?;
+    let index = IndexRow::of(&message.text, !message.files.is_empty());
+    search::index(conn, id, &index).await?;
     delete_mentions(conn, ws, id).await?;
     insert_mentions(conn, &message, &mentions).await?;
     let event = log::append(
@@ -413,8 +422,9 @@ pub(crate) async fn delete_message(
     message.deleted = true;
     message.text.clear();
     message.reactions.clear();
+    message.files.clear();
     sqlx::query(
-        "UPDATE messages SET text = '', deleted = 1, broadcast = NULL \
+        "UPDATE messages SET text = '', deleted = 1, broadcast = NULL, files = NULL \
          WHERE workspace_id = ? AND id = ?",
     )
     .bind(ws.as_str())
@@ -430,6 +440,7 @@ pub(crate) async fn delete_message(
         .map_err(db)?;
     delete_mentions(conn, ws, id).await?;
     search::unindex(conn, id).await?;
+    files::unlink(conn, ws, id, now).await?;
 
     let deleted = EventPayload::MessageDeleted {
         message: message.clone(),

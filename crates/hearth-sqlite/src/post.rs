@@ -6,8 +6,9 @@
 //! they store: the channel and author checks, the seq bump, the message, its mentions,
 //! the channel's newest seq, the search index row and the `message.created` event, all in
 //! the job's savepoint.
-//! Thread replies (which read and re-serialize their root) and retries of a known
-//! `client_msg_id` (which read the original back) are rare; they take the sqlx path.
+//! Thread replies (which read and re-serialize their root), posts that share files, and
+//! retries of a known `client_msg_id` (which read the original back) are rarer; they
+//! take the sqlx path.
 
 use hearth_core::Timestamp;
 use hearth_core::event::{Event, EventPayload};
@@ -38,7 +39,7 @@ const CAN_POST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE workspace_id
 const KNOWN_KEY: &str =
     "SELECT 1 FROM messages WHERE workspace_id = ?1 AND user_id = ?2 AND client_msg_id = ?3";
 
-/// Posts `new`, which must not be a thread reply. Runs inside the writer's transaction and
+/// Posts `new`, which must not be a thread reply nor share files. Runs inside the writer's transaction and
 /// the job's savepoint; `now` is read by the caller when the job starts.
 pub(crate) fn post_top_level(
     raw: &mut Raw<'_>,
@@ -47,7 +48,7 @@ pub(crate) fn post_top_level(
     index: &IndexRow,
     now: Timestamp,
 ) -> StoreResult<FastPost> {
-    debug_assert!(new.thread_root_id.is_none());
+    debug_assert!(new.thread_root_id.is_none() && new.file_ids.is_empty());
     let wsp = Param::Text(ws.as_str());
     if let Some(key) = &new.client_msg_id {
         let known = raw.int(
@@ -85,7 +86,7 @@ pub(crate) fn post_top_level(
         reply_count: 0,
         last_reply_at: None,
         reactions: Vec::new(),
-        file_ids: Vec::new(),
+        files: Vec::new(),
         client_msg_id: new.client_msg_id,
     };
     let channel = Param::Text(message.channel_id.as_str());
@@ -102,6 +103,7 @@ pub(crate) fn post_top_level(
             Param::Null,
             message.client_msg_id.as_deref().into(),
             new.mentions.broadcast.map(broadcast_name).into(),
+            Param::Null,
         ],
     )?;
     raw.run(

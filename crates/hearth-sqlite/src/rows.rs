@@ -8,7 +8,8 @@
 use hearth_core::Timestamp;
 use hearth_core::id::{ChannelId, InviteId, MessageId, UserId, WorkspaceId};
 use hearth_core::model::{
-    Channel, ChannelKind, ChannelRole, Invite, Membership, Message, Role, User, Workspace,
+    Attachment, Channel, ChannelKind, ChannelRole, Invite, Membership, Message, Role, User,
+    Workspace,
 };
 use hearth_core::store::StoreResult;
 use hearth_core::value::{
@@ -44,7 +45,7 @@ macro_rules! message_columns {
     () => {
         "m.id, m.workspace_id, m.channel_id, m.seq, m.user_id, m.text, m.created_at, \
          m.edited_at, m.deleted, m.thread_root_id, m.reply_count, m.last_reply_at, \
-         m.client_msg_id"
+         m.client_msg_id, m.files"
     };
 }
 
@@ -56,6 +57,17 @@ pub(crate) fn json_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String 
     let items: Vec<&str> = items.into_iter().collect();
     // Serialising strings cannot fail.
     serde_json::to_string(&items).unwrap_or_default()
+}
+
+/// A message's `files` column: its attachments as JSON.
+pub(crate) fn attachments(json: &str) -> StoreResult<Vec<Attachment>> {
+    serde_json::from_str(json).map_err(|_| corrupt("message files", json))
+}
+
+/// The `files` column of a message with these attachments: NULL when there are none.
+pub(crate) fn attachments_column(files: &[Attachment]) -> Option<String> {
+    // Serialising plain data cannot fail.
+    (!files.is_empty()).then(|| serde_json::to_string(files).unwrap_or_default())
 }
 
 fn role(s: &str) -> StoreResult<Role> {
@@ -182,11 +194,16 @@ pub(crate) struct MessageRow {
     reply_count: i64,
     last_reply_at: Option<i64>,
     client_msg_id: Option<String>,
+    files: Option<String>,
 }
 
 impl MessageRow {
-    pub(crate) fn into_message(self) -> Message {
-        Message {
+    pub(crate) fn into_message(self) -> StoreResult<Message> {
+        let files = match &self.files {
+            Some(json) => attachments(json)?,
+            None => Vec::new(),
+        };
+        Ok(Message {
             id: MessageId::from_trusted(self.id),
             workspace_id: WorkspaceId::from_trusted(self.workspace_id),
             channel_id: ChannelId::from_trusted(self.channel_id),
@@ -200,10 +217,9 @@ impl MessageRow {
             reply_count: self.reply_count,
             last_reply_at: self.last_reply_at.map(Timestamp),
             reactions: Vec::new(),
-            // Files arrive with the files feature; until then no message has any.
-            file_ids: Vec::new(),
+            files,
             client_msg_id: self.client_msg_id,
-        }
+        })
     }
 }
 

@@ -42,9 +42,9 @@ pub(crate) struct IndexRow {
 }
 
 impl IndexRow {
-    pub(crate) fn of(text: &str) -> Self {
-        // Files arrive with the files feature; until then no message shares any.
-        let doc = Document::of(text, false);
+    /// The index row of a message's text; `has_files` when it shares files.
+    pub(crate) fn of(text: &str, has_files: bool) -> Self {
+        let doc = Document::of(text, has_files);
         Self {
             terms: doc.terms.join(" "),
             variants: doc.variants.join(" "),
@@ -100,8 +100,9 @@ pub(crate) async fn index_backlog_step(conn: &mut SqliteConnection, step: u64) -
     if done >= through {
         return Ok(0);
     }
-    let rows: Vec<(i64, String, bool)> = sqlx::query_as(
-        "SELECT rowid, text, deleted FROM messages WHERE rowid > ?1 AND rowid <= ?2 \
+    let rows: Vec<(i64, String, bool, bool)> = sqlx::query_as(
+        "SELECT rowid, text, deleted, files IS NOT NULL FROM messages \
+         WHERE rowid > ?1 AND rowid <= ?2 \
          ORDER BY rowid LIMIT ?3",
     )
     .bind(done)
@@ -110,7 +111,7 @@ pub(crate) async fn index_backlog_step(conn: &mut SqliteConnection, step: u64) -
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    for (rowid, text, deleted) in &rows {
+    for (rowid, text, deleted, has_files) in &rows {
         // An edit may have indexed it already; either way it ends up indexed once.
         sqlx::query("DELETE FROM message_search WHERE rowid = ?")
             .bind(rowid)
@@ -120,7 +121,7 @@ pub(crate) async fn index_backlog_step(conn: &mut SqliteConnection, step: u64) -
         if *deleted {
             continue;
         }
-        let row = IndexRow::of(text);
+        let row = IndexRow::of(text, *has_files);
         sqlx::query(
             "INSERT INTO message_search (rowid, terms, variants, flags) VALUES (?, ?, ?, ?)",
         )
@@ -133,7 +134,7 @@ pub(crate) async fn index_backlog_step(conn: &mut SqliteConnection, step: u64) -
         .map_err(db)?;
     }
     let reached = match rows.last() {
-        Some((rowid, _, _)) if rows.len() as u64 == step => *rowid,
+        Some((rowid, ..)) if rows.len() as u64 == step => *rowid,
         _ => through,
     };
     sqlx::query("UPDATE search_backlog SET done_rowid = ?")

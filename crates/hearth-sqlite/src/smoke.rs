@@ -65,6 +65,7 @@ fn post(channel: &ChannelId, author: &UserId, text: &str) -> NewMessage {
         mentions: mention::parse(text),
         client_msg_id: None,
         thread_root_id: None,
+        file_ids: Vec::new(),
     }
 }
 
@@ -374,7 +375,7 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
             store
                 .writer
                 .write_raw(move |raw| {
-                    let index = crate::search::IndexRow::of(message.text.as_str());
+                    let index = crate::search::IndexRow::of(message.text.as_str(), false);
                     let now = hearth_core::Timestamp::now();
                     crate::post::post_top_level(raw, &ws, message, &index, now)?;
                     Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))

@@ -11,24 +11,24 @@
 use async_trait::async_trait;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPage;
-use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use hearth_core::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
 use hearth_core::mention::Mentions;
 use hearth_core::model::{
-    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
-    User, Workspace,
+    Channel, ChannelSummary, Committed, Credentials, File, Invite, Member, Membership, Message,
+    PurgeFile, Session, User, Workspace,
 };
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
-    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, PRUNE_STEP, Posted, SEARCH_INDEX_STEP, SearchHit, SearchRequest, Store,
-    StoreResult, Subscription, UserPatch,
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
+    NewSession, NewUser, NewWorkspace, PRUNE_STEP, Posted, SEARCH_INDEX_STEP, SearchHit,
+    SearchRequest, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
 use crate::error::db;
 use crate::post::{self, FastPost};
 use crate::search::{self, IndexRow};
-use crate::{SqliteStore, access, accounts, channels, log, members, messages, reactions};
+use crate::{SqliteStore, access, accounts, channels, files, log, members, messages, reactions};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -263,11 +263,11 @@ impl Store for SqliteStore {
     async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
         let ws = ws.clone();
         // Top-level posts, the bulk of all writes, take the raw path; what it leaves (a
-        // known client_msg_id) and thread replies take the general one.
-        let message = if message.thread_root_id.is_none() {
+        // known client_msg_id), thread replies and posts with files take the general one.
+        let message = if message.thread_root_id.is_none() && message.file_ids.is_empty() {
             let fast_ws = ws.clone();
             // Tokenized here, so the writer only copies the index row in.
-            let index = IndexRow::of(message.text.as_str());
+            let index = IndexRow::of(message.text.as_str(), false);
             let fast = self
                 .writer
                 .write_raw(move |raw| {
@@ -347,6 +347,59 @@ impl Store for SqliteStore {
             Box::pin(async move { messages::delete_message(c, &ws, &id, Timestamp::now()).await })
         })
         .await
+    }
+
+    async fn create_file(
+        &self,
+        ws: &WorkspaceId,
+        file: NewFile,
+        quota: Option<u64>,
+    ) -> StoreResult<File> {
+        let ws = ws.clone();
+        self.write(move |c| {
+            Box::pin(async move { files::create_file(c, &ws, file, quota, Timestamp::now()).await })
+        })
+        .await
+    }
+
+    async fn file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Option<File>> {
+        files::file(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn file_channels(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Vec<ChannelId>> {
+        files::file_channels(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn file_usage(&self, ws: &WorkspaceId) -> StoreResult<u64> {
+        files::usage(&mut *self.read().await?, ws).await
+    }
+
+    async fn delete_file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Committed<()>> {
+        let ws = ws.clone();
+        let id = id.clone();
+        self.write(move |c| {
+            Box::pin(async move { files::delete_file(c, &ws, &id, Timestamp::now()).await })
+        })
+        .await
+    }
+
+    async fn files_to_purge(
+        &self,
+        orphan_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PurgeFile>> {
+        self.write(move |c| {
+            Box::pin(async move {
+                files::files_to_purge(c, orphan_before, limit, Timestamp::now()).await
+            })
+        })
+        .await
+    }
+
+    async fn forget_files(&self, forget: &[PurgeFile]) -> StoreResult<()> {
+        let forget = forget.to_vec();
+        self.write(move |c| Box::pin(async move { files::forget_files(c, &forget).await }))
+            .await
     }
 
     async fn add_reaction(

@@ -92,6 +92,7 @@ async fn durable_sends_per_second() {
                         mentions: mention::parse(&text),
                         client_msg_id: None,
                         thread_root_id: None,
+                        file_ids: Vec::new(),
                     };
                     store.post_message(&ws, message).await.unwrap();
                     sent.fetch_add(1, Ordering::Relaxed);

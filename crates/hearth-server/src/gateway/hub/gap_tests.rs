@@ -92,6 +92,7 @@ async fn a_lost_publish_is_filled_from_the_log_in_order() {
             mentions: Mentions::default(),
             client_msg_id: None,
             thread_root_id: None,
+            file_ids: Vec::new(),
         };
         posted.push(store.post_message(&ws.id, message).await.unwrap());
     }
