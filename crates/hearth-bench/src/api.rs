@@ -209,6 +209,7 @@ impl Api {
             text,
             client_msg_id: Some(client_msg_id),
             thread_root_id: None,
+            file_ids: Vec::new(),
         };
         let path = format!("/api/v1/channels/{channel_id}/messages");
         self.call("post message", self.post(&path, Some(&author.token), &req))
@@ -294,6 +295,7 @@ impl Api {
             text,
             client_msg_id: Some(client_msg_id),
             thread_root_id: None,
+            file_ids: Vec::new(),
         };
         let path = format!("/api/v1/channels/{channel_id}/messages");
         let resp = self

@@ -19,8 +19,8 @@ pub struct Message {
     pub reply_count: i64,
     pub last_reply_at: Option<String>,
     pub reactions: Vec<Reaction>,
-    /// File ids shared with this message.
-    pub files: Vec<String>,
+    /// The files it shares; a file deleted since is no longer listed.
+    pub files: Vec<crate::File>,
     pub client_msg_id: Option<String>,
 }
 
@@ -35,7 +35,8 @@ pub struct Reaction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostMessageRequest {
-    /// 1 to 40,000 characters of Slack-style mrkdwn.
+    /// 1 to 40,000 characters of Slack-style mrkdwn; may be empty when `file_ids` is not.
+    #[serde(default)]
     pub text: String,
     /// Makes retries safe: a repeat with the same id returns the original message.
     /// 1 to 64 characters.
@@ -43,6 +44,9 @@ pub struct PostMessageRequest {
     pub client_msg_id: Option<String>,
     #[serde(default)]
     pub thread_root_id: Option<String>,
+    /// Up to 10 uploaded files to share, each one the sender can see; repeats count once.
+    #[serde(default)]
+    pub file_ids: Vec<String>,
 }
 
 /// `PATCH /api/v1/messages/{id}`.

@@ -37,6 +37,9 @@ pub enum ClientFrame {
         client_msg_id: Option<String>,
         #[serde(default)]
         thread_root_id: Option<String>,
+        /// Uploaded files to share, as in `POST /api/v1/channels/{id}/messages`.
+        #[serde(default)]
+        file_ids: Vec<String>,
     },
     /// The user is typing in a channel.
     Typing { channel_id: String },

@@ -62,9 +62,41 @@ fn message() -> Message {
             count: 1,
             user_ids: vec!["U00000000000000000000000002".into()],
         }],
-        files: vec![],
+        files: vec![sample_file()],
         client_msg_id: Some("c-1".into()),
     }
+}
+
+fn sample_file() -> File {
+    File {
+        id: "F00000000000000000000000001".into(),
+        name: "diagram.png".into(),
+        size: 48213,
+        mime_type: "image/png".into(),
+        width: Some(1280),
+        height: Some(720),
+        url: "/api/v1/files/F00000000000000000000000001".into(),
+        thumb_url: Some("/api/v1/files/F00000000000000000000000001/thumb".into()),
+    }
+}
+
+#[test]
+fn file_info() {
+    let pdf = File {
+        id: "F00000000000000000000000002".into(),
+        name: "../../report.pdf".into(),
+        size: 1024,
+        mime_type: "application/pdf".into(),
+        width: None,
+        height: None,
+        url: "/api/v1/files/F00000000000000000000000002".into(),
+        thumb_url: None,
+    };
+    assert_json_snapshot!(FileInfo {
+        file: pdf,
+        uploader_id: "U00000000000000000000000001".into(),
+        created_at: T.into(),
+    });
 }
 
 #[test]

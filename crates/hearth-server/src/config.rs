@@ -71,6 +71,20 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARTH_DATABASE_URL")]
     pub database: Option<String>,
 
+    /// Where uploaded files are stored: default `<data-dir>/files`;
+    /// `s3://BUCKET?endpoint=URL&region=REGION` for S3 or an S3-compatible store (the
+    /// scale-out mode), with credentials from the `AWS_*` environment variables.
+    #[arg(long, env = "HEARTH_FILES_URL")]
+    pub files: Option<String>,
+
+    /// The largest file a person can upload, in MiB.
+    #[arg(long, env = "HEARTH_MAX_UPLOAD_MB", default_value_t = 100)]
+    pub max_upload_mb: u64,
+
+    /// The most space one workspace's files may take up, in MiB; 0 for no limit.
+    #[arg(long, env = "HEARTH_WORKSPACE_QUOTA_MB", default_value_t = 0)]
+    pub workspace_quota_mb: u64,
+
     /// PostgreSQL connections this node may open (its pool's size).
     #[arg(long, env = "HEARTH_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

@@ -1,7 +1,7 @@
 //! Domain to wire: the one place where hearth-core's model becomes hearth-proto's JSON.
 
 use hearth_core::event::{Event, EventPayload};
-use hearth_core::model;
+use hearth_core::model::{self, Attachment, File};
 use hearth_proto as wire;
 
 pub fn workspace(w: &model::Workspace) -> wire::Workspace {
@@ -81,8 +81,35 @@ pub fn message(m: &model::Message) -> wire::Message {
                 user_ids: r.user_ids.iter().map(ToString::to_string).collect(),
             })
             .collect(),
-        files: m.file_ids.iter().map(ToString::to_string).collect(),
+        files: m.files.iter().map(attachment).collect(),
         client_msg_id: m.client_msg_id.clone(),
+    }
+}
+
+/// A file as messages carry it; its URLs are the file endpoints.
+pub fn attachment(a: &Attachment) -> wire::File {
+    let url = format!("/api/v1/files/{}", a.id);
+    wire::File {
+        id: a.id.to_string(),
+        name: a.name.clone(),
+        size: a.size,
+        mime_type: a.mime_type.clone(),
+        width: a.image.map(|i| i.width),
+        height: a.image.map(|i| i.height),
+        thumb_url: a.has_thumbnail.then(|| format!("{url}/thumb")),
+        url,
+    }
+}
+
+pub fn file(f: &File) -> wire::File {
+    attachment(&f.attachment())
+}
+
+pub fn file_info(f: &File) -> wire::FileInfo {
+    wire::FileInfo {
+        file: attachment(&f.attachment()),
+        uploader_id: f.uploader_id.to_string(),
+        created_at: f.created_at.to_rfc3339(),
     }
 }
 

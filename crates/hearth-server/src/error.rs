@@ -44,6 +44,7 @@ impl ApiError {
             NotFound::Channel => ("channel_not_found", "Channel not found."),
             NotFound::Message => ("message_not_found", "Message not found."),
             NotFound::User => ("user_not_found", "User not found."),
+            NotFound::File => ("file_not_found", "File not found."),
             NotFound::Route => ("not_found", "No such endpoint."),
         };
         Self::new(StatusCode::NOT_FOUND, code, message)
@@ -74,6 +75,7 @@ pub enum NotFound {
     Channel,
     Message,
     User,
+    File,
     Route,
 }
 

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use hearth_server::backend::Backend;
 use hearth_server::config::{Cli, Command, LogFormat, ServeConfig};
+use hearth_server::files::{FileSettings, FileStorage};
 use hearth_server::{AppState, Settings, maintenance, migrate_data};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -42,6 +43,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     settings.gateway.commands_per_minute = config.ws_commands_per_minute;
     settings.gateway.origin = config.public_origin.clone();
     settings.gateway.hub.presence_ttl = config.presence_ttl();
+    settings.files = FileSettings {
+        storage: FileStorage::from_url(config.files.as_deref(), &config.data_dir)?,
+        max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),
+        workspace_quota: (config.workspace_quota_mb > 0)
+            .then(|| config.workspace_quota_mb.saturating_mul(1024 * 1024)),
+        ..FileSettings::default()
+    };
     let state = match config.bus_url()? {
         None => AppState::new(store.clone(), settings),
         Some(url) => AppState::with_redis(store.clone(), settings, url)?,
@@ -51,6 +59,10 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.event_retention(),
     ));
     let indexer = tokio::spawn(maintenance::index_search_backlog(store.clone()));
+    let purger = tokio::spawn(maintenance::purge_files_forever(
+        store.clone(),
+        state.files.clone(),
+    ));
 
     let listener = TcpListener::bind(config.listen)
         .await
@@ -67,6 +79,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     hearth_server::run(listener, state, shutdown_signal()).await?;
     pruner.abort();
     indexer.abort();
+    purger.abort();
     backend.close().await;
     tracing::info!("stopped cleanly");
     Ok(())

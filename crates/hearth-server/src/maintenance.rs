@@ -1,11 +1,14 @@
 //! Background upkeep that runs in every node: pruning the event log past its retention,
-//! and indexing for search the messages stored without an index row.
+//! indexing for search the messages stored without an index row, and removing deleted
+//! files' bytes from storage.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_core::Timestamp;
 use hearth_core::store::Store;
+
+use crate::files::Files;
 
 /// How often the log is pruned. Retention is measured in days, so hourly is plenty.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -57,5 +60,38 @@ pub async fn index_search_backlog(store: Arc<dyn Store>) {
     if indexed > 0 {
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(indexed, secs, "search index complete");
+    }
+}
+
+/// How often deleted files' bytes are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// How long an uploaded file may stay unshared before it is collected.
+pub const ORPHAN_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// Files purged per step.
+const PURGE_STEP: u32 = 100;
+
+/// Every minute, removes the bytes of deleted files (and of uploads never shared within a
+/// day) from storage, in steps, forever. Several nodes may run it at once: removing bytes
+/// twice is harmless, and a file is forgotten only after its bytes are gone.
+pub async fn purge_files_forever(store: Arc<dyn Store>, files: Files) {
+    let mut ticker = tokio::time::interval(PURGE_EVERY);
+    loop {
+        ticker.tick().await;
+        // A full step may leave more behind; a short one means the backlog is done.
+        loop {
+            match files.purge(&*store, ORPHAN_AFTER, PURGE_STEP).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    tracing::info!(purged = n, "removed deleted files' bytes");
+                    if n < PURGE_STEP as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging deleted files failed");
+                    break;
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hearth_core::store::Store;
 
 use crate::auth::{LoginThrottle, PasswordHasher};
+use crate::files::{FileSettings, Files};
 use crate::gateway::GatewayConfig;
 use crate::gateway::bus::redis::RedisBus;
 use crate::gateway::bus::{Bus, LocalBus};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     /// Failed-login counts per account, for 429s.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Uploaded files: their storage, thumbnails and limits.
+    pub files: Files,
     /// Tunables read from the configuration at start-up.
     pub settings: Arc<Settings>,
 }
@@ -44,6 +47,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// The realtime gateway's limits and timings.
     pub gateway: GatewayConfig,
+    /// Where files go and how large they may be.
+    pub files: FileSettings,
 }
 
 impl Default for Settings {
@@ -53,6 +58,7 @@ impl Default for Settings {
             event_retention: Duration::from_secs(7 * 24 * 3600),
             max_body_bytes: 1024 * 1024,
             gateway: GatewayConfig::default(),
+            files: FileSettings::default(),
         }
     }
 }
@@ -100,6 +106,7 @@ impl AppState {
             conn_ids: Arc::new(ConnIds::default()),
             passwords: Arc::new(PasswordHasher::new(cores)),
             login_throttle: Arc::new(LoginThrottle::default()),
+            files: Files::new(&settings.files),
             settings: Arc::new(settings),
         })
     }

@@ -3,8 +3,8 @@
 //! Architecture Invariant: a handler never reads a channel or message by id except through
 //! these functions, so "not yours" and "does not exist" are the same 404 on every route.
 
-use hearth_core::id::{ChannelId, MessageId, UserId};
-use hearth_core::model::{Channel, Membership, Message, User};
+use hearth_core::id::{ChannelId, FileId, MessageId, UserId};
+use hearth_core::model::{Channel, MAX_FILES_PER_MESSAGE, Membership, Message, User};
 use hearth_core::permission;
 
 use crate::error::{ApiError, ApiResult, NotFound};
@@ -70,6 +70,30 @@ pub fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
     raw.iter()
         .map(|s| UserId::parse(s).ok_or_else(|| ApiError::not_found(NotFound::User)))
         .collect()
+}
+
+/// The files a new message may share: at most [`MAX_FILES_PER_MESSAGE`] distinct ids
+/// (repeats count once, in first-given order), each one the sender can see; any other
+/// id is `file_not_found`.
+pub async fn shareable_files(state: &AppState, me: &User, raw: &[String]) -> ApiResult<Vec<FileId>> {
+    let mut ids: Vec<&str> = Vec::with_capacity(raw.len());
+    for id in raw {
+        if !ids.contains(&id.as_str()) {
+            ids.push(id);
+        }
+    }
+    if ids.len() > MAX_FILES_PER_MESSAGE {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_files",
+            "A message can share at most 10 files.",
+        ));
+    }
+    let mut files = Vec::with_capacity(ids.len());
+    for id in ids {
+        files.push(crate::api::files::visible_file(state, me, id).await?.id);
+    }
+    Ok(files)
 }
 
 /// Maps the store's generic `NotFound` to the kind of object the route is about.

@@ -6,7 +6,7 @@ use hearth_core::cursor;
 use hearth_core::mention;
 use hearth_core::model::User;
 use hearth_core::permission;
-use hearth_core::store::{HistoryRange, NewMessage, Posted};
+use hearth_core::store::{HistoryRange, NewMessage, Posted, StoreError};
 use hearth_core::value::{MessageText, ValidationError};
 use hearth_proto as wire;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use crate::api::access::{self, not_found_as};
 use crate::auth::CurrentUser;
 use crate::convert;
-use crate::error::{ApiResult, NotFound};
+use crate::error::{ApiError, ApiResult, NotFound};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
@@ -40,8 +40,8 @@ fn client_msg_id(raw: Option<String>) -> Result<Option<String>, ValidationError>
         (status = 201, description = "stored", body = wire::Message),
         (status = 200, description = "a retry of a known client_msg_id: the original message", body = wire::Message),
         (status = 403, description = "not_in_channel or channel_archived", body = wire::ErrorBody),
-        (status = 404, body = wire::ErrorBody),
-        (status = 422, description = "empty_text, text_too_long, idempotency_key_reused, invalid_thread_root", body = wire::ErrorBody),
+        (status = 404, description = "channel_not_found, message_not_found (the thread root), file_not_found", body = wire::ErrorBody),
+        (status = 422, description = "empty_text, text_too_long, idempotency_key_reused, invalid_thread_root, too_many_files", body = wire::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -70,7 +70,12 @@ pub async fn post(
 ) -> ApiResult<Posted> {
     let visible = access::channel(state, me, channel_id).await?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
-    let text = MessageText::parse(&req.text)?;
+    let file_ids = access::shareable_files(state, me, &req.file_ids).await?;
+    let text = if file_ids.is_empty() {
+        MessageText::parse(&req.text)?
+    } else {
+        MessageText::parse_caption(&req.text)?
+    };
     // The root is resolved like any id the caller names, so a root it cannot see (another
     // workspace's, or in a private channel it is not in) is 404, not `invalid_thread_root`.
     let thread_root_id = match req.thread_root_id.as_deref() {
@@ -84,12 +89,14 @@ pub async fn post(
         text,
         client_msg_id: client_msg_id(req.client_msg_id)?,
         thread_root_id,
+        file_ids,
     };
-    state
-        .store
-        .post_message(&me.workspace_id, message)
-        .await
-        .map_err(|e| not_found_as(NotFound::Message)(e.into()))
+    match state.store.post_message(&me.workspace_id, message).await {
+        Ok(posted) => Ok(posted),
+        // A file deleted between the check above and the post.
+        Err(StoreError::Invalid("file_not_found")) => Err(ApiError::not_found(NotFound::File)),
+        Err(e) => Err(not_found_as(NotFound::Message)(e.into())),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

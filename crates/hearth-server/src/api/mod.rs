@@ -8,6 +8,7 @@ pub mod access;
 mod accounts;
 mod channels;
 mod events;
+pub mod files;
 pub mod health;
 mod members;
 pub mod messages;
@@ -15,6 +16,7 @@ mod reactions;
 mod search;
 mod users;
 
+use axum::extract::DefaultBodyLimit;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +41,7 @@ use crate::state::AppState;
         (name = "members", description = "Membership, DMs, read markers"),
         (name = "messages", description = "Messages, threads, reactions"),
         (name = "search", description = "Full-text search"),
+        (name = "files", description = "Uploads, downloads and thumbnails"),
         (name = "events", description = "The durable event log"),
         (name = "realtime", description = "The WebSocket gateway"),
         (name = "operations", description = "Health and description"),
@@ -91,6 +94,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(messages::list_replies))
         .routes(routes!(reactions::add_reaction, reactions::remove_reaction))
+        .routes(routes!(files::download, files::delete))
+        .routes(routes!(files::thumbnail))
+        .routes(routes!(files::info))
+        // Uploads stream past the JSON body limit; `Files::upload` applies its own.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(files::upload))
+                .layer(DefaultBodyLimit::disable()),
+        )
         .routes(routes!(events::list_events))
         .routes(routes!(crate::gateway::upgrade::realtime))
         .routes(routes!(health::healthz))

@@ -43,11 +43,13 @@ pub(super) async fn handle(
             text,
             client_msg_id,
             thread_root_id,
+            file_ids,
         } => {
             let request = hearth_proto::PostMessageRequest {
                 text,
                 client_msg_id: client_msg_id.clone(),
                 thread_root_id,
+                file_ids,
             };
             match messages::post(state, user, &channel_id, request).await {
                 Ok(posted) => {

@@ -11,15 +11,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use hearth_core::Timestamp;
 use hearth_core::event::{Event, EventPage};
-use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use hearth_core::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
 use hearth_core::mention::Mentions;
 use hearth_core::model::{
-    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
-    User, Workspace,
+    Channel, ChannelSummary, Committed, Credentials, File, Invite, Member, Membership, Message,
+    PurgeFile, Session, User, Workspace,
 };
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
-    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage, NewSession,
     NewUser, NewWorkspace, Posted, SearchHit, SearchRequest, Store, StoreResult, Subscription,
     UserPatch,
 };
@@ -340,6 +340,43 @@ impl Store for PublishingStore {
         members: &[UserId],
     ) -> StoreResult<Option<Channel>> {
         self.inner.find_conversation(ws, members).await
+    }
+
+    async fn create_file(
+        &self,
+        ws: &WorkspaceId,
+        file: NewFile,
+        quota: Option<u64>,
+    ) -> StoreResult<File> {
+        self.inner.create_file(ws, file, quota).await
+    }
+
+    async fn file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Option<File>> {
+        self.inner.file(ws, id).await
+    }
+
+    async fn file_channels(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Vec<ChannelId>> {
+        self.inner.file_channels(ws, id).await
+    }
+
+    async fn file_usage(&self, ws: &WorkspaceId) -> StoreResult<u64> {
+        self.inner.file_usage(ws).await
+    }
+
+    async fn delete_file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Committed<()>> {
+        self.committed(ws, self.inner.delete_file(ws, id).await)
+    }
+
+    async fn files_to_purge(
+        &self,
+        orphan_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PurgeFile>> {
+        self.inner.files_to_purge(orphan_before, limit).await
+    }
+
+    async fn forget_files(&self, files: &[PurgeFile]) -> StoreResult<()> {
+        self.inner.forget_files(files).await
     }
 
     async fn search_messages(

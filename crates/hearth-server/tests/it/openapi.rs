@@ -11,6 +11,11 @@ use crate::support::TestApp;
 /// Every (method, path) the API serves. Search, files and metrics come with later issues
 /// and are added here with them.
 const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/files"),
+    ("get", "/api/v1/files/{id}"),
+    ("delete", "/api/v1/files/{id}"),
+    ("get", "/api/v1/files/{id}/thumb"),
+    ("get", "/api/v1/files/{id}/info"),
     ("post", "/api/v1/workspaces"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
