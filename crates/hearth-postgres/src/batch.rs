@@ -110,8 +110,9 @@ pub(crate) type Deliver = Box<dyn FnOnce(StoreResult<()>) + Send>;
 pub(crate) enum Job {
     /// Any write, run alone in its savepoint.
     Run(Run),
-    /// A new top-level message, which may be written together with its neighbours.
-    Post(Post),
+    /// A new top-level message, which may be written together with its neighbours. Boxed:
+    /// it is much larger than a `Run`, and queues hold many jobs.
+    Post(Box<Post>),
 }
 
 /// Wraps a write as a [`Run`] whose result goes to `reply`.
@@ -344,14 +345,14 @@ async fn run_batch(
             match job {
                 Job::Run(run) => run_one(&mut tx, &mut seqs, clock.now(), run, delivers).await?,
                 Job::Post(first) => {
-                    let mut group = vec![first];
+                    let mut group = vec![*first];
                     while let Some(Job::Post(next)) = batch.front()
                         && posts::joins(&group, next)
                     {
                         let Some(Job::Post(next)) = batch.pop_front() else {
                             unreachable!("a post was in front");
                         };
-                        group.push(next);
+                        group.push(*next);
                     }
                     let now = clock.now();
                     posts::run_group(&mut tx, &mut seqs, ws, now, group, delivers).await?;

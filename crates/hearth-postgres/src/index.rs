@@ -10,8 +10,8 @@
 //!   A positions, and only A terms count for rank);
 //! - then the folded forms of its stemmed words with weight B (so `deploym*` finds
 //!   `deployment`), after the terms so no phrase can run into them;
-//! - then its flags (`link`) with weight C, so `has:link` is one more lexeme to match and
-//!   the word `link` (weight A) never matches the flag.
+//! - then its flags (`link`, and `file` when it shares files) with weight C, so `has:link`
+//!   is one more lexeme to match and the word `link` (weight A) never matches the flag.
 //!
 //! It is written as a `tsvector` literal, bound as text and cast in SQL, in the same
 //! transaction as the text it indexes (post, edit; a delete writes the empty vector).
@@ -28,11 +28,9 @@ use crate::error::db;
 /// it ourselves (a very long message's tail shares the last position).
 const MAX_POSITION: usize = 16_383;
 
-/// The `tsvector` literal of a message's text.
-pub(crate) fn vector(text: &str) -> String {
-    // No message shares files yet (`Message::file_ids` is always empty), so none is
-    // flagged `file`.
-    let doc = Document::of(text, false);
+/// The `tsvector` literal of a message's text; `has_files` when it shares files.
+pub(crate) fn vector(text: &str, has_files: bool) -> String {
+    let doc = Document::of(text, has_files);
     let mut out = String::with_capacity(text.len() * 2 + 16);
     let mut position = 0;
     let mut push = |lexeme: &str, weight: char| {
@@ -75,6 +73,7 @@ pub(crate) fn quote_into(out: &mut String, lexeme: &str) {
 struct Unindexed {
     id: String,
     text: String,
+    has_files: bool,
 }
 
 /// Indexes up to [`SEARCH_INDEX_STEP`] messages that have no vector yet, in the caller's
@@ -84,7 +83,8 @@ struct Unindexed {
 pub(crate) async fn backlog_step(conn: &mut PgConnection) -> StoreResult<u64> {
     // The `messages_unindexed` partial index holds exactly these rows.
     let rows: Vec<Unindexed> = sqlx::query_as(
-        "SELECT id, text FROM messages WHERE search_vector IS NULL \
+        "SELECT id, text, files IS NOT NULL AS has_files FROM messages \
+         WHERE search_vector IS NULL \
          LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(SEARCH_INDEX_STEP as i64)
@@ -94,9 +94,9 @@ pub(crate) async fn backlog_step(conn: &mut PgConnection) -> StoreResult<u64> {
     if rows.is_empty() {
         return Ok(0);
     }
-    // A deleted message's text is empty, so its vector is the empty one, as a delete
-    // writes it.
-    let vectors: Vec<String> = rows.iter().map(|r| vector(&r.text)).collect();
+    // A deleted message's text is empty and it shares no files, so its vector is the
+    // empty one, as a delete writes it.
+    let vectors: Vec<String> = rows.iter().map(|r| vector(&r.text, r.has_files)).collect();
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     sqlx::query(
         "UPDATE messages m SET search_vector = v.vector::tsvector \
@@ -117,19 +117,28 @@ mod tests {
     #[test]
     fn terms_then_variants_then_flags() {
         assert_eq!(
-            vector("Deployment now: https://x.test"),
+            vector("Deployment now: https://x.test", false),
             "'deploy':1A 'now':2A 'https':3A 'x':4A 'test':5A 'deployment':6B 'link':7C"
         );
     }
 
     #[test]
+    fn messages_sharing_files_are_flagged_after_their_text() {
+        assert_eq!(vector("", true), "'file':1C");
+        assert_eq!(
+            vector("see https://x.test", true),
+            "'see':1A 'https':2A 'x':3A 'test':4A 'link':5C 'file':6C"
+        );
+    }
+
+    #[test]
     fn text_without_words_has_the_empty_vector() {
-        assert_eq!(vector("!!! ..."), "");
+        assert_eq!(vector("!!! ...", false), "");
     }
 
     #[test]
     fn positions_stop_at_the_largest_postgresql_keeps() {
-        let v = vector(&"a ".repeat(MAX_POSITION + 10));
+        let v = vector(&"a ".repeat(MAX_POSITION + 10), false);
         assert!(v.ends_with("'a':16383A"), "{}", &v[v.len() - 40..]);
         assert!(!v.contains(":16384"));
     }

@@ -58,9 +58,10 @@
 //! function of the module that owns that part of the schema: `accounts` (workspaces,
 //! users), `access` (sessions, invites), `channels`, `members` (memberships,
 //! conversations, read markers), `messages` (with `posts`, the batched path of new
-//! messages), `reactions` and `log`; `index` builds a message's search vector (and fills
-//! in the backlog of messages stored without one) and `search` runs searches. `rows` turns
-//! rows into domain types and `error` turns sqlx errors into [`StoreError`]s.
+//! messages), `files` (uploads, and the messages that share them), `reactions` and `log`;
+//! `index` builds a message's search vector (and fills in the backlog of messages stored
+//! without one) and `search` runs searches. `rows` turns rows into domain types and
+//! `error` turns sqlx errors into [`StoreError`]s.
 //! [`PgStore::connect`] applies the migrations. With the `testing` feature,
 //! [`testing::ScratchDatabase`] gives each test a database of its own.
 
@@ -69,6 +70,7 @@ mod accounts;
 mod batch;
 mod channels;
 mod error;
+mod files;
 mod index;
 mod log;
 mod members;

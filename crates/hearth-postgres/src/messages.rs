@@ -1,7 +1,8 @@
-//! Messages and thread replies: posting (idempotent by `client_msg_id`), reading history,
-//! editing, deleting into tombstones, and the mention rows that badges are counted from.
-//! Every write that changes a message's text writes its search vector (see `index`) in
-//! the same statement, built by the caller before the workspace lock is taken.
+//! Messages and thread replies: posting (idempotent by `client_msg_id`, sharing files),
+//! reading history, editing, deleting into tombstones, and the mention rows that badges
+//! are counted from. Every write that changes a message's text writes its search vector
+//! (see `index`) in the same statement, built by the caller before the workspace lock is
+//! taken.
 
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
@@ -14,10 +15,11 @@ use sqlx::PgConnection;
 
 use crate::accounts;
 use crate::error::db;
+use crate::files;
 use crate::index;
 use crate::log;
 use crate::reactions;
-use crate::rows::{MessageRow, message_columns, text_array};
+use crate::rows::{MessageRow, attachments_column, message_columns, text_array};
 
 /// One message row, without reactions.
 pub(crate) async fn row(
@@ -60,7 +62,8 @@ pub(crate) async fn message(
 }
 
 /// A retry racing the original send waits on the workspace lock, then finds the original
-/// by its `client_msg_id` and replays it.
+/// by its `client_msg_id` and replays it. `vector` must have been built with the file flag
+/// when `new` shares files.
 pub(crate) async fn post_message(
     conn: &mut PgConnection,
     seqs: &mut crate::log::Seqs,
@@ -102,6 +105,9 @@ pub(crate) async fn post_message(
             return Err(StoreError::Invalid("invalid_thread_root"));
         }
     }
+    // Checked last among the refusals: it writes (the files' `shared` mark), which a
+    // refusal rolls back with the job's savepoint.
+    let attachments = files::share(conn, ws, &new.file_ids).await?;
 
     let seq = seqs.next()?;
     let message = Message {
@@ -118,13 +124,13 @@ pub(crate) async fn post_message(
         reply_count: 0,
         last_reply_at: None,
         reactions: Vec::new(),
-        file_ids: Vec::new(),
+        files: attachments,
         client_msg_id: new.client_msg_id,
     };
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         thread_root_id, client_msg_id, broadcast, search_vector) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector)",
+         thread_root_id, client_msg_id, broadcast, search_vector, files) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector, $12)",
     )
     .bind(message.id.as_str())
     .bind(ws.as_str())
@@ -137,10 +143,12 @@ pub(crate) async fn post_message(
     .bind(message.client_msg_id.as_deref())
     .bind(new.mentions.broadcast.map(broadcast_name))
     .bind(vector)
+    .bind(attachments_column(&message.files)?)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     insert_mentions(conn, &message, &new.mentions).await?;
+    files::link(conn, &message).await?;
 
     match &message.thread_root_id {
         Some(root) => {
@@ -182,12 +190,15 @@ pub(crate) async fn post_message(
     })
 }
 
-/// A retry of an earlier send returns the original. The text is compared only while the
-/// original is untouched: after an edit or delete a genuine retry could not match it.
+/// A retry of an earlier send returns the original. The text and files are compared only
+/// while the original is untouched: after an edit or delete a genuine retry could not
+/// match it. (A file deleted since is gone from the original too, so a retry naming it is
+/// refused: the send it repeats could not be made any more either.)
 fn replay(original: Message, new: &NewMessage) -> StoreResult<Posted> {
-    let same_text =
-        original.text == new.text.as_str() || original.edited_at.is_some() || original.deleted;
-    if !same_text
+    let untouched = original.edited_at.is_none() && !original.deleted;
+    let same_text = original.text == new.text.as_str();
+    let same_files = original.files.iter().map(|f| &f.id).eq(new.file_ids.iter());
+    if (untouched && !(same_text && same_files))
         || original.channel_id != new.channel_id
         || original.thread_root_id != new.thread_root_id
     {
@@ -340,17 +351,20 @@ pub(crate) async fn list_replies(
 pub(crate) struct NewText {
     text: MessageText,
     mentions: Mentions,
-    vector: String,
+    /// The vector without and with the file flag: whether the message shares files is
+    /// only known under the lock (a file's deletion may just have removed the last one).
+    vectors: [String; 2],
 }
 
 impl NewText {
     /// Tokenizes the text for the index: done by the caller, before the workspace lock.
+    /// Twice: edits are rare enough to afford it.
     pub(crate) fn new(text: MessageText, mentions: Mentions) -> Self {
-        let vector = index::vector(text.as_str());
+        let vectors = [false, true].map(|has_files| index::vector(text.as_str(), has_files));
         Self {
             text,
             mentions,
-            vector,
+            vectors,
         }
     }
 }
@@ -366,7 +380,7 @@ pub(crate) async fn edit_message(
     let NewText {
         text,
         mentions,
-        vector,
+        vectors: [without_files, with_files],
     } = new;
     let mut message = message(conn, ws, id).await?.ok_or(StoreError::NotFound)?;
     if message.deleted {
@@ -378,6 +392,11 @@ pub(crate) async fn edit_message(
     }
     message.text = text.as_str().to_owned();
     message.edited_at = Some(now);
+    let vector = if message.files.is_empty() {
+        without_files
+    } else {
+        with_files
+    };
     sqlx::query(
         "UPDATE messages SET text = $1, edited_at = $2, broadcast = $3, \
          search_vector = $4::tsvector WHERE workspace_id = $5 AND id = $6",
@@ -424,8 +443,9 @@ async fn delete_mentions(
 }
 
 /// A deleted message stays as a tombstone so it keeps its place in history and its
-/// thread; its text, reactions, mentions and search terms go (its vector is the empty
-/// one: indexed, matching nothing).
+/// thread; its text, reactions, mentions, files and search terms go (its vector is the
+/// empty one: indexed, matching nothing). A file no other live message shares is deleted
+/// with it.
 pub(crate) async fn delete_message(
     conn: &mut PgConnection,
     seqs: &mut crate::log::Seqs,
@@ -440,9 +460,10 @@ pub(crate) async fn delete_message(
     message.deleted = true;
     message.text.clear();
     message.reactions.clear();
+    message.files.clear();
     sqlx::query(
-        "UPDATE messages SET text = '', deleted = TRUE, broadcast = NULL, search_vector = '' \
-         WHERE workspace_id = $1 AND id = $2",
+        "UPDATE messages SET text = '', deleted = TRUE, broadcast = NULL, search_vector = '', \
+         files = NULL WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws.as_str())
     .bind(id.as_str())
@@ -456,6 +477,7 @@ pub(crate) async fn delete_message(
         .await
         .map_err(db)?;
     delete_mentions(conn, ws, id).await?;
+    files::unlink_deleted_message(conn, ws, id, now).await?;
 
     let deleted = EventPayload::MessageDeleted {
         message: message.clone(),

@@ -17,7 +17,8 @@
 //! written; a retry of an earlier send (its `client_msg_id` is already stored) runs alone
 //! afterwards, through `post_message`, which replays the original; a run never holds two
 //! sends with the same `client_msg_id` (the second starts the next run, so it finds the
-//! first). Replies are not grouped: they update their root and append a second event.
+//! first). Replies are not grouped: they update their root and append a second event;
+//! nor are messages that share files, which lock and mark their files first.
 //! If the grouped statement fails anyway, the run is rolled back to its savepoint and its
 //! messages are written one by one, each in its own savepoint, so a failure stays its own.
 
@@ -44,22 +45,23 @@ pub(crate) struct Post {
     reply: oneshot::Sender<StoreResult<Posted>>,
 }
 
-/// The job that posts `message`: grouped with its neighbours unless it is a reply.
+/// The job that posts `message`: grouped with its neighbours unless it is a reply or
+/// shares files.
 pub(crate) fn job(
     ws: &WorkspaceId,
     message: NewMessage,
     reply: oneshot::Sender<StoreResult<Posted>>,
 ) -> Job {
-    let vector = index::vector(message.text.as_str());
+    let vector = index::vector(message.text.as_str(), !message.file_ids.is_empty());
     let post = Post {
         message,
         vector,
         reply,
     };
-    if post.message.thread_root_id.is_some() {
+    if post.message.thread_root_id.is_some() || !post.message.file_ids.is_empty() {
         Job::Run(post.alone(ws))
     } else {
-        Job::Post(post)
+        Job::Post(Box::new(post))
     }
 }
 
@@ -297,7 +299,8 @@ impl<'a> Rows<'a> {
             reply_count: 0,
             last_reply_at: None,
             reactions: Vec::new(),
-            file_ids: Vec::new(),
+            // Posts that share files are never grouped (see `job`).
+            files: Vec::new(),
             client_msg_id: new.client_msg_id.clone(),
         };
         let payload = EventPayload::MessageCreated {

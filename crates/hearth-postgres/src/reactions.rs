@@ -61,16 +61,15 @@ pub(crate) async fn attach(
             }),
         }
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let reactions = by_message.remove(&row.id).unwrap_or_default();
-            Message {
+            Ok(Message {
                 reactions,
-                ..row.into_message()
-            }
+                ..row.into_message()?
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) async fn add_reaction(

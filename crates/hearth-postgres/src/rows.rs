@@ -2,18 +2,19 @@
 //!
 //! Queries select the column lists defined here (as macros, so SQL stays `&'static str`
 //! through `concat!`) with fixed table aliases: `u` users, `c` channels, `mb`
-//! memberships, `m` messages. Values read back were validated when written, so they are
+//! memberships, `m` messages, `f` files. Values read back were validated when written, so they are
 //! rebuilt with `from_trusted`; an enum we cannot parse means a corrupt row.
 
 use hearth_core::Timestamp;
-use hearth_core::id::{ChannelId, InviteId, MessageId, UserId, WorkspaceId};
+use hearth_core::id::{ChannelId, FileId, InviteId, MessageId, UserId, WorkspaceId};
 use hearth_core::model::{
-    Channel, ChannelKind, ChannelRole, Invite, Membership, Message, Role, User, Workspace,
+    Attachment, Channel, ChannelKind, ChannelRole, File, ImageSize, Invite, Membership, Message,
+    Role, User, Workspace,
 };
-use hearth_core::store::StoreResult;
+use hearth_core::store::{StoreError, StoreResult};
 use hearth_core::value::{
-    ChannelName, ChannelPurpose, ChannelTopic, DisplayName, Email, Emoji, Handle, StatusText,
-    WorkspaceName, WorkspaceSlug,
+    ChannelName, ChannelPurpose, ChannelTopic, DisplayName, Email, Emoji, FileName, Handle,
+    StatusText, WorkspaceName, WorkspaceSlug,
 };
 use sqlx::FromRow;
 
@@ -44,16 +45,33 @@ macro_rules! message_columns {
     () => {
         "m.id, m.workspace_id, m.channel_id, m.seq, m.user_id, m.text, m.created_at, \
          m.edited_at, m.deleted, m.thread_root_id, m.reply_count, m.last_reply_at, \
-         m.client_msg_id"
+         m.client_msg_id, m.files"
     };
 }
 
-pub(crate) use {channel_columns, membership_columns, message_columns, user_columns};
+macro_rules! file_columns {
+    () => {
+        "f.id, f.workspace_id, f.uploader_id, f.name, f.size, f.mime_type, f.width, f.height, \
+         f.has_thumbnail, f.storage_key, f.sha256, f.created_at"
+    };
+}
+
+pub(crate) use {channel_columns, file_columns, membership_columns, message_columns, user_columns};
 
 /// A list of ids or names as one `TEXT[]` parameter (matched with `= ANY($n)`), so the
 /// SQL stays static whatever the list's length.
 pub(crate) fn text_array<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     items.into_iter().collect()
+}
+
+/// The `files` column of a message with these attachments: NULL when there are none.
+pub(crate) fn attachments_column(files: &[Attachment]) -> StoreResult<Option<String>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(files)
+        .map(Some)
+        .map_err(|e| StoreError::Internal(format!("message files: {e}")))
 }
 
 fn role(s: &str) -> StoreResult<Role> {
@@ -180,11 +198,17 @@ pub(crate) struct MessageRow {
     reply_count: i64,
     last_reply_at: Option<i64>,
     client_msg_id: Option<String>,
+    /// JSON, see [`attachments_column`].
+    files: Option<String>,
 }
 
 impl MessageRow {
-    pub(crate) fn into_message(self) -> Message {
-        Message {
+    pub(crate) fn into_message(self) -> StoreResult<Message> {
+        let files = match &self.files {
+            Some(json) => serde_json::from_str(json).map_err(|_| corrupt("message files", json))?,
+            None => Vec::new(),
+        };
+        Ok(Message {
             id: MessageId::from_trusted(self.id),
             workspace_id: WorkspaceId::from_trusted(self.workspace_id),
             channel_id: ChannelId::from_trusted(self.channel_id),
@@ -198,10 +222,52 @@ impl MessageRow {
             reply_count: self.reply_count,
             last_reply_at: self.last_reply_at.map(Timestamp),
             reactions: Vec::new(),
-            // Files arrive with the files feature; until then no message has any.
-            file_ids: Vec::new(),
+            files,
             client_msg_id: self.client_msg_id,
-        }
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct FileRow {
+    id: String,
+    workspace_id: String,
+    uploader_id: String,
+    name: String,
+    size: i64,
+    mime_type: String,
+    width: Option<i32>,
+    height: Option<i32>,
+    has_thumbnail: bool,
+    storage_key: String,
+    sha256: String,
+    created_at: i64,
+}
+
+impl FileRow {
+    pub(crate) fn into_file(self) -> StoreResult<File> {
+        let dimension = |what, v: i32| u32::try_from(v).map_err(|_| corrupt(what, &v.to_string()));
+        let image = match (self.width, self.height) {
+            (Some(width), Some(height)) => Some(ImageSize {
+                width: dimension("image width", width)?,
+                height: dimension("image height", height)?,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("image size of file", &self.id)),
+        };
+        Ok(File {
+            id: FileId::from_trusted(self.id),
+            workspace_id: WorkspaceId::from_trusted(self.workspace_id),
+            uploader_id: UserId::from_trusted(self.uploader_id),
+            name: FileName::from_trusted(self.name),
+            size: self.size,
+            mime_type: self.mime_type,
+            image,
+            has_thumbnail: self.has_thumbnail,
+            storage_key: self.storage_key,
+            sha256: self.sha256,
+            created_at: Timestamp(self.created_at),
+        })
     }
 }
 

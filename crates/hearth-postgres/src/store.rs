@@ -8,24 +8,25 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPage;
-use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
+use hearth_core::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
 use hearth_core::mention::Mentions;
 use hearth_core::model::{
-    Channel, ChannelSummary, Committed, Credentials, Invite, Member, Membership, Message, Session,
-    User, Workspace,
+    Channel, ChannelSummary, Committed, Credentials, File, Invite, Member, Membership, Message,
+    PurgeFile, Session, User, Workspace,
 };
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
-    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, PRUNE_STEP, Posted, SearchHit, SearchRequest, Store, StoreResult,
-    Subscription, UserPatch,
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
+    NewSession, NewUser, NewWorkspace, PRUNE_STEP, Posted, SearchHit, SearchRequest, Store,
+    StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 use tokio::sync::oneshot;
 
 use crate::error::db;
 use crate::{
-    PgStore, access, accounts, channels, index, log, members, messages, posts, reactions, search,
+    PgStore, access, accounts, channels, files, index, log, members, messages, posts, reactions,
+    search,
 };
 
 #[async_trait]
@@ -343,6 +344,60 @@ impl Store for PgStore {
             )
         })
         .await
+    }
+
+    /// Appends nothing, so it takes no workspace lock: the quota has a lock of its own
+    /// (see the `files` module).
+    async fn create_file(
+        &self,
+        ws: &WorkspaceId,
+        file: NewFile,
+        quota: Option<u64>,
+    ) -> StoreResult<File> {
+        let ws = ws.clone();
+        self.write_unlogged(move |c, now| {
+            Box::pin(async move { files::create(c, &ws, file, quota, now).await })
+        })
+        .await
+    }
+
+    async fn file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Option<File>> {
+        files::file(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn file_channels(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Vec<ChannelId>> {
+        files::channels(&mut *self.read().await?, ws, id).await
+    }
+
+    async fn file_usage(&self, ws: &WorkspaceId) -> StoreResult<u64> {
+        files::usage(&mut *self.read().await?, ws).await
+    }
+
+    async fn delete_file(&self, ws: &WorkspaceId, id: &FileId) -> StoreResult<Committed<()>> {
+        let (ws, id) = (ws.clone(), id.clone());
+        self.write(ws.clone(), move |c, seqs, now| {
+            Box::pin(async move { files::delete(c, seqs, &ws, &id, now).await })
+        })
+        .await
+    }
+
+    /// Across workspaces, without their locks: deleting an orphan appends nothing, and the
+    /// rows it takes are locked (see the `files` module).
+    async fn files_to_purge(
+        &self,
+        orphan_before: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<PurgeFile>> {
+        self.write_unlogged(move |c, now| {
+            Box::pin(async move { files::to_purge(c, orphan_before, limit, now).await })
+        })
+        .await
+    }
+
+    async fn forget_files(&self, files: &[PurgeFile]) -> StoreResult<()> {
+        let gone = files.to_vec();
+        self.write_unlogged(move |c, _| Box::pin(async move { files::forget(c, &gone).await }))
+            .await
     }
 
     async fn user_by_handle(&self, ws: &WorkspaceId, handle: &Handle) -> StoreResult<Option<User>> {

@@ -2,15 +2,18 @@
 //! straight into the tables (as `migrate-data` and the data generator do) are found only
 //! once `index_search_backlog` has reached them, several nodes can work through the
 //! backlog at once without doing rows twice, and texts at the edges of what a `tsvector`
-//! holds (the longest message, quotes and backslashes) are stored and found.
+//! holds (the longest message, quotes and backslashes) are stored and found, and
+//! `has:file` follows the files a message shares, through edits and file deletions.
 
 use std::sync::Arc;
 
-use hearth_core::id::MessageId;
+use hearth_core::id::{FileId, MessageId};
+use hearth_core::mention::Mentions;
 use hearth_core::model::{Channel, User};
 use hearth_core::search::{SearchOptions, search};
-use hearth_core::store::{SEARCH_INDEX_STEP, SearchSort, Store};
-use hearth_core::testing::Fixture;
+use hearth_core::store::{NewFile, SEARCH_INDEX_STEP, SearchSort, Store};
+use hearth_core::testing::{Fixture, new_message};
+use hearth_core::value::{FileName, MessageText};
 use hearth_postgres::testing::ScratchDatabase;
 use hearth_postgres::{PgOptions, PgStore};
 use sqlx::PgPool;
@@ -166,4 +169,45 @@ async fn awkward_texts_are_stored_and_found() {
     assert_eq!(find(&f, &f.owner, &head).await.len(), 1);
     let within: String = cjk.chars().skip(16_000).take(3).collect();
     assert_eq!(find(&f, &f.owner, &within).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn has_file_follows_the_files_a_message_shares() {
+    let db = ScratchDatabase::create().await;
+    let store = Arc::new(node(&db).await);
+    let f = Fixture::new(store.clone()).await;
+    let c = f.channel(&f.owner, "general", &[]).await;
+    let upload = NewFile {
+        uploader: f.owner.id.clone(),
+        name: FileName::parse("plan.pdf").unwrap(),
+        size: 10,
+        mime_type: "application/pdf".to_owned(),
+        image: None,
+        has_thumbnail: false,
+        storage_key: FileId::generate().as_str().to_owned(),
+        sha256: "ab".repeat(32),
+    };
+    let file = store.create_file(f.ws_id(), upload, None).await.unwrap();
+    f.post(&c, &f.owner, "plan without files").await;
+    let mut sharing = new_message(&c.id, &f.owner.id, "plan attached");
+    sharing.file_ids = vec![file.id.clone()];
+    let shared = store
+        .post_message(f.ws_id(), sharing)
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(find(&f, &f.owner, "plan has:file").await, ["plan attached"]);
+
+    // An edit keeps the flag: the files are still there.
+    let text = MessageText::parse("plan attached, v2").unwrap();
+    store
+        .edit_message(f.ws_id(), &shared.id, text, Mentions::default())
+        .await
+        .unwrap();
+    assert_eq!(find(&f, &f.owner, "has:file").await, ["plan attached, v2"]);
+
+    // Deleting the file re-indexes the message: its words stay, the flag goes.
+    store.delete_file(f.ws_id(), &file.id).await.unwrap();
+    assert!(find(&f, &f.owner, "has:file").await.is_empty());
+    assert_eq!(find(&f, &f.owner, "v2").await, ["plan attached, v2"]);
 }
