@@ -190,18 +190,9 @@ pub(crate) async fn post_message(
     })
 }
 
-/// A retry of an earlier send returns the original. The text and files are compared only
-/// while the original is untouched: after an edit or delete a genuine retry could not
-/// match it. (A file deleted since is gone from the original too, so a retry naming it is
-/// refused: the send it repeats could not be made any more either.)
+/// A retry of an earlier send returns the original (see [`NewMessage::may_retry`]).
 fn replay(original: Message, new: &NewMessage) -> StoreResult<Posted> {
-    let untouched = original.edited_at.is_none() && !original.deleted;
-    let same_text = original.text == new.text.as_str();
-    let same_files = original.files.iter().map(|f| &f.id).eq(new.file_ids.iter());
-    if (untouched && !(same_text && same_files))
-        || original.channel_id != new.channel_id
-        || original.thread_root_id != new.thread_root_id
-    {
+    if !new.may_retry(&original) {
         return Err(StoreError::Invalid("idempotency_key_reused"));
     }
     Ok(Posted {

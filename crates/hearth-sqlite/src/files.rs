@@ -19,6 +19,7 @@ use crate::error::db;
 use crate::log;
 use crate::messages;
 use crate::rows::{attachments_column, json_list};
+use crate::search::{self, IndexRow};
 
 const FILE_COLUMNS: &str = "id, workspace_id, uploader_id, name, size, mime_type, width, \
      height, has_thumbnail, storage_key, sha256, created_at";
@@ -292,6 +293,8 @@ pub(crate) async fn delete_file(
             .execute(&mut *conn)
             .await
             .map_err(db)?;
+        let index = IndexRow::of(&message.text, !message.files.is_empty());
+        search::index(conn, &message_id, &index).await?;
         let payload = EventPayload::MessageUpdated { message };
         events.push(log::append(conn, ws, now, payload).await?);
     }

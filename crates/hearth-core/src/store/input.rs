@@ -99,6 +99,26 @@ pub struct NewMessage {
     pub file_ids: Vec<FileId>,
 }
 
+impl NewMessage {
+    /// Whether this send, which reuses the `client_msg_id` of `original`, can be a retry
+    /// of it: the same channel and thread, and while the original is untouched (neither
+    /// edited nor deleted, which a retry could not know of) the same text and files. A
+    /// file deleted since is gone from the original, so the files it still has must be
+    /// the ones named, in order, less any deleted.
+    pub fn may_retry(&self, original: &Message) -> bool {
+        let untouched = original.edited_at.is_none() && !original.deleted;
+        let mut named = self.file_ids.iter();
+        let same_files = original
+            .files
+            .iter()
+            .all(|kept| named.any(|id| *id == kept.id));
+        let same_content = !untouched || (original.text == self.text.as_str() && same_files);
+        same_content
+            && original.channel_id == self.channel_id
+            && original.thread_root_id == self.thread_root_id
+    }
+}
+
 /// A file whose bytes are already in object storage, to record.
 #[derive(Debug, Clone)]
 pub struct NewFile {

@@ -12,7 +12,7 @@ use crate::value::{FileName, MessageText};
 
 use super::*;
 
-fn upload(uploader: &crate::model::User, name: &str, size: i64) -> NewFile {
+pub(crate) fn upload(uploader: &crate::model::User, name: &str, size: i64) -> NewFile {
     NewFile {
         uploader: uploader.id.clone(),
         name: FileName::parse(name).unwrap(),
@@ -218,12 +218,18 @@ pub async fn retries_must_name_the_same_files(store: Arc<dyn Store>) {
     let again = store.post_message(f.ws_id(), first.clone()).await.unwrap();
     assert!(again.replayed);
     assert_eq!(again.message.files, original.message.files);
-    let mut other = first;
+    let mut other = first.clone();
     other.file_ids = vec![b.id.clone()];
     assert_invalid(
         store.post_message(f.ws_id(), other).await,
         "idempotency_key_reused",
     );
+
+    // A file deleted since is gone from the original; the retry still finds it.
+    store.delete_file(f.ws_id(), &a.id).await.unwrap();
+    let late = store.post_message(f.ws_id(), first).await.unwrap();
+    assert!(late.replayed);
+    assert_eq!(late.message.id, original.message.id);
 }
 
 pub async fn deleting_a_file_removes_it_from_messages(store: Arc<dyn Store>) {

@@ -213,6 +213,31 @@ pub async fn has_and_is_filters(store: Arc<dyn Store>) {
         [reply.text, root.text]
     );
     assert!(find(&f, &f.owner, "docs has:file").await.is_empty());
+
+    // has:file follows the message's files: gone once its last file is deleted.
+    let file = f
+        .store
+        .create_file(
+            f.ws_id(),
+            super::files::upload(&f.owner, "spec.pdf", 9),
+            None,
+        )
+        .await
+        .unwrap();
+    let mut with_file = new_message(&c.id, &f.owner.id, "docs attached");
+    with_file.file_ids = vec![file.id.clone()];
+    let with_file = f
+        .store
+        .post_message(f.ws_id(), with_file)
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(
+        find(&f, &f.owner, "docs has:file").await,
+        [with_file.text.clone()]
+    );
+    f.store.delete_file(f.ws_id(), &file.id).await.unwrap();
+    assert!(find(&f, &f.owner, "docs has:file").await.is_empty());
 }
 
 pub async fn relevance_ranks_better_matches_first_and_recent_sorts_by_time(store: Arc<dyn Store>) {

@@ -75,7 +75,11 @@ pub fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
 /// The files a new message may share: at most [`MAX_FILES_PER_MESSAGE`] distinct ids
 /// (repeats count once, in first-given order), each one the sender can see; any other
 /// id is `file_not_found`.
-pub async fn shareable_files(state: &AppState, me: &User, raw: &[String]) -> ApiResult<Vec<FileId>> {
+pub async fn shareable_files(
+    state: &AppState,
+    me: &User,
+    raw: &[String],
+) -> ApiResult<Vec<FileId>> {
     let mut ids: Vec<&str> = Vec::with_capacity(raw.len());
     for id in raw {
         if !ids.contains(&id.as_str()) {

@@ -19,9 +19,9 @@ use hearth_core::model::{
 };
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
-    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage, NewSession,
-    NewUser, NewWorkspace, Posted, SearchHit, SearchRequest, Store, StoreResult, Subscription,
-    UserPatch,
+    ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
+    NewSession, NewUser, NewWorkspace, Posted, SearchHit, SearchRequest, Store, StoreResult,
+    Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
