@@ -14,6 +14,7 @@ pub mod config;
 pub mod convert;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod gateway;
 pub mod maintenance;
 pub mod migrate_data;
