@@ -13,6 +13,7 @@ use std::ops::Range;
 use axum::http::{HeaderMap, HeaderValue, header};
 
 use super::is_inline_safe;
+use super::sniff::served_type;
 
 /// What the `Range` header of a request asks for, against an object of `size` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +104,8 @@ pub fn file_headers(mime: &str, name: &str, etag: &str) -> HeaderMap {
     let static_value = HeaderValue::from_static;
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(mime).unwrap_or_else(|_| static_value("application/octet-stream")),
+        HeaderValue::from_str(served_type(mime))
+            .unwrap_or_else(|_| static_value("application/octet-stream")),
     );
     headers.insert(header::CACHE_CONTROL, static_value("private, no-cache"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, static_value("nosniff"));
@@ -189,7 +191,9 @@ mod tests {
             "attachment; filename=\"a_b_c_d _.txt\"; \
              filename*=UTF-8''a%22b%5Cc%E2%80%AEd%20%C3%A9.txt"
         );
-        assert!(HeaderValue::from_str(&content_disposition("attachment", "../../x\r\nX: y")).is_ok());
+        assert!(
+            HeaderValue::from_str(&content_disposition("attachment", "../../x\r\nX: y")).is_ok()
+        );
     }
 
     #[test]
@@ -209,7 +213,15 @@ mod tests {
         assert_eq!(disposition("text/plain; charset=utf-8"), "attachment");
         let h = file_headers("text/html", "f", "\"e\"");
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(h[header::CONTENT_SECURITY_POLICY].to_str().unwrap().starts_with("sandbox"));
+        assert!(
+            h[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .starts_with("sandbox")
+        );
+        assert_eq!(h[header::CONTENT_TYPE], "application/octet-stream");
+        let svg = file_headers("image/svg+xml", "f", "\"e\"");
+        assert_eq!(svg[header::CONTENT_TYPE], "application/octet-stream");
         assert_eq!(h[header::CACHE_CONTROL], "private, no-cache");
     }
 }

@@ -24,12 +24,15 @@
 //! Thumbnailer::new(n).make(bytes, mime) -> Option<Thumbnails { width, height, large, small, mime_type }>
 //! ```
 
+pub mod download;
 mod key;
+mod service;
 pub mod sniff;
 mod storage;
 pub mod thumbnail;
 
 pub use key::StorageKey;
+pub use service::{FileSettings, Files, Upload};
 pub use sniff::{is_inline_safe, sniff};
 pub use storage::{Download, FileStorage, HEAD_LEN, PutError, StorageError, Stored};
 pub use thumbnail::{ThumbError, Thumbnailer, Thumbnails};

@@ -182,8 +182,12 @@ impl Files {
             height: thumbs.height,
         });
         let stored = async {
-            self.storage.put_small(&key.thumb_large(), thumbs.large).await?;
-            self.storage.put_small(&key.thumb_small(), thumbs.small).await
+            self.storage
+                .put_small(&key.thumb_large(), thumbs.large)
+                .await?;
+            self.storage
+                .put_small(&key.thumb_small(), thumbs.small)
+                .await
         };
         match stored.await {
             Ok(()) => (image, true),

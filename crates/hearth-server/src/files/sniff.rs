@@ -36,6 +36,18 @@ pub fn is_inline_safe(mime: &str) -> bool {
     )
 }
 
+/// The `Content-Type` a download of this type is served with: its own, except for
+/// markup and scripts (HTML, XML, SVG, JavaScript), which are served as opaque bytes so
+/// that no browser, whatever it makes of `Content-Disposition`, treats them as a page.
+pub fn served_type(mime: &str) -> &str {
+    let active = ["html", "xml", "svg", "javascript", "ecmascript"];
+    if active.iter().any(|word| mime.contains(word)) {
+        OCTET_STREAM
+    } else {
+        mime
+    }
+}
+
 /// Valid UTF-8 without NUL bytes. `head` may have been cut in the middle of a character,
 /// so an incomplete sequence at its very end still counts as text.
 fn looks_like_text(head: &[u8]) -> bool {

@@ -7,6 +7,7 @@ mod channels;
 mod database_outage;
 mod errors;
 mod events;
+mod files;
 mod isolation;
 mod lifecycle;
 mod members;

@@ -448,3 +448,43 @@ pub fn session_from(body: &Value, slug: &str, email: &str) -> Session {
         email: email.to_owned(),
     }
 }
+
+/// Where the S3 tests find an S3-compatible server: moto, which `scripts/s3-test-server`
+/// installs and starts when nothing answers here. The tests fail, never skip, without it.
+const MOTO: &str = "127.0.0.1:9000";
+
+/// File storage in a new, empty bucket of the local S3-compatible server.
+pub async fn s3_storage() -> hearth_server::files::FileStorage {
+    static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    {
+        let _guard = STARTING.lock().await;
+        if tokio::net::TcpStream::connect(MOTO).await.is_err() {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/s3-test-server");
+            let status = tokio::process::Command::new("bash")
+                .arg(script)
+                .status()
+                .await
+                .expect("running scripts/s3-test-server");
+            assert!(status.success(), "the S3 tests need moto on {MOTO}");
+        }
+    }
+    let bucket = format!("hearth-it-{}", hearth_core::id::FileId::generate()).to_lowercase();
+    // moto creates a bucket on an unsigned PUT; object_store cannot create buckets.
+    let created = reqwest::Client::new()
+        .put(format!("http://{MOTO}/{bucket}"))
+        .send()
+        .await
+        .expect("creating a bucket");
+    assert!(created.status().is_success(), "{}", created.status());
+    let s3 = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_endpoint(format!("http://{MOTO}"))
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .expect("an S3 client");
+    hearth_server::files::FileStorage::new(Arc::new(s3))
+}
