@@ -197,6 +197,7 @@ async fn connection(stream: TcpStream, hub: Arc<Hub>) {
                     text,
                     client_msg_id,
                     thread_root_id,
+                    ..
                 }) => {
                     let message = hub.broadcast(|seq| WireMessage {
                         id: format!("M{seq}"),
