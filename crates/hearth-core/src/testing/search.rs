@@ -232,10 +232,7 @@ pub async fn has_and_is_filters(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .message;
-    assert_eq!(
-        find(&f, &f.owner, "docs has:file").await,
-        [with_file.text]
-    );
+    assert_eq!(find(&f, &f.owner, "docs has:file").await, [with_file.text]);
     f.store.delete_file(f.ws_id(), &file.id).await.unwrap();
     assert!(find(&f, &f.owner, "docs has:file").await.is_empty());
 }

@@ -126,6 +126,16 @@ const ROUTES: &[Route] = &[
         "/api/v1/channels/{own_channel}/members/{user}",
         None,
     ),
+    // Files, and file ids in bodies.
+    route(Method::GET, "/api/v1/files/{file}", None),
+    route(Method::GET, "/api/v1/files/{file}/thumb", None),
+    route(Method::GET, "/api/v1/files/{file}/info", None),
+    route(Method::DELETE, "/api/v1/files/{file}", None),
+    route(
+        Method::POST,
+        "/api/v1/channels/{own_channel}/messages",
+        Some(r#"{"text":"pwned","file_ids":["{file}"]}"#),
+    ),
 ];
 
 /// Who calls and which ids it tries.
@@ -136,6 +146,7 @@ struct Case {
     channel: String,
     message: String,
     user: String,
+    file: String,
 }
 
 impl Case {
@@ -145,6 +156,7 @@ impl Case {
             .replace("{channel}", &self.channel)
             .replace("{message}", &self.message)
             .replace("{user}", &self.user)
+            .replace("{file}", &self.file)
             .replace("{me}", &self.caller.user_id)
     }
 }
@@ -202,6 +214,29 @@ async fn every_route_answers_alike_for_foreign_hidden_and_missing_ids() {
     .await
     .ok();
 
+    // A file of each: B's shared in its public channel, A's in the private one.
+    let b_file = app
+        .upload_file(&b_member, "beta.png", b"beta's bytes")
+        .await;
+    let b_file = b_file["id"].as_str().unwrap().to_owned();
+    let share = |file: &str| json!({"text": "", "file_ids": [file]});
+    app.post(
+        &b_member,
+        &format!("/api/v1/channels/{b_channel}/messages"),
+        share(&b_file),
+    )
+    .await
+    .ok();
+    let secret_file = app.upload_file(&a_owner, "plan.pdf", b"the plan").await;
+    let secret_file = secret_file["id"].as_str().unwrap().to_owned();
+    app.post(
+        &a_owner,
+        &format!("/api/v1/channels/{secret}/messages"),
+        share(&secret_file),
+    )
+    .await
+    .ok();
+
     let before_b = snapshot(&app, &b_owner, &b_channel, &b_msg, &b_member.user_id).await;
     let before_secret = snapshot(&app, &a_owner, &secret, &secret_msg, &a_owner.user_id).await;
 
@@ -213,6 +248,7 @@ async fn every_route_answers_alike_for_foreign_hidden_and_missing_ids() {
             channel: b_channel.clone(),
             message: b_msg.clone(),
             user: b_member.user_id.clone(),
+            file: b_file.clone(),
         },
         Case {
             name: "a private channel's ids (by a non-member)",
@@ -221,6 +257,7 @@ async fn every_route_answers_alike_for_foreign_hidden_and_missing_ids() {
             channel: secret.clone(),
             message: secret_msg.clone(),
             user: b_owner.user_id.clone(),
+            file: secret_file.clone(),
         },
         Case {
             name: "ids that name nothing",
@@ -229,6 +266,7 @@ async fn every_route_answers_alike_for_foreign_hidden_and_missing_ids() {
             channel: missing_id('C'),
             message: missing_id('M'),
             user: missing_id('U'),
+            file: missing_id('F'),
         },
     ];
 
@@ -269,6 +307,11 @@ async fn every_route_answers_alike_for_foreign_hidden_and_missing_ids() {
         before_b,
         "another workspace's objects changed"
     );
+    for (owner, file) in [(&b_member, &b_file), (&a_owner, &secret_file)] {
+        app.get(owner, &format!("/api/v1/files/{file}/info"))
+            .await
+            .ok();
+    }
     assert_eq!(
         snapshot(&app, &a_owner, &secret, &secret_msg, &a_owner.user_id).await,
         before_secret,

@@ -410,6 +410,16 @@ impl TestApp {
         .expect(201, "")
     }
 
+    /// Uploads `bytes` as a file named `name` (letters, digits and `.-_` only); the file
+    /// object.
+    pub async fn upload_file(&self, s: &Session, name: &str, bytes: &[u8]) -> Value {
+        let req = self
+            .request(Method::POST, &format!("/api/v1/files?name={name}"))
+            .bearer_auth(&s.token)
+            .body(bytes.to_vec());
+        self.send_request(req).await.ok()
+    }
+
     pub async fn join(&self, s: &Session, channel: &str) {
         self.post(s, &format!("/api/v1/channels/{channel}/join"), json!({}))
             .await
