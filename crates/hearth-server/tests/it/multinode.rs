@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 
 use crate::realtime::client::WsClient;
 use crate::realtime::{seq, team};
-use crate::support::{TestApp, TestData};
+use crate::support::{S3_ENV, TestApp, TestData, s3_files_url};
 
 /// How long a node or Redis may take to start.
 const START: Duration = Duration::from_secs(20);
@@ -87,11 +87,18 @@ fn free_port() -> u16 {
     listener.local_addr().expect("addr").port()
 }
 
-/// Starts a `hearth serve` node on `data` and `redis`; returns once it listens.
+/// Starts a `hearth serve` node on `data` and `redis`, with its files in S3 (a bucket of
+/// its own unless `files` names the one of another node); returns once it listens.
 async fn node(data: &TestData, redis: &Redis) -> TestApp {
+    node_on(data, redis, &s3_files_url().await).await
+}
+
+async fn node_on(data: &TestData, redis: &Redis, files: &str) -> TestApp {
     let mut process = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(["--database", &data.url(), "--bus", &redis.url()])
+        .args(["--files", files])
+        .envs(S3_ENV)
         .args(["--db-max-connections", "4"])
         .env("HEARTH_LOG", "error")
         .stdout(Stdio::piped())
@@ -230,4 +237,46 @@ async fn redis_alone_carries_events_between_nodes() {
     let sent = texts("over redis", 10);
     let fence = send_all(&b, &t.alice, &t.general, &sent).await;
     assert_eq!(created_texts(&bob.events_through(fence).await), sent);
+}
+
+#[tokio::test]
+async fn files_uploaded_through_one_node_are_served_by_another() {
+    let data = TestData::postgres().await;
+    let redis = Redis::start().await;
+    let bucket = s3_files_url().await;
+    let a = node_on(&data, &redis, &bucket).await;
+    let b = node_on(&data, &redis, &bucket).await;
+    let t = team(&a).await;
+
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let file = a.upload_file(&t.alice, "dump.bin", &bytes).await;
+    let id = file["id"].as_str().unwrap();
+    a.post(
+        &t.alice,
+        &format!("/api/v1/channels/{}/messages", t.general),
+        serde_json::json!({"text": "the dump", "file_ids": [id]}),
+    )
+    .await
+    .ok();
+
+    // Bob, on the other node, reads it byte for byte from the shared bucket.
+    let res = b
+        .request(reqwest::Method::GET, &format!("/api/v1/files/{id}"))
+        .bearer_auth(&t.bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.bytes().await.unwrap() == bytes,
+        "the same bytes on every node"
+    );
+
+    // Deleted through B: gone through A at once.
+    b.delete(&t.alice, &format!("/api/v1/files/{id}"))
+        .await
+        .ok();
+    a.get(&t.bob, &format!("/api/v1/files/{id}/info"))
+        .await
+        .expect(404, "file_not_found");
 }

@@ -14,7 +14,7 @@ use tokio::process::{Child, Command};
 
 use crate::realtime::client::WsClient;
 use crate::realtime::team;
-use crate::support::{Session, TestApp, TestData};
+use crate::support::{S3_ENV, Session, TestApp, TestData, s3_files_url};
 
 /// How long a node's word on presence holds without a heartbeat.
 const TTL: Duration = Duration::from_millis(1500);
@@ -105,6 +105,8 @@ async fn process_node(data: &TestData, redis: &Redis) -> TestApp {
         .args(["--database", &data.url(), "--bus", &redis.url()])
         .args(["--db-max-connections", "4"])
         .args(["--presence-ttl-ms", &TTL.as_millis().to_string()])
+        .args(["--files", &s3_files_url().await])
+        .envs(S3_ENV)
         .env("HEARTH_LOG", "error")
         .stdout(Stdio::piped())
         .kill_on_drop(true)

@@ -463,8 +463,15 @@ pub fn session_from(body: &Value, slug: &str, email: &str) -> Session {
 /// installs and starts when nothing answers here. The tests fail, never skip, without it.
 const MOTO: &str = "127.0.0.1:9000";
 
-/// File storage in a new, empty bucket of the local S3-compatible server.
-pub async fn s3_storage() -> hearth_server::files::FileStorage {
+/// The credentials moto accepts (any), for `hearth serve` processes: `--files` S3 reads
+/// them from the environment.
+pub const S3_ENV: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+];
+
+/// A new, empty bucket of the local S3-compatible server (started if need be).
+pub async fn s3_bucket() -> String {
     static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     {
         let _guard = STARTING.lock().await;
@@ -486,8 +493,19 @@ pub async fn s3_storage() -> hearth_server::files::FileStorage {
         .await
         .expect("creating a bucket");
     assert!(created.status().is_success(), "{}", created.status());
+    bucket
+}
+
+/// `--files` for `hearth serve` nodes sharing a new bucket (with [`S3_ENV`]).
+pub async fn s3_files_url() -> String {
+    let bucket = s3_bucket().await;
+    format!("s3://{bucket}?endpoint=http://{MOTO}&region=us-east-1")
+}
+
+/// File storage in a new, empty bucket of the local S3-compatible server.
+pub async fn s3_storage() -> hearth_server::files::FileStorage {
     let s3 = object_store::aws::AmazonS3Builder::new()
-        .with_bucket_name(bucket)
+        .with_bucket_name(s3_bucket().await)
         .with_endpoint(format!("http://{MOTO}"))
         .with_allow_http(true)
         .with_virtual_hosted_style_request(false)
