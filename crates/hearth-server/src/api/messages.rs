@@ -189,7 +189,12 @@ pub async fn edit_message(
     let (message, visible) = access::message(&state, &me.user, &id).await?;
     permission::can_edit_message(&me.user, &message)?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
-    let text = MessageText::parse(&req.text)?;
+    // A message that shares files may lose its caption, as it could be posted without.
+    let text = if message.files.is_empty() {
+        MessageText::parse(&req.text)?
+    } else {
+        MessageText::parse_caption(&req.text)?
+    };
     let mentions = mention::parse(text.as_str());
     let edited = state
         .store

@@ -334,6 +334,14 @@ async fn ranges_are_served(place: Place) {
     let stale = [("range", "bytes=0-1"), ("if-range", "\"stale\"")];
     let (status, _, body) = fetch(&app, &owner, &path, &stale).await;
     assert_eq!((status, body.len()), (200, bytes.len()));
+
+    // An empty file is a file too; no range of it exists.
+    let empty = upload(&app, &owner, "empty.txt", Vec::new()).await.ok();
+    assert_eq!(empty["size"], 0);
+    let (status, _, body) = fetch(&app, &owner, &file_path(&empty), &[]).await;
+    assert_eq!((status, body.len()), (200, 0));
+    let (status, _, _) = fetch(&app, &owner, &file_path(&empty), &[("range", "bytes=0-")]).await;
+    assert_eq!(status, 416);
 }
 
 async fn large_files_stream_whole(place: Place) {
@@ -653,6 +661,18 @@ async fn messages_share_files_and_lose_deleted_ones() {
         .collect();
     assert_eq!(names, [json!("a.txt"), json!("b.txt")]);
     assert_eq!(m["text"], "");
+    let m_path = format!("/api/v1/messages/{}", m["id"].as_str().unwrap());
+    let captioned = app
+        .patch(&bob, &m_path, json!({"text": "both files"}))
+        .await
+        .ok();
+    assert_eq!(captioned["files"].as_array().unwrap().len(), 2);
+    app.patch(&bob, &m_path, json!({"text": ""})).await.ok();
+    let plain = post(&bob, json!({"text": "words only"})).await.ok();
+    let plain_path = format!("/api/v1/messages/{}", plain["id"].as_str().unwrap());
+    app.patch(&bob, &plain_path, json!({"text": " "}))
+        .await
+        .expect(422, "empty_text");
 
     let eleven: Vec<Value> = (0..11).map(|_| json!(missing_id('F'))).collect::<Vec<_>>();
     let mut distinct = eleven.clone();
