@@ -339,6 +339,7 @@ async fn run(
                         text,
                         client_msg_id: Some(client_msg_id(&observer.run_tag, msg)),
                         thread_root_id: None,
+                        file_ids: Vec::new(),
                     };
                     write(&mut socket, &frame).await
                 }
