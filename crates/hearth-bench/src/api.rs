@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use hearth_proto as wire;
 
 use crate::progress;
-use reqwest::{Client, RequestBuilder, StatusCode};
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -281,6 +281,42 @@ impl Api {
             .buffered(SIGNUP_CONCURRENCY * 2)
             .try_collect()
             .await
+    }
+
+    /// `POST /api/v1/files?name=NAME` with `bytes` as the raw body (sent from the buffer
+    /// as it is, never copied); the file as the server recorded it.
+    pub async fn upload_file(
+        &self,
+        uploader: &Account,
+        name: &str,
+        bytes: bytes::Bytes,
+    ) -> anyhow::Result<wire::File> {
+        let url = format!("{}/api/v1/files?name={}", self.base, url_encoded(name));
+        let req = self
+            .http
+            .post(url)
+            .bearer_auth(&uploader.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        self.call("upload file", req).await
+    }
+
+    /// `GET` of a server path (a file's `url` or `thumb_url`) as `reader`: the response,
+    /// its body not read yet, when its status is a success.
+    pub async fn get_path(&self, reader: &Account, path: &str) -> anyhow::Result<Response> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&reader.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}: request failed"))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            bail!("GET {path}: HTTP {status}: {body}");
+        }
+        Ok(resp)
     }
 
     /// Posts a message over REST; `Ok(false)` when the server refused it.

@@ -197,7 +197,8 @@ async fn connection(stream: TcpStream, hub: Arc<Hub>) {
                     text,
                     client_msg_id,
                     thread_root_id,
-                    ..
+                    // The bare broadcast has no files: ids are ignored.
+                    file_ids: _,
                 }) => {
                     let message = hub.broadcast(|seq| WireMessage {
                         id: format!("M{seq}"),

@@ -36,6 +36,7 @@ use crate::markdown::Row;
 use crate::scenarios::big_room::{self, BigRoomArgs};
 use crate::scenarios::cross_node::{self, CrossNodeArgs};
 use crate::scenarios::fanout_ramp::{self, FanoutArgs};
+use crate::scenarios::files::{self, FilesArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
@@ -121,6 +122,9 @@ enum Command {
     /// Full-text search over a generated workspace, by kind of query, against the raw
     /// index lookup; and how long the server takes to index the generated messages.
     Search(SearchArgs),
+    /// Upload and download throughput of a large file and the server's memory meanwhile,
+    /// against the filesystem; and the time thumbnails add to a photo's upload.
+    Files(FilesArgs),
     /// Fill a new data directory with a realistic workspace, fast (for history, search
     /// and timing `hearth migrate-data`).
     Generate(GenerateArgs),
@@ -458,6 +462,35 @@ async fn run_scenario(
                 );
             }
             json!({ "scenario": "search", "command": command_line, "ours": report })
+        }
+        Command::Files(args) => {
+            let scenario = async |t: &mut Target| files::run(t, args).await;
+            let report = run_on(servers.start(&args.server_args()).await?, scenario).await?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            let (t, th) = (&report.transfer, &report.thumbs);
+            let growth = t
+                .growth_kib()
+                .map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+            row = Row::new(
+                &format!("files ({} MiB, local disk)", args.size_mib),
+                format!(
+                    "upload {:.1} MiB/s, download {:.1} MiB/s, server RSS +{growth} MiB; \
+                     {}x{} JPEG thumbnails {:.1} ms",
+                    t.upload, t.download, th.width, th.height, th.thumbnail_ms
+                ),
+            )
+            .against(
+                format!(
+                    "disk write {:.1} MiB/s, read {:.1} MiB/s; in-process thumbnails {:.1} ms",
+                    t.baseline_write, t.baseline_read, th.baseline_median_ms
+                ),
+                Some(format!(
+                    "upload {:.2}x, download {:.2}x, thumbnails {:.2}x",
+                    t.upload_ratio, t.download_ratio, th.ratio
+                )),
+            );
+            json!({ "scenario": "files", "command": command_line, "ours": report })
         }
     };
     Ok((output, failures, row))

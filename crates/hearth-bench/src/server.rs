@@ -98,6 +98,21 @@ impl Target {
         self.process.as_ref().and_then(|p| p.rss_kib().ok())
     }
 
+    /// The data directory of a server we started on a fresh one.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        let dir = self.process.as_ref()?.data_dir.as_ref()?;
+        Some(dir.path().to_owned())
+    }
+
+    /// Resets the server's peak RSS (`VmHWM`) to its current RSS, so the next reading of
+    /// [`ProcessMemory::peak_rss_kib`] is the peak since now; false when that is not
+    /// possible (a server we did not start, or a kernel without `clear_refs`).
+    pub fn reset_peak_rss(&self) -> bool {
+        self.process
+            .as_ref()
+            .is_some_and(|p| std::fs::write(p.proc_path("clear_refs"), "5").is_ok())
+    }
+
     /// The server's memory figures at this moment, when we know its process.
     pub fn memory(&self) -> Option<ProcessMemory> {
         self.process.as_ref().and_then(|p| p.memory().ok())

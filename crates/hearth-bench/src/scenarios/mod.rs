@@ -6,6 +6,7 @@ pub mod big_room;
 pub mod cross_node;
 pub mod fanout;
 pub mod fanout_ramp;
+pub mod files;
 pub mod history;
 pub mod idle;
 pub mod idle_workers;
