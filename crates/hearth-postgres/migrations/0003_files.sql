@@ -13,8 +13,8 @@ CREATE TABLE files (
     -- Detected from the content.
     mime_type TEXT NOT NULL,
     -- Images: the size after EXIF orientation.
-    width INTEGER,
-    height INTEGER,
+    width BIGINT,
+    height BIGINT,
     has_thumbnail BOOLEAN NOT NULL,
     storage_key TEXT NOT NULL,
     sha256 TEXT NOT NULL,

@@ -80,9 +80,8 @@ pub(crate) async fn create(
         sha256: new.sha256,
         created_at: now,
     };
-    let dimension = |v: u32| i32::try_from(v).map_err(|_| StoreError::Invalid("invalid_image"));
     let (width, height) = match file.image {
-        Some(size) => (Some(dimension(size.width)?), Some(dimension(size.height)?)),
+        Some(size) => (Some(i64::from(size.width)), Some(i64::from(size.height))),
         None => (None, None),
     };
     sqlx::query(

@@ -236,8 +236,8 @@ pub(crate) struct FileRow {
     name: String,
     size: i64,
     mime_type: String,
-    width: Option<i32>,
-    height: Option<i32>,
+    width: Option<i64>,
+    height: Option<i64>,
     has_thumbnail: bool,
     storage_key: String,
     sha256: String,
@@ -246,7 +246,7 @@ pub(crate) struct FileRow {
 
 impl FileRow {
     pub(crate) fn into_file(self) -> StoreResult<File> {
-        let dimension = |what, v: i32| u32::try_from(v).map_err(|_| corrupt(what, &v.to_string()));
+        let dimension = |what, v: i64| u32::try_from(v).map_err(|_| corrupt(what, &v.to_string()));
         let image = match (self.width, self.height) {
             (Some(width), Some(height)) => Some(ImageSize {
                 width: dimension("image width", width)?,

@@ -130,6 +130,28 @@ pub async fn quota_counts_live_files_atomically(store: Arc<dyn Store>) {
         .expect("space freed by the delete");
 }
 
+pub async fn quota_holds_under_concurrent_uploads(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone()).await;
+    let attempts = (0..8).map(|i| {
+        let store = store.clone();
+        let file = upload(&f.owner, &format!("f{i}"), 300);
+        let ws = f.ws_id().clone();
+        tokio::spawn(async move { store.create_file(&ws, file, Some(1000)).await })
+    });
+    let mut stored = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.expect("join") {
+            Ok(_) => stored += 1,
+            Err(e) => assert!(
+                matches!(e, crate::store::StoreError::Invalid("quota_exceeded")),
+                "{e:?}"
+            ),
+        }
+    }
+    assert_eq!(stored, 3, "exactly as many as fit, however they interleave");
+    assert_eq!(store.file_usage(f.ws_id()).await.unwrap(), 900);
+}
+
 pub async fn messages_carry_their_files(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone()).await;
     let general = f.channel(&f.owner, "general", &[&f.bob]).await;

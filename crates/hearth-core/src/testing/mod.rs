@@ -254,6 +254,7 @@ macro_rules! store_conformance_tests {
             files {
                 created_files_read_back,
                 quota_counts_live_files_atomically,
+                quota_holds_under_concurrent_uploads,
                 messages_carry_their_files,
                 sharing_unknown_or_deleted_files_stores_nothing,
                 retries_must_name_the_same_files,

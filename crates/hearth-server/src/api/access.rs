@@ -74,28 +74,46 @@ pub fn user_ids(raw: &[String]) -> ApiResult<Vec<UserId>> {
 
 /// The files a new message may share: at most [`MAX_FILES_PER_MESSAGE`] distinct ids
 /// (repeats count once, in first-given order), each one the sender can see; any other
-/// id is `file_not_found`.
+/// id is `file_not_found`. A `retry` (a send with a `client_msg_id`) may also name files
+/// deleted since: the store answers a retry of a known send with the original, and
+/// refuses the id of a file that no longer exists for a new one.
 pub async fn shareable_files(
     state: &AppState,
     me: &User,
     raw: &[String],
+    retry: bool,
 ) -> ApiResult<Vec<FileId>> {
-    let mut ids: Vec<&str> = Vec::with_capacity(raw.len());
+    let mut ids: Vec<&str> = Vec::with_capacity(MAX_FILES_PER_MESSAGE);
     for id in raw {
-        if !ids.contains(&id.as_str()) {
-            ids.push(id);
+        if ids.contains(&id.as_str()) {
+            continue;
         }
-    }
-    if ids.len() > MAX_FILES_PER_MESSAGE {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "too_many_files",
-            "A message can share at most 10 files.",
-        ));
+        if ids.len() == MAX_FILES_PER_MESSAGE {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_files",
+                "A message can share at most 10 files.",
+            ));
+        }
+        ids.push(id);
     }
     let mut files = Vec::with_capacity(ids.len());
-    for id in ids {
-        files.push(crate::api::files::visible_file(state, me, id).await?.id);
+    for raw_id in ids {
+        match crate::api::files::visible_file(state, me, raw_id).await {
+            Ok(file) => files.push(file.id),
+            Err(e) if e.status == 404 && retry => {
+                let Some(id) = FileId::parse(raw_id) else {
+                    return Err(e);
+                };
+                // Passed on only when no such file exists any more; one that exists but
+                // is not the sender's to see stays not found.
+                if state.store.file(&me.workspace_id, &id).await?.is_some() {
+                    return Err(e);
+                }
+                files.push(id);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(files)
 }

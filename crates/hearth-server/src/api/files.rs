@@ -14,6 +14,7 @@ use hearth_core::model::{File, User};
 use hearth_core::permission;
 use hearth_core::value::FileName;
 use hearth_proto as wire;
+use http_body_util::Limited;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -94,10 +95,17 @@ pub async fn upload(
             declared_len,
             body: request.into_body().into_data_stream(),
         };
-        state.files.upload(&*state.store, &me.user, upload).await?
+        state
+            .files
+            .upload(state.store.clone(), &me.user, upload)
+            .await?
     };
     Ok((StatusCode::CREATED, Json(convert::file(&file))))
 }
+
+/// What a multipart body may carry besides the file: boundaries, part headers, small
+/// form fields.
+const MULTIPART_OVERHEAD: u64 = 1024 * 1024;
 
 /// The first part named `file` of a multipart body is the upload.
 async fn upload_multipart(
@@ -109,6 +117,15 @@ async fn upload_multipart(
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::bad_request("invalid_multipart", e.body_text())
     };
+    // The file part is limited as it streams (`Files::upload`); the whole body, headers
+    // and other parts included, may be only a little larger, so nothing multer buffers
+    // (a part's headers, say) can grow past that.
+    let limit = state
+        .files
+        .max_upload_bytes()
+        .saturating_add(MULTIPART_OVERHEAD);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let request = request.map(|body| Body::new(Limited::new(body, limit)));
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
@@ -124,7 +141,7 @@ async fn upload_multipart(
             declared_len: None,
             body: field.map_err(|e| e.body_text()).boxed(),
         };
-        return state.files.upload(&*state.store, me, upload).await;
+        return state.files.upload(state.store.clone(), me, upload).await;
     }
     Err(ApiError::bad_request(
         "file_missing",
@@ -242,16 +259,17 @@ pub async fn thumbnail(
         ));
     }
     let etag = download::etag(&format!("{}-{}", file.sha256, params.size.unwrap_or(360)));
+    if download::not_modified(&request_headers, &etag) {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
     let bytes = state
         .files
         .storage
         .read_all(&key, 16 * 1024 * 1024)
         .await
         .map_err(storage_error)?;
-    let headers = download::file_headers(sniff(&bytes), file.name.as_str(), &etag);
-    if download::not_modified(&request_headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
-    }
+    let mut headers = download::file_headers(sniff(&bytes), file.name.as_str(), &etag);
+    headers.remove(header::ACCEPT_RANGES);
     Ok((StatusCode::OK, headers, bytes).into_response())
 }
 

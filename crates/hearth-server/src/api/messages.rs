@@ -70,7 +70,8 @@ pub async fn post(
 ) -> ApiResult<Posted> {
     let visible = access::channel(state, me, channel_id).await?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
-    let file_ids = access::shareable_files(state, me, &req.file_ids).await?;
+    let retry = req.client_msg_id.is_some();
+    let file_ids = access::shareable_files(state, me, &req.file_ids, retry).await?;
     let text = if file_ids.is_empty() {
         MessageText::parse(&req.text)?
     } else {

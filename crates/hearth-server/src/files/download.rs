@@ -83,12 +83,17 @@ pub fn etag(sha256: &str) -> String {
     format!("\"{sha256}\"")
 }
 
-/// Whether `If-None-Match` names this ETag (or `*`): the browser's copy is current.
+/// Whether `If-None-Match` names this ETag (or `*`): the browser's copy is current. The
+/// comparison is weak (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
 pub fn not_modified(request: &HeaderMap, etag: &str) -> bool {
     request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+        .is_some_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+        })
 }
 
 /// Whether an `If-Range` validator lets a range be served (no validator, or our ETag).
@@ -181,6 +186,21 @@ mod tests {
         assert_eq!(parse("bytes=1", 10), Full);
         assert_eq!(parse("items=0-1", 10), Full);
         assert_eq!(parse("bytes=-", 10), Full);
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_str(v).unwrap());
+            h
+        };
+        assert!(not_modified(&with("\"a\""), "\"a\""));
+        assert!(not_modified(&with("W/\"a\""), "\"a\""));
+        assert!(not_modified(&with("\"b\", W/\"a\""), "\"a\""));
+        assert!(not_modified(&with("*"), "\"a\""));
+        assert!(!not_modified(&with("\"b\""), "\"a\""));
+        assert!(!not_modified(&HeaderMap::new(), "\"a\""));
     }
 
     #[test]

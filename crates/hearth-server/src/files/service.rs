@@ -11,6 +11,7 @@ use hearth_core::Timestamp;
 use hearth_core::model::{File, ImageSize, PurgeFile, User};
 use hearth_core::store::{NewFile, Store, StoreError};
 use hearth_core::value::FileName;
+use tokio::sync::Semaphore;
 
 use super::{FileStorage, PutError, StorageKey, Thumbnailer, sniff};
 use crate::error::{ApiError, ApiResult};
@@ -49,6 +50,9 @@ impl Default for FileSettings {
 pub struct Files {
     pub storage: FileStorage,
     thumbnailer: Thumbnailer,
+    /// Images read into memory for their thumbnails at once: as many as decode at once,
+    /// so images waiting for a decode wait before they are read, not after.
+    sources: Arc<Semaphore>,
     max_upload_bytes: u64,
     workspace_quota: Option<u64>,
 }
@@ -83,9 +87,15 @@ impl Files {
         Self {
             storage: settings.storage.clone(),
             thumbnailer: Thumbnailer::new(settings.thumbnail_concurrency),
+            sources: Arc::new(Semaphore::new(settings.thumbnail_concurrency.max(1))),
             max_upload_bytes: settings.max_upload_bytes,
             workspace_quota: settings.workspace_quota,
         }
+    }
+
+    /// The largest upload accepted, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
     }
 
     /// Stores an upload and records it. The limits are checked before anything is
@@ -93,7 +103,7 @@ impl Files {
     /// fails for any reason leaves nothing behind.
     pub async fn upload<S, E>(
         &self,
-        store: &dyn Store,
+        store: Arc<dyn Store>,
         me: &User,
         upload: Upload<S>,
     ) -> ApiResult<File>
@@ -127,27 +137,34 @@ impl Files {
             }
             Err(e @ PutError::Storage(_)) => return Err(ApiError::internal(e)),
         };
-        let mime_type = sniff(&stored.head);
-        let (image, has_thumbnail) = self.thumbnails(&key, mime_type, stored.size).await;
-        let new = NewFile {
-            uploader: me.id.clone(),
-            name: upload.name,
-            size: i64::try_from(stored.size).unwrap_or(i64::MAX),
-            mime_type: mime_type.to_owned(),
-            image,
-            has_thumbnail,
-            storage_key: key.as_str().to_owned(),
-            sha256: stored.sha256,
-        };
-        match store.create_file(ws, new, self.workspace_quota).await {
-            Ok(file) => Ok(file),
-            Err(e) => {
-                self.remove(&key, has_thumbnail).await;
-                Err(match e {
-                    StoreError::Invalid("quota_exceeded") => quota_exceeded(),
-                    other => other.into(),
-                })
+        // The bytes are stored: from here on the upload ends with a row or with the bytes
+        // deleted, even if the client goes away (which drops this future), so the rest
+        // runs as a task of its own.
+        let files = self.clone();
+        let (ws, uploader, name) = (ws.clone(), me.id.clone(), upload.name);
+        let finish = tokio::spawn(async move {
+            let mime_type = sniff(&stored.head);
+            let (image, has_thumbnail) = files.thumbnails(&key, mime_type, stored.size).await;
+            let new = NewFile {
+                uploader,
+                name,
+                size: i64::try_from(stored.size).unwrap_or(i64::MAX),
+                mime_type: mime_type.to_owned(),
+                image,
+                has_thumbnail,
+                storage_key: key.as_str().to_owned(),
+                sha256: stored.sha256,
+            };
+            let created = store.create_file(&ws, new, files.workspace_quota).await;
+            if created.is_err() {
+                files.remove(&key).await;
             }
+            created
+        });
+        match finish.await.map_err(ApiError::internal)? {
+            Ok(file) => Ok(file),
+            Err(StoreError::Invalid("quota_exceeded")) => Err(quota_exceeded()),
+            Err(other) => Err(other.into()),
         }
     }
 
@@ -159,9 +176,12 @@ impl Files {
         mime: &str,
         size: u64,
     ) -> (Option<ImageSize>, bool) {
-        if !mime.starts_with("image/") || size > MAX_THUMBNAIL_SOURCE {
+        if !Thumbnailer::decodes(mime) || size > MAX_THUMBNAIL_SOURCE {
             return (None, false);
         }
+        let Ok(_reading) = self.sources.acquire().await else {
+            return (None, false);
+        };
         let bytes = match self.storage.read_all(key, MAX_THUMBNAIL_SOURCE).await {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -198,17 +218,17 @@ impl Files {
         }
     }
 
-    /// Deletes a file's bytes and thumbnails from storage.
-    async fn remove(&self, key: &StorageKey, has_thumbnail: bool) {
-        let mut keys = vec![key.clone()];
-        if has_thumbnail {
-            keys.extend([key.thumb_large(), key.thumb_small()]);
-        }
-        for key in keys {
+    /// Deletes a file's bytes and thumbnails from storage (both thumbnail keys always: one
+    /// may have been stored without the other).
+    async fn remove(&self, key: &StorageKey) -> bool {
+        let mut removed = true;
+        for key in [key.clone(), key.thumb_large(), key.thumb_small()] {
             if let Err(e) = self.storage.delete(&key).await {
                 tracing::warn!(error = %e, key = key.as_str(), "deleting stored bytes failed");
+                removed = false;
             }
         }
+        removed
     }
 
     /// Removes from storage the bytes of up to `limit` deleted files (collecting files
@@ -222,18 +242,19 @@ impl Files {
     ) -> anyhow::Result<usize> {
         let secs = i64::try_from(orphan_after.as_secs()).unwrap_or(i64::MAX);
         let orphan_before = Timestamp::now().plus_secs(-secs);
-        let files: Vec<PurgeFile> = store.files_to_purge(orphan_before, limit).await?;
-        for file in &files {
-            let key = StorageKey::from_stored(file.storage_key.clone());
-            let mut keys = vec![key.clone()];
-            if file.has_thumbnail {
-                keys.extend([key.thumb_large(), key.thumb_small()]);
-            }
-            for key in keys {
-                self.storage.delete(&key).await?;
+        let pending: Vec<PurgeFile> = store.files_to_purge(orphan_before, limit).await?;
+        let mut removed = Vec::with_capacity(pending.len());
+        // A file whose bytes cannot be deleted now stays listed, to be tried again; the
+        // others are forgotten.
+        for file in pending {
+            if self
+                .remove(&StorageKey::from_stored(file.storage_key.clone()))
+                .await
+            {
+                removed.push(file);
             }
         }
-        store.forget_files(&files).await?;
-        Ok(files.len())
+        store.forget_files(&removed).await?;
+        Ok(removed.len())
     }
 }

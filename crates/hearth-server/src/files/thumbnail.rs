@@ -85,15 +85,16 @@ impl Thumbnailer {
         }
     }
 
+    /// Whether files of this sniffed type get thumbnails (JPEG, PNG, GIF and WebP).
+    pub fn decodes(mime: &str) -> bool {
+        image_format(mime).is_some()
+    }
+
     /// The thumbnails of `bytes`, a file whose sniffed type is `mime`; `None` when that is
     /// not an image type that gets thumbnails.
     pub async fn make(&self, bytes: Bytes, mime: &str) -> Result<Option<Thumbnails>, ThumbError> {
-        let format = match mime {
-            "image/jpeg" => ImageFormat::Jpeg,
-            "image/png" => ImageFormat::Png,
-            "image/gif" => ImageFormat::Gif,
-            "image/webp" => ImageFormat::WebP,
-            _ => return Ok(None),
+        let Some(format) = image_format(mime) else {
+            return Ok(None);
         };
         let permit = self
             .permits
@@ -124,6 +125,16 @@ impl Thumbnailer {
     #[cfg(test)]
     fn peak_concurrency(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
+    }
+}
+
+fn image_format(mime: &str) -> Option<ImageFormat> {
+    match mime {
+        "image/jpeg" => Some(ImageFormat::Jpeg),
+        "image/png" => Some(ImageFormat::Png),
+        "image/gif" => Some(ImageFormat::Gif),
+        "image/webp" => Some(ImageFormat::WebP),
+        _ => None,
     }
 }
 

@@ -477,13 +477,27 @@ async fn key_of(app: &TestApp, owner: &Session, file: &Value) -> StorageKey {
     )
 }
 
+/// Every file under `dir`, recursively.
+fn stored_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(stored_files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test]
 async fn limits_and_quotas_refuse_before_storing() {
-    let FilesApp { app, .. } = spawn(Place::Disk, |f| {
+    let FilesApp { app, _dir: dir, .. } = spawn(Place::Disk, |f| {
         f.max_upload_bytes = 1024 * 1024;
         f.workspace_quota = Some(3 * 1024 * 1024);
     })
@@ -518,6 +532,11 @@ async fn limits_and_quotas_refuse_before_storing() {
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("file_too_large"), "{text}");
 
+    assert!(
+        stored_files(dir.path()).is_empty(),
+        "a refused upload leaves nothing"
+    );
+
     // Exactly at the limit is fine; the quota then runs out.
     upload(&app, &owner, "a", noise(1024 * 1024, 6)).await.ok();
     upload(&app, &owner, "b", noise(1024 * 1024, 7)).await.ok();
@@ -527,6 +546,11 @@ async fn limits_and_quotas_refuse_before_storing() {
     upload(&app, &owner, "d", noise(11, 9))
         .await
         .expect(413, "quota_exceeded");
+    assert_eq!(
+        stored_files(dir.path()).len(),
+        3,
+        "one object per stored upload"
+    );
     // Another workspace has its own quota.
     let other = app.create_workspace("globex").await;
     upload(&app, &other, "e", noise(1024 * 1024, 10)).await.ok();
@@ -674,14 +698,35 @@ async fn messages_share_files_and_lose_deleted_ones() {
         .await
         .expect(422, "empty_text");
 
-    let eleven: Vec<Value> = (0..11).map(|_| json!(missing_id('F'))).collect::<Vec<_>>();
-    let mut distinct = eleven.clone();
-    for (i, id) in distinct.iter_mut().enumerate() {
-        *id = json!(format!("F{:026}", i));
-    }
-    post(&bob, json!({"text": "x", "file_ids": distinct}))
+    let eleven: Vec<Value> = (0..11).map(|i| json!(format!("F{i:026}"))).collect();
+    post(&bob, json!({"text": "x", "file_ids": eleven}))
         .await
         .expect(422, "too_many_files");
+    // Ten distinct ids, repeated: one of each counts (and none exists).
+    let repeated: Vec<Value> = (0..40).map(|i| json!(format!("F{:026}", i % 10))).collect();
+    post(&bob, json!({"text": "x", "file_ids": repeated}))
+        .await
+        .expect(404, "file_not_found");
+
+    // A retry still gets its original after one of its files was deleted meanwhile.
+    let kept = upload(&app, &bob, "kept.txt", b"k".to_vec()).await.ok();
+    let doomed = upload(&app, &bob, "doomed.txt", b"d".to_vec()).await.ok();
+    let send = json!({"text": "two", "client_msg_id": "retry-1",
+                      "file_ids": [kept["id"], doomed["id"]]});
+    let first = post(&bob, send.clone()).await;
+    assert_eq!(first.status, 201);
+    app.delete(&bob, &file_path(&doomed)).await.ok();
+    let again = post(&bob, send).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["id"], first.body["id"]);
+    assert_eq!(again.body["files"].as_array().unwrap().len(), 1);
+    // A new send cannot name the deleted file.
+    post(
+        &bob,
+        json!({"text": "x", "client_msg_id": "retry-2", "file_ids": [doomed["id"]]}),
+    )
+    .await
+    .expect(404, "file_not_found");
     post(&bob, json!({"text": "x", "file_ids": [missing_id('F')]}))
         .await
         .expect(404, "file_not_found");

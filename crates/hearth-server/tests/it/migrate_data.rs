@@ -229,6 +229,37 @@ async fn build_team(app: &TestApp) -> Team {
     for text in TRICKY_TEXTS {
         app.send(&owner, &general, text).await;
     }
+    // Files: an image (with its size) and a document, shared; one left unshared.
+    let png = {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let image = app.upload_file(&owner, "chart.png", &png).await;
+    let doc = app.upload_file(&bob, "notes.txt", b"minutes").await;
+    app.upload_file(&carol, "draft.txt", b"unshared").await;
+    app.post(
+        &owner,
+        &format!("/api/v1/channels/{general}/messages"),
+        json!({"text": "", "file_ids": [image["id"], doc["id"]]}),
+    )
+    .await
+    .expect(404, "file_not_found");
+    app.post(
+        &owner,
+        &format!("/api/v1/channels/{general}/messages"),
+        json!({"text": "the chart", "file_ids": [image["id"]]}),
+    )
+    .await
+    .ok();
+    app.post(
+        &bob,
+        &format!("/api/v1/channels/{general}/messages"),
+        json!({"text": "", "file_ids": [doc["id"]]}),
+    )
+    .await
+    .ok();
     let root = app.send(&owner, &general, "release on friday? @bob").await;
     let root = root["id"].as_str().unwrap().to_owned();
     let mut replies = Vec::new();
