@@ -460,7 +460,7 @@ fn message_payload(ids: &Ids<'_>, m: &MessageRow) -> Value {
             "reply_count": 0,
             "last_reply_at": null,
             "reactions": [],
-            "file_ids": [],
+            "files": [],
             "client_msg_id": null,
         }
     })
