@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Session, TestApp, missing_id, s3_storage};
+use crate::support::{Session, TestApp, missing_id, png, s3_storage};
 
 /// Where a test's files go.
 #[derive(Debug, Clone, Copy)]
@@ -116,14 +116,6 @@ async fn fetch(
 
 fn file_path(file: &Value) -> String {
     format!("/api/v1/files/{}", file["id"].as_str().unwrap())
-}
-
-/// A PNG of the given size, drawn with a gradient.
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection};
 use tempfile::TempDir;
 
-use crate::support::{PASSWORD, Session, TestApp};
+use crate::support::{PASSWORD, Session, TestApp, png};
 
 /// Hearth's tables, for looking at the target from outside.
 const TABLES: &[&str] = &[
@@ -230,13 +230,7 @@ async fn build_team(app: &TestApp) -> Team {
         app.send(&owner, &general, text).await;
     }
     // Files: an image (with its size) and a document, shared; one left unshared.
-    let png = {
-        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 7]));
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    };
-    let image = app.upload_file(&owner, "chart.png", &png).await;
+    let image = app.upload_file(&owner, "chart.png", &png(64, 48)).await;
     let doc = app.upload_file(&bob, "notes.txt", b"minutes").await;
     app.upload_file(&carol, "draft.txt", b"unshared").await;
     app.post(

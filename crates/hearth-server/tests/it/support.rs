@@ -144,6 +144,14 @@ impl Reply {
     }
 }
 
+/// A PNG of the given size, drawn with a gradient.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
 /// A syntactically valid id of the given kind (`C`, `M`, `U`...) that names nothing.
 pub fn missing_id(kind: char) -> String {
     format!("{kind}{}", "0".repeat(26))
