@@ -4,7 +4,7 @@
 //! these functions, so "not yours" and "does not exist" are the same 404 on every route.
 
 use hearth_core::id::{ChannelId, FileId, MessageId, UserId};
-use hearth_core::model::{Channel, MAX_FILES_PER_MESSAGE, Membership, Message, User};
+use hearth_core::model::{Channel, File, MAX_FILES_PER_MESSAGE, Membership, Message, User};
 use hearth_core::permission;
 
 use crate::error::{ApiError, ApiResult, NotFound};
@@ -53,6 +53,26 @@ pub async fn message(
     Ok((message, channel))
 }
 
+/// A file the caller can see: its uploader's, or shared by a live message in a channel
+/// the caller can see.
+pub async fn file(state: &AppState, me: &User, raw_id: &str) -> ApiResult<File> {
+    let not_found = || ApiError::not_found(NotFound::File);
+    let id = FileId::parse(raw_id).ok_or_else(not_found)?;
+    let ws = &me.workspace_id;
+    let file = state.store.file(ws, &id).await?.ok_or_else(not_found)?;
+    if permission::can_see_file(me, &file, false) {
+        return Ok(file);
+    }
+    for channel in state.store.file_channels(ws, &id).await? {
+        if let Some((channel, membership)) = state.store.channel_for(ws, &channel, &me.id).await?
+            && permission::can_see_channel(me, &channel, membership.as_ref())
+        {
+            return Ok(file);
+        }
+    }
+    Err(not_found())
+}
+
 /// An account of the caller's workspace.
 pub async fn user(state: &AppState, me: &User, raw_id: &str) -> ApiResult<User> {
     let not_found = || ApiError::not_found(NotFound::User);
@@ -99,7 +119,7 @@ pub async fn shareable_files(
     }
     let mut files = Vec::with_capacity(ids.len());
     for raw_id in ids {
-        match crate::api::files::visible_file(state, me, raw_id).await {
+        match file(state, me, raw_id).await {
             Ok(file) => files.push(file.id),
             Err(e) if e.status == 404 && retry => {
                 let Some(id) = FileId::parse(raw_id) else {

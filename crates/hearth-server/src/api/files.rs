@@ -9,7 +9,6 @@ use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
-use hearth_core::id::FileId;
 use hearth_core::model::{File, User};
 use hearth_core::permission;
 use hearth_core::value::FileName;
@@ -18,6 +17,7 @@ use http_body_util::Limited;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use crate::api::access;
 use crate::auth::CurrentUser;
 use crate::convert;
 use crate::error::{ApiError, ApiResult, NotFound};
@@ -25,25 +25,6 @@ use crate::extract::{Json, Path, Query};
 use crate::files::download::{self, ByteRange};
 use crate::files::{StorageError, StorageKey, Upload, sniff};
 use crate::state::AppState;
-
-/// A file the caller can see.
-pub async fn visible_file(state: &AppState, me: &User, raw_id: &str) -> ApiResult<File> {
-    let not_found = || ApiError::not_found(NotFound::File);
-    let id = FileId::parse(raw_id).ok_or_else(not_found)?;
-    let ws = &me.workspace_id;
-    let file = state.store.file(ws, &id).await?.ok_or_else(not_found)?;
-    if permission::can_see_file(me, &file, false) {
-        return Ok(file);
-    }
-    for channel in state.store.file_channels(ws, &id).await? {
-        if let Some((channel, membership)) = state.store.channel_for(ws, &channel, &me.id).await?
-            && permission::can_see_channel(me, &channel, membership.as_ref())
-        {
-            return Ok(file);
-        }
-    }
-    Err(not_found())
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -167,7 +148,7 @@ pub async fn download(
     Path(id): Path<String>,
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = visible_file(&state, &me.user, &id).await?;
+    let file = access::file(&state, &me.user, &id).await?;
     let etag = download::etag(&file.sha256);
     let mut headers = download::file_headers(&file.mime_type, file.name.as_str(), &etag);
     if download::not_modified(&request_headers, &etag) {
@@ -239,7 +220,7 @@ pub async fn thumbnail(
     Query(params): Query<ThumbParams>,
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let file = visible_file(&state, &me.user, &id).await?;
+    let file = access::file(&state, &me.user, &id).await?;
     let key = StorageKey::from_stored(file.storage_key.clone());
     let key = match params.size.unwrap_or(360) {
         360 => key.thumb_large(),
@@ -284,7 +265,7 @@ pub async fn info(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<wire::FileInfo>> {
-    let file = visible_file(&state, &me.user, &id).await?;
+    let file = access::file(&state, &me.user, &id).await?;
     Ok(Json(convert::file_info(&file)))
 }
 
@@ -303,12 +284,12 @@ pub async fn delete(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let file = visible_file(&state, &me.user, &id).await?;
+    let file = access::file(&state, &me.user, &id).await?;
     permission::can_delete_file(&me.user, &file)?;
     state
         .store
         .delete_file(&me.user.workspace_id, &file.id)
         .await
-        .map_err(|e| crate::api::access::not_found_as(NotFound::File)(e.into()))?;
+        .map_err(|e| access::not_found_as(NotFound::File)(e.into()))?;
     Ok(StatusCode::NO_CONTENT)
 }
