@@ -107,6 +107,23 @@ define_id!(
     InviteId,
     'I'
 );
+define_id!(
+    /// A place a user receives notifications: a browser's Web Push subscription or a
+    /// webhook endpoint.
+    PushTargetId,
+    'P'
+);
+define_id!(
+    /// One notification: one message that concerns one user.
+    NotificationId,
+    'N'
+);
+define_id!(
+    /// One attempt-tracked delivery of a notification (or of an email digest) to one
+    /// target.
+    DeliveryId,
+    'D'
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! Everything a backend or the server needs to agree on lives here: opaque [`id`]s,
 //! validated values that can only be built by parsing ([`value`]), the domain [`model`],
 //! who may do what ([`permission`]), how message text references people ([`mention`]),
+//! who is notified of what ([`notify`]),
 //! opaque pagination [`cursor`]s, the durable [`event`] log's vocabulary, secrets
 //! ([`secret`]), full-text [`search`] (query language, tokenizer, snippets), and the [`store`] port that the SQLite and PostgreSQL backends implement.
 //!
@@ -13,6 +14,7 @@ pub mod event;
 pub mod id;
 pub mod mention;
 pub mod model;
+pub mod notify;
 pub mod permission;
 pub mod search;
 pub mod secret;

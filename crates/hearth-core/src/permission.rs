@@ -44,6 +44,17 @@ pub fn can_create_channel(user: &User) -> Rule {
     Ok(())
 }
 
+/// The workspace's dead notification deliveries (who failed to get what): admins only.
+pub fn can_read_dead_letters(user: &User) -> Rule {
+    if !user.role.is_admin() {
+        return Err(denied(
+            "not_admin",
+            "Only admins can read the notification dead letters.",
+        ));
+    }
+    Ok(())
+}
+
 /// Joining: only public, unarchived channels, and not for guests.
 pub fn can_join(user: &User, channel: &Channel) -> Rule {
     if channel.kind != ChannelKind::Public || user.role == Role::Guest {

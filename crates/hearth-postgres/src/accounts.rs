@@ -35,6 +35,12 @@ pub(crate) async fn create_workspace(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    // The notification worker's cursor starts at the beginning of the new log.
+    sqlx::query("INSERT INTO notify_cursors (workspace_id, seq) VALUES ($1, 0)")
+        .bind(workspace.id.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
     // No one can write to the workspace before this commits, so it needs no lock.
     let mut seqs = log::Seqs::new_workspace();
     let owner = create_user(conn, &mut seqs, &workspace.id, owner, now).await?;

@@ -62,6 +62,7 @@
 //! `index` builds a message's search vector (and fills in the backlog of messages stored
 //! without one) and `search` runs searches. `rows` turns rows into domain types and
 //! `error` turns sqlx errors into [`StoreError`]s.
+//! `notify`: notifications (preferences, push targets, log cursors, deliveries).
 //! [`PgStore::connect`] applies the migrations. With the `testing` feature,
 //! [`testing::ScratchDatabase`] gives each test a database of its own.
 
@@ -75,6 +76,7 @@ mod index;
 mod log;
 mod members;
 mod messages;
+mod notify;
 mod posts;
 mod reactions;
 mod rows;

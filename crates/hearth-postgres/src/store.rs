@@ -504,6 +504,9 @@ impl Store for PgStore {
                 }
             }
         }
+        // Notifications and deliveries past retention go too, without any workspace's
+        // lock (they are not the log); the count returned is the events'.
+        self.prune_notifications(before).await?;
         Ok(deleted)
     }
 

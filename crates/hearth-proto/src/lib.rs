@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod file;
 mod message;
+mod notify;
 mod realtime;
 mod search;
 
@@ -21,6 +22,7 @@ pub use error::*;
 pub use event::*;
 pub use file::*;
 pub use message::*;
+pub use notify::*;
 pub use realtime::*;
 pub use search::*;
 

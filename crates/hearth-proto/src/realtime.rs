@@ -47,8 +47,13 @@ pub enum ClientFrame {
     PresenceSub { user_ids: Vec<String> },
     /// `auto` (follow activity) or `away` (stay away until set back to auto).
     SetPresence { presence: String },
-    /// The user interacted with the client (keeps them `active`).
+    /// The user interacted with the client (keeps them `active`). A client sends it at
+    /// least once a minute while its window has focus and the user is there: for that
+    /// minute nothing is pushed to their other devices for what they can already see.
     Activity,
+    /// The client's window gained or lost focus. While it has none, notifications are
+    /// pushed as if the user were away from the keyboard.
+    Focus { focused: bool },
 }
 
 /// A frame from the server.

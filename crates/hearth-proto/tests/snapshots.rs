@@ -337,6 +337,10 @@ fn client_frames_parse_strictly() {
         serde_json::from_str::<ClientFrame>(r#"{"op":"activity"}"#).unwrap(),
         ClientFrame::Activity
     );
+    assert_eq!(
+        serde_json::from_str::<ClientFrame>(r#"{"op":"focus","focused":false}"#).unwrap(),
+        ClientFrame::Focus { focused: false }
+    );
     for bad in [
         r#"{"op":"ping","id":1,"extra":true}"#,
         r#"{"op":"launch_missiles"}"#,
@@ -345,4 +349,78 @@ fn client_frames_parse_strictly() {
     ] {
         assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn notification_payload() {
+    assert_json_snapshot!(NotificationPayload {
+        id: "N00000000000000000000000001".into(),
+        workspace_id: "T00000000000000000000000001".into(),
+        reason: "mention".into(),
+        channel: PayloadChannel {
+            id: "C00000000000000000000000001".into(),
+            name: Some("general".into()),
+            kind: "public".into(),
+        },
+        sender: PayloadSender {
+            id: "U00000000000000000000000001".into(),
+            handle: "ada".into(),
+            display_name: "Ada Lovelace".into(),
+        },
+        message: PayloadMessage {
+            id: "M00000000000000000000000001".into(),
+            seq: 42,
+            thread_root_id: None,
+            excerpt: "@bob the build is green".into(),
+        },
+        created_at: T.into(),
+    });
+}
+
+#[test]
+fn notification_settings() {
+    assert_json_snapshot!(NotifyPrefs {
+        keywords: vec!["deploy".into(), "on call".into()],
+        dnd_until: Some(T.into()),
+        quiet_hours: Some(QuietHours {
+            start: "22:00".into(),
+            end: "07:00".into(),
+        }),
+        time_zone: "Europe/Paris".into(),
+        thread_replies: true,
+        email: false,
+    });
+    // Omitted fields take their defaults.
+    let empty: NotifyPrefs = serde_json::from_str("{}").unwrap();
+    assert_eq!(empty.time_zone, "UTC");
+    assert!(empty.thread_replies && empty.email);
+    assert_json_snapshot!(ChannelNotify {
+        level: "mentions".into(),
+        muted: true,
+    });
+    let target = PushTarget {
+        id: "P00000000000000000000000001".into(),
+        kind: "webpush".into(),
+        endpoint: "https://push.example.com/send/abc".into(),
+        created_at: T.into(),
+    };
+    assert_json_snapshot!(PushTargetList {
+        targets: vec![target.clone()],
+    });
+    assert_json_snapshot!(DeadLetterList {
+        dead_letters: vec![DeadLetter {
+            id: "D00000000000000000000000001".into(),
+            user_id: "U00000000000000000000000002".into(),
+            channel_id: "C00000000000000000000000001".into(),
+            kind: "push".into(),
+            target: Some(target),
+            message_id: Some("M00000000000000000000000001".into()),
+            attempts: 8,
+            last_error: Some(
+                "webhook answered 500 Internal Server Error (after 8 attempts)".into()
+            ),
+            created_at: T.into(),
+        }],
+        has_more: false,
+    });
 }

@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::notify::email::SmtpSettings;
+use crate::notify::{NotifySettings, TargetRules};
+
 #[derive(Debug, Parser)]
 #[command(name = "hearth", version, about = "Hearth: self-hosted team chat")]
 pub struct Cli {
@@ -17,6 +20,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start-up: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
@@ -137,6 +142,59 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARTH_PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
 
+    /// Where "missed messages" emails go: `smtp://[USER[:PASSWORD]@]HOST[:PORT][?tls=none|starttls|tls]`.
+    /// Without it no email is sent (pushes and webhooks still are).
+    #[arg(long, env = "HEARTH_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The From of notification emails.
+    #[arg(
+        long,
+        env = "HEARTH_SMTP_FROM",
+        default_value = "Hearth <hearth@localhost>"
+    )]
+    pub smtp_from: String,
+
+    /// Seconds a conversation's notifications wait, unread, before they are emailed (in
+    /// one email per conversation).
+    #[arg(long, env = "HEARTH_EMAIL_DELAY_SECS", default_value_t = 600)]
+    pub email_delay_secs: u64,
+
+    /// How push services reach the operator (the VAPID `sub`): `mailto:` or `https:`.
+    #[arg(
+        long,
+        env = "HEARTH_PUSH_SUBJECT",
+        default_value = "mailto:admin@localhost"
+    )]
+    pub push_subject: String,
+
+    /// Let push targets be `http://` or private, loopback and link-local addresses (for
+    /// push relays on the operator's own network). Off by default: users could otherwise
+    /// make the server send requests into its network.
+    #[arg(long, env = "HEARTH_PUSH_ALLOW_PRIVATE")]
+    pub push_allow_private: bool,
+
+    /// Whether this node runs the notification workers (every node does by default;
+    /// leases keep them off each other's work).
+    #[arg(long, env = "HEARTH_NOTIFY_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub notify_workers: bool,
+
+    /// Milliseconds before the first retry of a failed delivery (doubling each time,
+    /// with jitter, up to an hour).
+    #[arg(long, env = "HEARTH_NOTIFY_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub notify_retry_base_ms: u64,
+
+    /// Attempts before a delivery becomes a dead letter.
+    #[arg(long, env = "HEARTH_NOTIFY_MAX_ATTEMPTS", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub notify_max_attempts: u32,
+
+    /// Milliseconds a worker's claim on notification work holds: how soon another node
+    /// takes over the work of a node that died.
+    #[arg(long, env = "HEARTH_NOTIFY_LEASE_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(1000..))]
+    pub notify_lease_ms: u64,
+
     /// Log format.
     #[arg(long, env = "HEARTH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -165,6 +223,33 @@ impl ServeConfig {
 
     pub fn presence_ttl(&self) -> Duration {
         Duration::from_millis(self.presence_ttl_ms)
+    }
+
+    /// The notification settings from the options.
+    pub fn notify(&self) -> anyhow::Result<NotifySettings> {
+        let smtp = match &self.smtp_url {
+            None => None,
+            Some(url) => Some(
+                SmtpSettings::parse(url, &self.smtp_from).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+        };
+        if !(self.push_subject.starts_with("mailto:") || self.push_subject.starts_with("https:")) {
+            anyhow::bail!("--push-subject must be a mailto: or https: URL");
+        }
+        Ok(NotifySettings {
+            workers: self.notify_workers,
+            retry_base: Duration::from_millis(self.notify_retry_base_ms),
+            max_attempts: self.notify_max_attempts,
+            lease: Duration::from_millis(self.notify_lease_ms),
+            email_delay: Duration::from_secs(self.email_delay_secs),
+            smtp,
+            push_subject: self.push_subject.clone(),
+            public_url: self.public_origin.clone(),
+            targets: TargetRules {
+                allow_private: self.push_allow_private,
+            },
+            ..NotifySettings::default()
+        })
     }
 
     /// Which database this node runs on, from `--database`.

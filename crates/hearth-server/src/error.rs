@@ -45,6 +45,7 @@ impl ApiError {
             NotFound::Message => ("message_not_found", "Message not found."),
             NotFound::User => ("user_not_found", "User not found."),
             NotFound::File => ("file_not_found", "File not found."),
+            NotFound::PushTarget => ("push_target_not_found", "Push target not found."),
             NotFound::Route => ("not_found", "No such endpoint."),
         };
         Self::new(StatusCode::NOT_FOUND, code, message)
@@ -76,6 +77,7 @@ pub enum NotFound {
     Message,
     User,
     File,
+    PushTarget,
     Route,
 }
 
@@ -159,6 +161,9 @@ fn invalid_message(code: &str) -> &'static str {
         "invalid_seq" => "That seq is past the channel's newest message.",
         "too_many_members" => "Conversations have at most 9 people.",
         "message_deleted" => "This message was deleted.",
+        "too_many_push_targets" => {
+            "You have registered the most push targets allowed; delete one first."
+        }
         _ => "The request cannot be carried out.",
     }
 }

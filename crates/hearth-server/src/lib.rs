@@ -18,6 +18,7 @@ pub mod files;
 pub mod gateway;
 pub mod maintenance;
 pub mod migrate_data;
+pub mod notify;
 pub mod state;
 
 pub use app::{router, run};

@@ -43,6 +43,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     settings.gateway.commands_per_minute = config.ws_commands_per_minute;
     settings.gateway.origin = config.public_origin.clone();
     settings.gateway.hub.presence_ttl = config.presence_ttl();
+    settings.notify = config.notify()?;
     settings.files = FileSettings {
         storage: FileStorage::from_url(config.files.as_deref(), &config.data_dir)?,
         max_upload_bytes: config.max_upload_mb.saturating_mul(1024 * 1024),

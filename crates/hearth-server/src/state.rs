@@ -13,6 +13,7 @@ use crate::gateway::bus::{Bus, LocalBus};
 use crate::gateway::hub::{Hub, HubConfig};
 use crate::gateway::outbox::ConnIds;
 use crate::gateway::publish::PublishingStore;
+use crate::notify::{Attention, Notifier, NotifySettings};
 
 /// Shared state, cheap to clone (everything is behind an `Arc`).
 #[derive(Clone)]
@@ -32,6 +33,10 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Uploaded files: their storage, thumbnails and limits.
     pub files: Files,
+    /// Whether each user is at a client right now (no pushes for what they can see).
+    pub attention: Arc<Attention>,
+    /// This node's notification workers (started with the state).
+    pub notifier: Notifier,
     /// Tunables read from the configuration at start-up.
     pub settings: Arc<Settings>,
 }
@@ -49,6 +54,8 @@ pub struct Settings {
     pub gateway: GatewayConfig,
     /// Where files go and how large they may be.
     pub files: FileSettings,
+    /// Notification workers, push targets and email.
+    pub notify: NotifySettings,
 }
 
 impl Default for Settings {
@@ -59,6 +66,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             gateway: GatewayConfig::default(),
             files: FileSettings::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -67,7 +75,7 @@ impl AppState {
     /// Wires the state around a backend with the in-process bus (one node). Starts the
     /// hub's tasks, so call it inside a Tokio runtime.
     pub fn new(backend: Arc<dyn Store>, settings: Settings) -> Self {
-        Self::build(backend, settings, |store, config| {
+        Self::build(backend, settings, None, |store, config| {
             let hub = Hub::start(store, config);
             Ok((hub.clone(), Arc::new(LocalBus::new(hub))))
         })
@@ -85,20 +93,30 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         let hub = &mut settings.gateway.hub;
         hub.tail_check = hub.tail_check.or(Some(Duration::from_secs(1)));
-        Self::build(backend, settings, |store, config| {
+        Self::build(backend, settings, Some(redis_url), |store, config| {
             let bus = RedisBus::start(redis_url, store, config)?;
             Ok((bus.hub().clone(), Arc::new(bus)))
         })
     }
 
     /// `hub_and_bus` starts the hub on the store and its config, and the bus that feeds it.
+    /// The notification workers start too; attention is shared over `redis_url` if any.
     fn build(
         backend: Arc<dyn Store>,
         settings: Settings,
+        redis_url: Option<&str>,
         hub_and_bus: impl FnOnce(Arc<dyn Store>, HubConfig) -> anyhow::Result<(Hub, Arc<dyn Bus>)>,
     ) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (hub, bus) = hub_and_bus(backend.clone(), settings.gateway.hub.clone())?;
+        let attention = crate::notify::attention(&settings.notify, redis_url)?;
+        let notifier = Notifier::new(
+            backend.clone(),
+            hub.clone(),
+            attention.clone(),
+            settings.notify.clone(),
+        )?;
+        notifier.start();
         Ok(Self {
             store: Arc::new(PublishingStore::new(backend, bus.clone())),
             hub,
@@ -107,6 +125,8 @@ impl AppState {
             passwords: Arc::new(PasswordHasher::new(cores)),
             login_throttle: Arc::new(LoginThrottle::default()),
             files: Files::new(&settings.files),
+            attention,
+            notifier,
             settings: Arc::new(settings),
         })
     }

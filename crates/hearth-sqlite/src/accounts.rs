@@ -35,6 +35,9 @@ pub(crate) async fn create_workspace(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
+    // The notification cursor starts before the workspace's first event: everything in
+    // its log is new to the notifier.
+    crate::notify::create_cursor(conn, &workspace.id, 0).await?;
     let owner = create_user(conn, &workspace.id, owner, now).await?;
     Ok((workspace, owner))
 }

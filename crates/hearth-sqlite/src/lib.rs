@@ -38,6 +38,7 @@
 //! turns rows into domain types and `error` turns sqlx
 //! errors into [`StoreError`]s. The schema itself is in `migrations/`, applied by
 //! [`SqliteStore::open`].
+//! `notify`: notifications (preferences, push targets, log cursors, deliveries).
 
 mod access;
 mod accounts;
@@ -47,6 +48,7 @@ mod files;
 mod log;
 mod members;
 mod messages;
+mod notify;
 mod post;
 mod raw;
 mod reactions;

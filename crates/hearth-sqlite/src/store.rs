@@ -544,6 +544,9 @@ impl Store for SqliteStore {
                 }
             }
         }
+        // Notification work that is settled goes with the log of its time; only events
+        // are counted, as the trait says.
+        self.prune_notify_work(before).await?;
         Ok(deleted)
     }
 

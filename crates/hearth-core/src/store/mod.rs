@@ -15,6 +15,7 @@
 
 mod error;
 mod input;
+mod notify;
 mod search;
 
 pub use error::{StoreError, StoreResult};
@@ -22,6 +23,7 @@ pub use input::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
     NewSession, NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
+pub use notify::{MAX_PUSH_TARGETS, NotifyStore};
 pub use search::{
     RELEVANCE_WINDOW, SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort,
 };
@@ -41,8 +43,9 @@ use crate::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug
 /// The most events [`Store::prune_events`] deletes in one write transaction.
 pub const PRUNE_STEP: i64 = 1_000;
 
+/// Every store is also a [`NotifyStore`], so the server holds one `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: NotifyStore + Send + Sync + 'static {
     // ----- workspaces and accounts -----
 
     /// Creates a workspace and its owner account in one transaction.

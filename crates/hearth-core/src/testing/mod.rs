@@ -41,6 +41,9 @@ pub mod event_visibility;
 pub mod files;
 pub mod isolation;
 pub mod messages;
+pub mod notify;
+pub mod notify_delivery;
+pub mod notify_expansion;
 pub mod read_markers;
 pub mod realtime_support;
 pub mod search;
@@ -94,6 +97,9 @@ const AREAS: &[(&str, &str)] = &[
     ("files", include_str!("files.rs")),
     ("isolation", include_str!("isolation.rs")),
     ("messages", include_str!("messages.rs")),
+    ("notify", include_str!("notify.rs")),
+    ("notify_delivery", include_str!("notify_delivery.rs")),
+    ("notify_expansion", include_str!("notify_expansion.rs")),
     ("read_markers", include_str!("read_markers.rs")),
     ("realtime_support", include_str!("realtime_support.rs")),
     ("search", include_str!("search.rs")),
@@ -262,6 +268,26 @@ macro_rules! store_conformance_tests {
                 deleting_the_last_message_deletes_its_files,
                 purging_forgets_files_and_collects_orphans,
                 files_are_per_workspace,
+            }
+            notify {
+                prefs_default_and_round_trip,
+                channel_notify_needs_membership,
+                push_targets_upsert_limit_and_delete,
+                a_browser_belongs_to_the_last_user_who_registered_it,
+                server_secret_first_writer_wins,
+            }
+            notify_expansion {
+                cursor_claims_are_exclusive_and_lapse,
+                sources_are_new_messages_with_mentions,
+                candidates_everyone_and_filtered,
+                record_is_idempotent_and_creates_deliveries,
+            }
+            notify_delivery {
+                deliveries_claim_finish_retry_and_dead,
+                target_gone_removes_the_target_and_skips_its_pending,
+                unread_notifications_follow_read_marker_and_sent_emails,
+                notifications_recorded_while_an_email_is_sent_get_the_next,
+                prune_removes_finished_work,
             }
             concurrency {
                 concurrent_posts_get_distinct_seqs_in_commit_order,

@@ -93,7 +93,13 @@ pub async fn post(
         file_ids,
     };
     match state.store.post_message(&me.workspace_id, message).await {
-        Ok(posted) => Ok(posted),
+        Ok(posted) => {
+            if !posted.replayed {
+                // The message is committed: its notifications can be worked out now.
+                state.notifier.message_committed();
+            }
+            Ok(posted)
+        }
         // A file deleted between the check above and the post.
         Err(StoreError::Invalid("file_not_found")) => Err(ApiError::not_found(NotFound::File)),
         Err(e) => Err(not_found_as(NotFound::Message)(e.into())),

@@ -12,6 +12,7 @@ pub mod files;
 pub mod health;
 mod members;
 pub mod messages;
+mod notifications;
 mod reactions;
 mod search;
 mod users;
@@ -42,6 +43,7 @@ use crate::state::AppState;
         (name = "messages", description = "Messages, threads, reactions"),
         (name = "search", description = "Full-text search"),
         (name = "files", description = "Uploads, downloads and thumbnails"),
+        (name = "notifications", description = "Notification preferences, push targets, dead letters"),
         (name = "events", description = "The durable event log"),
         (name = "realtime", description = "The WebSocket gateway"),
         (name = "operations", description = "Health and description"),
@@ -103,6 +105,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
                 .routes(routes!(files::upload))
                 .layer(DefaultBodyLimit::disable()),
         )
+        .routes(routes!(notifications::get_prefs, notifications::put_prefs))
+        .routes(routes!(
+            notifications::get_channel_notify,
+            notifications::put_channel_notify
+        ))
+        .routes(routes!(
+            notifications::list_targets,
+            notifications::add_target
+        ))
+        .routes(routes!(notifications::delete_target))
+        .routes(routes!(notifications::vapid_key))
+        .routes(routes!(notifications::dead_letters))
         .routes(routes!(events::list_events))
         .routes(routes!(crate::gateway::upgrade::realtime))
         .routes(routes!(health::healthz))

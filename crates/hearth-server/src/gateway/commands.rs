@@ -51,6 +51,8 @@ pub(super) async fn handle(
                 thread_root_id,
                 file_ids,
             };
+            // Writing is being at the client: the user sees the conversation.
+            state.attention.focus(ws, &user.id, id);
             match messages::post(state, user, &channel_id, request).await {
                 Ok(posted) => {
                     outbox.push(encode(&ServerFrame::Ack {
@@ -129,7 +131,11 @@ pub(super) async fn handle(
                 },
             );
         }
-        ClientFrame::Activity => {
+        ClientFrame::Focus { focused: false } => {
+            state.attention.blur(ws, &user.id, id);
+        }
+        ClientFrame::Activity | ClientFrame::Focus { focused: true } => {
+            state.attention.focus(ws, &user.id, id);
             hub.send(
                 ws,
                 Command::Activity {

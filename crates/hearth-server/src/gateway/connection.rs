@@ -82,9 +82,13 @@ where
     );
     let _registration = Registration {
         hub: hub.clone(),
+        attention: state.attention.clone(),
         ws: ws.clone(),
+        user: user.id.clone(),
         conn: id,
     };
+    // Connecting is the user at their client: attention starts now (see `Attention`).
+    state.attention.focus(&ws, &user.id, id);
 
     let subscription = match state.store.subscription(&ws, &user.id).await {
         Ok(s) => s,
@@ -135,15 +139,19 @@ where
     }
 }
 
-/// Unregisters from the hub when the connection ends, however it ends.
+/// Unregisters from the hub (and withdraws the connection's attention) when the
+/// connection ends, however it ends.
 struct Registration {
     hub: Hub,
+    attention: std::sync::Arc<crate::notify::Attention>,
     ws: hearth_core::id::WorkspaceId,
+    user: hearth_core::id::UserId,
     conn: ConnId,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        self.attention.blur(&self.ws, &self.user, self.conn);
         self.hub.send(
             &self.ws,
             Command::Unregister {

@@ -25,6 +25,13 @@ use hearth_core::store::{
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
+use hearth_core::id::{DeliveryId, PushTargetId};
+use hearth_core::notify::{
+    Candidate, ChannelNotify, Delivery, DeliveryOutcome, Lease, NewNotification, NewPushTarget,
+    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushTarget,
+};
+use hearth_core::store::NotifyStore;
+
 use super::bus::Bus;
 
 pub struct PublishingStore {
@@ -397,5 +404,141 @@ impl Store for PublishingStore {
 
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
+    }
+}
+
+/// Notification work appends no events: it passes straight through.
+#[async_trait]
+impl NotifyStore for PublishingStore {
+    async fn notify_prefs(&self, ws: &WorkspaceId, user: &UserId) -> StoreResult<NotifyPrefs> {
+        self.inner.notify_prefs(ws, user).await
+    }
+
+    async fn set_notify_prefs(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        prefs: &NotifyPrefs,
+    ) -> StoreResult<()> {
+        self.inner.set_notify_prefs(ws, user, prefs).await
+    }
+
+    async fn channel_notify(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+    ) -> StoreResult<Option<ChannelNotify>> {
+        self.inner.channel_notify(ws, channel, user).await
+    }
+
+    async fn set_channel_notify(
+        &self,
+        ws: &WorkspaceId,
+        channel: &ChannelId,
+        user: &UserId,
+        notify: ChannelNotify,
+    ) -> StoreResult<()> {
+        self.inner
+            .set_channel_notify(ws, channel, user, notify)
+            .await
+    }
+
+    async fn add_push_target(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        target: NewPushTarget,
+    ) -> StoreResult<PushTarget> {
+        self.inner.add_push_target(ws, user, target).await
+    }
+
+    async fn push_targets(&self, ws: &WorkspaceId, user: &UserId) -> StoreResult<Vec<PushTarget>> {
+        self.inner.push_targets(ws, user).await
+    }
+
+    async fn delete_push_target(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        id: &PushTargetId,
+    ) -> StoreResult<bool> {
+        self.inner.delete_push_target(ws, user, id).await
+    }
+
+    async fn claim_notify_cursor(&self, lease: &Lease) -> StoreResult<Option<NotifyCursor>> {
+        self.inner.claim_notify_cursor(lease).await
+    }
+
+    async fn notify_sources(
+        &self,
+        ws: &WorkspaceId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<NotifySources> {
+        self.inner.notify_sources(ws, after, limit).await
+    }
+
+    async fn notify_candidates(
+        &self,
+        ws: &WorkspaceId,
+        source: &NotifySource,
+        everyone: bool,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Candidate>> {
+        self.inner
+            .notify_candidates(ws, source, everyone, after, limit)
+            .await
+    }
+
+    async fn record_notifications(
+        &self,
+        lease: &Lease,
+        cursor: &NotifyCursor,
+        notifications: &[NewNotification],
+        release: bool,
+    ) -> StoreResult<bool> {
+        self.inner
+            .record_notifications(lease, cursor, notifications, release)
+            .await
+    }
+
+    async fn claim_deliveries(&self, lease: &Lease, limit: u32) -> StoreResult<Vec<Delivery>> {
+        self.inner.claim_deliveries(lease, limit).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        lease: &Lease,
+        id: &DeliveryId,
+        outcome: &DeliveryOutcome,
+    ) -> StoreResult<bool> {
+        self.inner.finish_delivery(lease, id, outcome).await
+    }
+
+    async fn unread_notifications(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        channel: &ChannelId,
+        limit: u32,
+    ) -> StoreResult<Vec<Notification>> {
+        self.inner
+            .unread_notifications(ws, user, channel, limit)
+            .await
+    }
+
+    async fn dead_letters(
+        &self,
+        ws: &WorkspaceId,
+        before: Option<&DeliveryId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        self.inner.dead_letters(ws, before, limit).await
+    }
+
+    async fn server_secret(&self, name: &str, generated: &str) -> StoreResult<String> {
+        self.inner.server_secret(name, generated).await
     }
 }

@@ -42,6 +42,16 @@ const ROUTES: &[Route] = &[
         Some(r#"{"name":"pwned","archived":true}"#),
     ),
     route(Method::POST, "/api/v1/channels/{channel}/join", Some("{}")),
+    route(
+        Method::GET,
+        "/api/v1/channels/{channel}/notifications",
+        None,
+    ),
+    route(
+        Method::PUT,
+        "/api/v1/channels/{channel}/notifications",
+        Some(r#"{"level":"all","muted":true}"#),
+    ),
     route(Method::POST, "/api/v1/channels/{channel}/leave", Some("{}")),
     route(Method::GET, "/api/v1/channels/{channel}/members", None),
     route(

@@ -15,6 +15,7 @@ mod messages;
 mod migrate_data;
 mod multinode;
 mod multinode_presence;
+mod notify;
 mod openapi;
 mod realtime;
 mod search;

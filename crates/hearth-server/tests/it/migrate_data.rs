@@ -8,6 +8,13 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
 
+use hearth_core::Timestamp;
+use hearth_core::id::{ChannelId, PushTargetId, UserId, WorkspaceId};
+use hearth_core::notify::{
+    ChannelNotify, NewPushTarget, NotifyLevel, NotifyPrefs, PushKind, PushTarget, QuietHours,
+    TimeZone,
+};
+use hearth_core::store::NotifyStore;
 use hearth_postgres::testing::ScratchDatabase;
 use hearth_postgres::{PgOptions, PgStore};
 use hearth_server::{AppState, Settings};
@@ -31,6 +38,12 @@ const TABLES: &[&str] = &[
     "messages",
     "message_mentions",
     "reactions",
+    "notify_prefs",
+    "push_targets",
+    "notify_cursors",
+    "notifications",
+    "deliveries",
+    "server_secrets",
 ];
 
 /// Texts that `COPY`'s text format gives meaning to, and some it does not.
@@ -362,6 +375,62 @@ async fn build_team(app: &TestApp) -> Team {
     }
 }
 
+/// What bob asked to be notified of: keywords, a quiet schedule, #general muted, and a
+/// browser to push to.
+type NotifySettings = (NotifyPrefs, Option<ChannelNotify>, Vec<PushTarget>);
+
+/// Sets bob's notification settings through the store (and the server's VAPID key).
+async fn set_notify_settings(store: &dyn NotifyStore, team: &Team) {
+    let (ws, bob, general) = notify_ids(team);
+    let prefs = NotifyPrefs {
+        keywords: NotifyPrefs::keywords(&["deploy".into(), "on call".into()]).unwrap(),
+        dnd_until: Some(Timestamp(1_900_000_000_000)),
+        quiet_hours: Some(QuietHours::parse("22:00", "07:00").unwrap()),
+        time_zone: TimeZone::parse("Europe/Paris").unwrap(),
+        thread_replies: false,
+        email: true,
+    };
+    store.set_notify_prefs(&ws, &bob, &prefs).await.unwrap();
+    let muted = ChannelNotify {
+        level: NotifyLevel::All,
+        muted: true,
+    };
+    store
+        .set_channel_notify(&ws, &general, &bob, muted)
+        .await
+        .unwrap();
+    let browser = NewPushTarget {
+        id: PushTargetId::generate(),
+        kind: PushKind::WebPush,
+        endpoint: "https://push.example.test/sub/\\tricky\ttab".into(),
+        p256dh: Some("BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM".into()),
+        auth: Some("tBHItJI5svbpez7KI4CCXg".into()),
+        created_at: Timestamp::now(),
+    };
+    store.add_push_target(&ws, &bob, browser).await.unwrap();
+    store
+        .server_secret("migrate_data_test", "the SQLite server's key")
+        .await
+        .unwrap();
+}
+
+async fn notify_settings(store: &dyn NotifyStore, team: &Team) -> NotifySettings {
+    let (ws, bob, general) = notify_ids(team);
+    (
+        store.notify_prefs(&ws, &bob).await.unwrap(),
+        store.channel_notify(&ws, &general, &bob).await.unwrap(),
+        store.push_targets(&ws, &bob).await.unwrap(),
+    )
+}
+
+fn notify_ids(team: &Team) -> (WorkspaceId, UserId, ChannelId) {
+    (
+        WorkspaceId::parse(&team.bob.workspace_id).unwrap(),
+        UserId::parse(&team.bob.user_id).unwrap(),
+        ChannelId::parse(&team.general).unwrap(),
+    )
+}
+
 /// Every event `s` may see after `after`, following the log page by page.
 async fn events_after(app: &TestApp, s: &Session, after: i64) -> Vec<Value> {
     let mut events = Vec::new();
@@ -429,6 +498,8 @@ async fn a_team_moves_to_postgres_and_sees_the_same_workspace() {
     let sqlite = SqliteServer::start(&dir).await;
     let app = &sqlite.app;
     let team = build_team(app).await;
+    set_notify_settings(sqlite.store.as_ref(), &team).await;
+    let notify_before = notify_settings(sqlite.store.as_ref(), &team).await;
     let before = what_members_see(app, &team).await;
     let last_seq = app.get(&team.bob, "/api/v1/events").await.ok()["last_seq"]
         .as_i64()
@@ -454,6 +525,20 @@ async fn a_team_moves_to_postgres_and_sees_the_same_workspace() {
         source_bytes,
         "the source changed"
     );
+
+    // Notification settings came along: what bob asked for, where he is pushed to, and
+    // the key his browser's subscription was made with.
+    let pg = PgStore::connect(target.url(), PgOptions::default())
+        .await
+        .expect("connect");
+    assert_eq!(notify_settings(&pg, &team).await, notify_before);
+    assert_eq!(
+        pg.server_secret("migrate_data_test", "a new key")
+            .await
+            .unwrap(),
+        "the SQLite server's key"
+    );
+    pg.close().await;
 
     let app = serve_postgres(target.url()).await;
     // The same sessions are still signed in, and the same passwords sign in.

@@ -302,3 +302,42 @@ async fn typing_on_one_node_reaches_the_channels_members_on_the_other_only() {
         t.bob.user_id.as_str()
     );
 }
+
+/// Whether a user is reading at a client is shared between nodes: a user focused on a
+/// client of node A gets no push from the notification worker of node B, and does once
+/// they switch away.
+#[tokio::test]
+async fn attention_on_one_node_holds_pushes_made_by_another() {
+    let redis = Redis::start().await;
+    let data = TestData::postgres().await;
+    // Node A serves Bob's socket and runs no notification workers; node B does.
+    let mut quiet = settings();
+    quiet.notify = crate::notify::fast();
+    quiet.notify.workers = false;
+    let state = AppState::with_redis(data.open().await, quiet, &redis.url()).expect("redis URL");
+    let a = TestApp::start(state, None).await;
+    let mut working = settings();
+    working.notify = crate::notify::fast();
+    let state = AppState::with_redis(data.open().await, working, &redis.url()).expect("redis URL");
+    let b = TestApp::start(state, None).await;
+    redis.wait_for_subscribers(2).await;
+
+    let t = team(&a).await;
+    let hooks = crate::notify::hooks::Hooks::spawn().await;
+    crate::notify::add_webhook(&a, &t.bob, &hooks, "bob").await;
+    let (mut bob_ws, _) = WsClient::open(&a, &t.bob).await;
+
+    b.send(&t.alice, &t.general, "@bob are you there?").await;
+    bob_ws.expect_event("message.created").await;
+    hooks.expect_no_more(0, crate::notify::QUIET).await;
+
+    bob_ws
+        .send_json(json!({"op": "focus", "focused": false}))
+        .await;
+    bob_ws.send_json(json!({"op": "ping", "id": 1})).await;
+    bob_ws.expect("pong").await;
+    b.send(&t.alice, &t.general, "@bob ping").await;
+    let got = hooks.wait_for(1, crate::notify::WAIT).await;
+    assert_eq!(got[0].body["message"]["excerpt"], "@bob ping");
+    hooks.expect_no_more(1, crate::notify::QUIET).await;
+}

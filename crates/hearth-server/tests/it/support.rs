@@ -321,6 +321,11 @@ impl TestApp {
         self.call(Method::PUT, path, Some(&s.token), None).await
     }
 
+    pub async fn put_json(&self, s: &Session, path: &str, body: Value) -> Reply {
+        self.call(Method::PUT, path, Some(&s.token), Some(body))
+            .await
+    }
+
     pub async fn delete(&self, s: &Session, path: &str) -> Reply {
         self.call(Method::DELETE, path, Some(&s.token), None).await
     }

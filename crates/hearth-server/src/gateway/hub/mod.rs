@@ -154,6 +154,12 @@ pub(crate) enum Command {
         ws: WorkspaceId,
         conn: ConnId,
     },
+    /// The shown presence of these users, as this node knows it.
+    Statuses {
+        ws: WorkspaceId,
+        users: Vec<UserId>,
+        reply: tokio::sync::oneshot::Sender<Vec<link::Status>>,
+    },
     /// Closes the connections signed in with this session (logout).
     EndSession {
         ws: WorkspaceId,
@@ -201,6 +207,8 @@ pub struct Hub {
     /// every session end, this node's and the other nodes', passes through `publish` and
     /// `end_session` here, which is what the cache must forget on (see its docs).
     sessions: Arc<SessionCache>,
+    /// The other nodes, for presence lookups; `None` on a single node.
+    link: Option<Arc<dyn PresenceLink>>,
 }
 
 impl Hub {
@@ -234,6 +242,7 @@ impl Hub {
             shards: shards.into(),
             stats,
             sessions: Arc::default(),
+            link,
         }
     }
 
@@ -307,6 +316,37 @@ impl Hub {
                 user,
             },
         );
+    }
+
+    /// The presence of `users` now (for `@here`): what this node shows, raised by what
+    /// the other nodes say of them when this node has not heard it (its view of a
+    /// workspace without local connections is empty).
+    pub async fn statuses(&self, ws: &WorkspaceId, users: Vec<UserId>) -> Vec<link::Status> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(
+            ws,
+            Command::Statuses {
+                ws: ws.clone(),
+                users: users.clone(),
+                reply,
+            },
+        );
+        let mut statuses = answer
+            .await
+            .unwrap_or_else(|_| vec![link::Status::Offline; users.len()]);
+        if let Some(link) = &self.link {
+            match link.look_up(ws, users.clone()).await {
+                Ok(found) => {
+                    for remote in found {
+                        if let Some(i) = users.iter().position(|u| *u == remote.user) {
+                            statuses[i] = statuses[i].max(remote.status);
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "presence lookup failed"),
+            }
+        }
+        statuses
     }
 
     /// Hands committed events to the hub (the in-process bus).

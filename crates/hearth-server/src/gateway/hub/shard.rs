@@ -153,6 +153,14 @@ impl Shard {
             Command::PresenceSub { ws, conn, users } => self.presence_sub(&ws, conn, users),
             Command::SetAway { ws, conn, away } => self.set_away(&ws, conn, away),
             Command::Activity { ws, conn } => self.activity(&ws, conn),
+            Command::Statuses { ws, users, reply } => {
+                // What this node shows, which includes what other nodes reported to it.
+                let statuses = match self.workspaces.get(&ws) {
+                    Some(w) => users.iter().map(|u| w.presence.status(u)).collect(),
+                    None => vec![super::link::Status::Offline; users.len()],
+                };
+                let _ = reply.send(statuses);
+            }
             Command::Filled { ws, page } => self.filled(&ws, page),
             Command::CatchUp => {
                 let now = Instant::now();

@@ -1,0 +1,253 @@
+//! What the expanding worker reads: the new messages after a cursor, and the members a
+//! message might concern, with everything the decision needs.
+//!
+//! New messages are read from `messages` by seq rather than from the event log: a
+//! message's seq is the seq of its `message.created` event, so the two agree, and the
+//! messages table also says which were deleted since. Seqs become visible in commit order
+//! (the crate docs), so reading `seq > cursor` never skips a message that commits later
+//! at a lower seq.
+
+use std::collections::HashMap;
+
+use hearth_core::id::{ChannelId, UserId, WorkspaceId};
+use hearth_core::notify::{Candidate, NotifySource, NotifySources};
+use hearth_core::store::{StoreError, StoreResult};
+use sqlx::{FromRow, PgConnection};
+
+use super::rows::{self, PrefsRow, prefs_columns};
+use crate::error::db;
+use crate::reactions;
+use crate::rows::{ChannelRow, MessageRow, channel_columns, message_columns, text_array};
+
+#[derive(FromRow)]
+struct SourceRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    broadcast: Option<String>,
+    /// The message's seq again (`MessageRow` keeps its own private).
+    position: i64,
+}
+
+/// Must run in a snapshot, so that the log's newest seq (the position returned after a
+/// short page) and the messages read agree.
+pub(crate) async fn sources(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    after: i64,
+    limit: u32,
+) -> StoreResult<NotifySources> {
+    let (last_seq, pruned_through): (i64, i64) =
+        sqlx::query_as("SELECT last_seq, pruned_through_seq FROM workspaces WHERE id = $1")
+            .bind(ws.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?
+            .ok_or(StoreError::NotFound)?;
+    // The pruned part of the log is skipped, as the contract says: its messages were due
+    // days ago.
+    let from = after.max(pruned_through);
+    if limit == 0 {
+        return Ok(NotifySources {
+            sources: Vec::new(),
+            through_seq: from,
+        });
+    }
+    let found: Vec<SourceRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        message_columns!(),
+        ", m.broadcast, m.seq AS position FROM messages m WHERE m.workspace_id = $1 AND m.seq > $2 \
+         AND NOT m.deleted ORDER BY m.seq LIMIT $3"
+    ))
+    .bind(ws.as_str())
+    .bind(from)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    // A full page has been read up to its last message only; a short one up to the end
+    // of the log as this snapshot sees it (events that are not new messages need no work).
+    let through_seq = match found.last() {
+        Some(last) if found.len() == limit as usize => last.position,
+        _ => last_seq.max(from),
+    };
+    if found.is_empty() {
+        return Ok(NotifySources {
+            sources: Vec::new(),
+            through_seq,
+        });
+    }
+
+    let mut broadcasts = Vec::with_capacity(found.len());
+    let mut messages = Vec::with_capacity(found.len());
+    for row in found {
+        broadcasts.push(row.broadcast.as_deref().map(rows::broadcast).transpose()?);
+        messages.push(row.message);
+    }
+    let channel_ids = text_array(messages.iter().map(|m| m.channel_id.as_str()));
+    let message_ids = text_array(messages.iter().map(|m| m.id.as_str()));
+    let channels: Vec<ChannelRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        channel_columns!(),
+        " FROM channels c WHERE c.workspace_id = $1 AND c.id = ANY($2)"
+    ))
+    .bind(ws.as_str())
+    .bind(&channel_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    let mentions: Vec<(String, String)> = sqlx::query_as(
+        "SELECT message_id, user_id FROM message_mentions \
+         WHERE workspace_id = $1 AND message_id = ANY($2) ORDER BY message_id, user_id",
+    )
+    .bind(ws.as_str())
+    .bind(&message_ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+
+    let channels = channels
+        .into_iter()
+        .map(|row| row.into_channel().map(|c| (c.id.clone(), c)))
+        .collect::<StoreResult<HashMap<ChannelId, _>>>()?;
+    let mut mentioned: HashMap<String, Vec<UserId>> = HashMap::new();
+    for (message, user) in mentions {
+        mentioned
+            .entry(message)
+            .or_default()
+            .push(UserId::from_trusted(user));
+    }
+    let messages = reactions::attach(conn, ws, messages).await?;
+    let sources = messages
+        .into_iter()
+        .zip(broadcasts)
+        .map(|(message, broadcast)| {
+            let channel = channels
+                .get(&message.channel_id)
+                .cloned()
+                .ok_or_else(|| StoreError::Internal("a message without its channel".to_owned()))?;
+            Ok(NotifySource {
+                mentioned: mentioned.remove(message.id.as_str()).unwrap_or_default(),
+                channel,
+                message,
+                broadcast,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(NotifySources {
+        sources,
+        through_seq,
+    })
+}
+
+#[derive(FromRow)]
+struct CandidateRow {
+    user_id: String,
+    notify_level: String,
+    muted: bool,
+    last_read_seq: i64,
+    #[sqlx(flatten)]
+    prefs: PrefsRow,
+    thread_participant: bool,
+}
+
+/// The authors of the thread a reply is in, before the reply: its root's and its earlier
+/// replies'. Binds `$1` workspace, `$5` the thread's root (NULL for a top-level message,
+/// which has none) and `$6` the message's seq. Found once per page, not once per member.
+macro_rules! participants {
+    () => {
+        "participants AS ( \
+           SELECT DISTINCT t.user_id FROM messages t \
+           WHERE $5::text IS NOT NULL AND t.workspace_id = $1 \
+             AND (t.id = $5 OR (t.thread_root_id = $5 AND t.seq < $6)) \
+         )"
+    };
+}
+
+/// The channel's memberships (`mb`) as candidates. Binds `$1` workspace, `$2` channel.
+macro_rules! members {
+    () => {
+        concat!(
+            "SELECT mb.user_id, mb.notify_level, mb.muted, mb.last_read_seq, ",
+            prefs_columns!(),
+            ", p.user_id IS NOT NULL AS thread_participant \
+             FROM memberships mb \
+             JOIN users u ON u.workspace_id = mb.workspace_id AND u.id = mb.user_id \
+               AND NOT u.deactivated \
+             LEFT JOIN notify_prefs np \
+               ON np.workspace_id = mb.workspace_id AND np.user_id = mb.user_id \
+             LEFT JOIN participants p ON p.user_id = mb.user_id \
+             WHERE mb.workspace_id = $1 AND mb.channel_id = $2"
+        )
+    };
+}
+
+/// Every member, a page at a time. Binds `$3` author, `$4` the user id to start after
+/// ('' for the first page), `$7` limit. A page walks the channel's members in user id
+/// order (an index range), so a 10,000-member channel costs one range per page.
+const EVERYONE: &str = concat!(
+    "WITH ",
+    participants!(),
+    " ",
+    members!(),
+    " AND mb.user_id <> $3 AND mb.user_id > $4 ORDER BY mb.user_id LIMIT $7"
+);
+
+/// Only the members something could concern, binding also `$8` the mentioned ids. The
+/// small sets they come from (the mentioned, the thread's participants, the channel's
+/// members set to `all`, the workspace's accounts with keywords: each from an index) are
+/// gathered first, and only those are looked up as members, so an ordinary message in a
+/// large channel does not walk all its members. `OFFSET 0` keeps the lookup a lookup
+/// per user: without it the planner may join the other way round, walking the members
+/// (or every user) to find the few.
+const CONCERNED: &str = concat!(
+    "WITH ",
+    participants!(),
+    ", concerned AS ( \
+       SELECT user_id FROM participants \
+       UNION SELECT m.user_id FROM UNNEST($8::text[]) AS m(user_id) \
+       UNION SELECT a.user_id FROM memberships a \
+         WHERE a.workspace_id = $1 AND a.channel_id = $2 AND a.notify_level = 'all' \
+       UNION SELECT k.user_id FROM notify_prefs k \
+         WHERE k.workspace_id = $1 AND k.keywords <> '[]' \
+     ) SELECT c.* FROM concerned w CROSS JOIN LATERAL (",
+    members!(),
+    " AND mb.user_id = w.user_id OFFSET 0) c \
+     WHERE c.user_id <> $3 AND c.user_id > $4 ORDER BY c.user_id LIMIT $7"
+);
+
+pub(crate) async fn candidates(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    source: &NotifySource,
+    everyone: bool,
+    after: Option<&UserId>,
+    limit: u32,
+) -> StoreResult<Vec<Candidate>> {
+    let message = &source.message;
+    let query = sqlx::query_as(if everyone { EVERYONE } else { CONCERNED })
+        .bind(ws.as_str())
+        .bind(message.channel_id.as_str())
+        .bind(message.user_id.as_str())
+        .bind(after.map_or("", UserId::as_str))
+        .bind(message.thread_root_id.as_ref().map(|r| r.as_str()))
+        .bind(message.seq)
+        .bind(i64::from(limit));
+    let query = if everyone {
+        query
+    } else {
+        query.bind(text_array(source.mentioned.iter().map(UserId::as_str)))
+    };
+    let found: Vec<CandidateRow> = query.fetch_all(conn).await.map_err(db)?;
+    found
+        .into_iter()
+        .map(|row| {
+            Ok(Candidate {
+                notify: rows::channel_notify(&row.notify_level, row.muted)?,
+                prefs: row.prefs.into_prefs()?,
+                user_id: UserId::from_trusted(row.user_id),
+                last_read_seq: row.last_read_seq,
+                thread_participant: row.thread_participant,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,149 @@
+//! The expander: from new messages in a workspace's log to notifications.
+//!
+//! One unit of work: claim a workspace's cursor, read up to `sources_per_claim` new
+//! messages after it, and for each, page through the candidate members (everyone for a
+//! DM or a broadcast, else only those something could concern) and decide each one's
+//! reason. The notifications are recorded together with the cursor's new position, once
+//! per page (or per batch of a large channel, or every [`FLUSH_AT`] notifications), so a
+//! page of ordinary messages costs one write. A crash between two records redoes what
+//! followed the last one, and recording is idempotent per (user, message), so nobody is
+//! notified twice and nobody is skipped.
+
+use std::sync::Arc;
+
+use hearth_core::Timestamp;
+use hearth_core::id::{NotificationId, UserId};
+use hearth_core::mention::Broadcast;
+use hearth_core::notify::{Candidate, NewNotification, NotifyCursor, NotifySource, reason_for};
+use hearth_core::store::StoreError;
+
+use super::worker::Inner;
+use crate::gateway::hub::link::Status;
+
+/// Notifications held back before a record: pages of small messages cost one write.
+const FLUSH_AT: usize = 1_000;
+
+/// Expands one page of one workspace; `Ok(true)` if there may be more work.
+pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
+    let store = &inner.store;
+    let lease = inner.lease();
+    let Some(mut cursor) = store.claim_notify_cursor(&lease).await? else {
+        return Ok(false);
+    };
+    let ws = cursor.workspace_id.clone();
+    let page = store
+        .notify_sources(&ws, cursor.seq, inner.settings.sources_per_claim)
+        .await?;
+    let batch = inner.settings.candidates_per_batch;
+    let mut pending: Vec<NewNotification> = Vec::new();
+    let mut created = false;
+    for source in &page.sources {
+        if source.message.seq <= cursor.seq {
+            continue;
+        }
+        loop {
+            let candidates = store
+                .notify_candidates(
+                    &ws,
+                    source,
+                    source.concerns_everyone(),
+                    cursor.member_after.as_ref(),
+                    batch,
+                )
+                .await?;
+            pending.extend(decide(inner, source, &candidates).await);
+            match candidates.last() {
+                // A large channel: record this batch with the position inside the
+                // message, so a crash resumes after the last member done.
+                Some(last) if candidates.len() as u32 == batch => {
+                    cursor.member_after = Some(last.user_id.clone());
+                    created |= !pending.is_empty();
+                    if !record(inner, &lease, &cursor, &mut pending, false).await? {
+                        return Ok(true);
+                    }
+                }
+                _ => {
+                    cursor.seq = source.message.seq;
+                    cursor.member_after = None;
+                    break;
+                }
+            }
+        }
+        if pending.len() >= FLUSH_AT {
+            created = true;
+            if !record(inner, &lease, &cursor, &mut pending, false).await? {
+                return Ok(true);
+            }
+        }
+    }
+    // Past the page's last message, past the events that were not messages too.
+    cursor.seq = page.through_seq.max(cursor.seq);
+    created |= !pending.is_empty();
+    record(inner, &lease, &cursor, &mut pending, true).await?;
+    if created {
+        inner.deliver_wake.notify_one();
+    }
+    Ok(true)
+}
+
+/// Records `pending` with the cursor's position (checked against the lease now) and
+/// empties it; false when the lease lapsed and another worker takes over.
+async fn record(
+    inner: &Inner,
+    lease: &hearth_core::notify::Lease,
+    cursor: &NotifyCursor,
+    pending: &mut Vec<NewNotification>,
+    release: bool,
+) -> Result<bool, StoreError> {
+    let now = inner.renewed_now(lease);
+    let recorded = inner
+        .store
+        .record_notifications(&now, cursor, pending, release)
+        .await?;
+    if !recorded {
+        tracing::warn!(workspace = %cursor.workspace_id, "notification lease lapsed mid-page; another worker takes over");
+    }
+    pending.clear();
+    Ok(recorded)
+}
+
+/// The notifications of one page of candidates.
+async fn decide(
+    inner: &Inner,
+    source: &NotifySource,
+    candidates: &[Candidate],
+) -> Vec<NewNotification> {
+    let here = if source.broadcast == Some(Broadcast::Here) {
+        let users: Vec<UserId> = candidates.iter().map(|c| c.user_id.clone()).collect();
+        inner
+            .hub
+            .statuses(&source.message.workspace_id, users)
+            .await
+            .into_iter()
+            .map(|status| status == Status::Active)
+            .collect()
+    } else {
+        vec![false; candidates.len()]
+    };
+    let now = Timestamp::now();
+    let email_delay = inner.settings.email_delay.as_millis() as i64;
+    let email_on = inner.mailer.is_some();
+    candidates
+        .iter()
+        .zip(here)
+        .filter_map(|(candidate, active)| {
+            let reason = reason_for(source, candidate, active)?;
+            Some(NewNotification {
+                id: NotificationId::generate(),
+                user_id: candidate.user_id.clone(),
+                channel_id: source.channel.id.clone(),
+                message_id: source.message.id.clone(),
+                seq: source.message.seq,
+                reason,
+                created_at: now,
+                email_at: (email_on && candidate.prefs.email)
+                    .then_some(Timestamp(now.0 + email_delay)),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,112 @@
+//! Notifications: the workers that turn committed messages into pushes, webhooks and
+//! emails, and the ephemeral [`Attention`] that keeps them from disturbing a user who is
+//! already reading.
+//!
+//! The pipeline (see `hearth_core::notify` for the rules, `NotifyStore` for the records):
+//!
+//! ```text
+//! event log ──► expand (one task per node; a workspace's cursor is leased)
+//!                 decide each member's reason, record notifications + deliveries
+//!                 and the cursor's new position in one transaction
+//!            ──► deliver (one task per node, N attempts in flight; deliveries leased)
+//!                 re-check (read? removed? deleted? active? do-not-disturb?),
+//!                 send (Web Push, webhook, email), then sent / retry with backoff /
+//!                 dead letter
+//! ```
+//!
+//! Nothing here runs on the send path: a send commits its message and event, and a
+//! worker picks it up within [`NotifySettings::poll`] (at once on the node that took the
+//! send, which pokes its worker). Every node runs both workers; leases keep two nodes off
+//! the same work, and a node that dies mid-batch leaves its leases to lapse and be taken
+//! over, so nothing is lost; what it had already sent is recorded as sent and is not sent
+//! again.
+
+mod attention;
+mod backoff;
+mod deliver;
+pub mod email;
+mod expand;
+mod payload;
+mod targets;
+mod webhook;
+pub mod webpush;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use attention::Attention;
+pub use targets::{TargetRules, validate_endpoint};
+pub use worker::Notifier;
+
+use self::email::SmtpSettings;
+
+/// The notification workers' tunables; the defaults are the product's behaviour.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Whether this node runs the workers (a node may leave them to others).
+    pub workers: bool,
+    /// How often an idle worker looks for work another node created.
+    pub poll: Duration,
+    /// How long a claim on a cursor or a delivery holds unless finished.
+    pub lease: Duration,
+    /// Messages read per claim of a workspace's cursor.
+    pub sources_per_claim: u32,
+    /// Members expanded per transaction (an `@channel` in a large channel takes several).
+    pub candidates_per_batch: u32,
+    /// Deliveries attempted at once by one node.
+    pub concurrency: usize,
+    /// The first retry waits about this long; each next one twice as long (with jitter).
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// After this many attempts a delivery becomes a dead letter.
+    pub max_attempts: u32,
+    /// How long a user's notifications of a conversation wait, unread, before one email.
+    pub email_delay: Duration,
+    /// Where emails go; `None` sends none.
+    pub smtp: Option<SmtpSettings>,
+    /// The VAPID `sub` claim: how a push service reaches the operator.
+    pub push_subject: String,
+    /// The server's public URL, for links in emails.
+    pub public_url: Option<String>,
+    /// What push target endpoints may be (see [`TargetRules`]).
+    pub targets: TargetRules,
+    /// How long one push, webhook or SMTP exchange may take.
+    pub request_timeout: Duration,
+    /// How long after their last activity a focused user counts as reading.
+    pub attention_window: Duration,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            workers: true,
+            poll: Duration::from_millis(500),
+            lease: Duration::from_secs(30),
+            sources_per_claim: 200,
+            candidates_per_batch: 1_000,
+            concurrency: 32,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            max_attempts: 8,
+            email_delay: Duration::from_secs(600),
+            smtp: None,
+            push_subject: "mailto:admin@localhost".to_owned(),
+            public_url: None,
+            targets: TargetRules::default(),
+            request_timeout: Duration::from_secs(10),
+            attention_window: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The attention tracker for these settings: local, or shared over Redis.
+pub fn attention(
+    settings: &NotifySettings,
+    redis_url: Option<&str>,
+) -> anyhow::Result<Arc<Attention>> {
+    Ok(Arc::new(match redis_url {
+        None => Attention::local(settings.attention_window),
+        Some(url) => Attention::shared(settings.attention_window, url)?,
+    }))
+}
