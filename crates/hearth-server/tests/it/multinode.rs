@@ -5,13 +5,12 @@
 //! Each test starts its own `redis-server` on a free port (so it can restart it without
 //! disturbing anyone) and its own scratch database.
 
-use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
 use hearth_server::{AppState, Settings};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -94,30 +93,14 @@ async fn node(data: &TestData, redis: &Redis) -> TestApp {
 }
 
 async fn node_on(data: &TestData, redis: &Redis, files: &str) -> TestApp {
-    let mut process = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(["--database", &data.url(), "--bus", &redis.url()])
         .args(["--files", files])
         .envs(S3_ENV)
-        .args(["--db-max-connections", "4"])
-        .env("HEARTH_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start a node");
-    let stdout = process.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(START, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.strip_prefix("Hearth is listening on http://") {
-                return url.parse::<SocketAddr>().expect("an address");
-            }
-        }
-        panic!("the node exited before listening");
-    })
-    .await
-    .expect("the node started in time");
-    TestApp::attach(addr, process)
+        .args(["--db-max-connections", "4"]);
+    TestApp::serve_process(command).await
 }
 
 /// Posts `texts` to `channel` through `app` as `s`; returns the last message's seq.

@@ -3,13 +3,11 @@
 //! timings shrunk. What a user must not notice: which node the people they watch or type
 //! with are connected to, or that a node holding some of them died.
 
-use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hearth_server::{AppState, Settings};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::realtime::client::WsClient;
@@ -100,31 +98,15 @@ async fn node(data: &TestData, redis: &Redis) -> TestApp {
 /// A `hearth serve` node in a process of its own (to kill it as a crash would); returns
 /// once it listens.
 async fn process_node(data: &TestData, redis: &Redis) -> TestApp {
-    let mut process = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(["--database", &data.url(), "--bus", &redis.url()])
         .args(["--db-max-connections", "4"])
         .args(["--presence-ttl-ms", &TTL.as_millis().to_string()])
         .args(["--files", &s3_files_url().await])
-        .envs(S3_ENV)
-        .env("HEARTH_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start a node");
-    let stdout = process.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(START, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.strip_prefix("Hearth is listening on http://") {
-                return url.parse::<SocketAddr>().expect("an address");
-            }
-        }
-        panic!("the node exited before listening");
-    })
-    .await
-    .expect("the node started in time");
-    TestApp::attach(addr, process)
+        .envs(S3_ENV);
+    TestApp::serve_process(command).await
 }
 
 /// Two nodes in this process, listening to each other. Fields drop in order: the nodes

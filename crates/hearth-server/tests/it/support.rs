@@ -221,6 +221,31 @@ impl TestApp {
         }
     }
 
+    /// Starts `command` (a `hearth serve ... --listen 127.0.0.1:0` process, killed with
+    /// the app) and waits until it says where it listens.
+    pub async fn serve_process(mut command: tokio::process::Command) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut process = command
+            .env("HEARTH_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start a node");
+        let stdout = process.stdout.take().expect("stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let addr = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(url) = line.strip_prefix("Hearth is listening on http://") {
+                    return url.parse::<SocketAddr>().expect("an address");
+                }
+            }
+            panic!("the node exited before listening");
+        })
+        .await
+        .expect("the node started in time");
+        Self::attach(addr, process)
+    }
+
     /// The in-process server's state.
     #[track_caller]
     pub fn state(&self) -> &AppState {

@@ -3,11 +3,8 @@
 //! in flight, and another started on the same database.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::hooks::Hooks;
@@ -16,7 +13,8 @@ use crate::support::{TestApp, TestData};
 
 /// A `hearth serve` process on `data`, whose notification leases lapse after a second.
 async fn node(data: &TestData, dir: &std::path::Path) -> TestApp {
-    let mut process = Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    command
         .args([
             "serve",
             "--listen",
@@ -27,25 +25,8 @@ async fn node(data: &TestData, dir: &std::path::Path) -> TestApp {
         .arg("--data-dir")
         .arg(dir)
         .args(["--push-allow-private", "--notify-lease-ms", "1000"])
-        .args(["--notify-retry-base-ms", "100", "--db-max-connections", "4"])
-        .env("HEARTH_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start a node");
-    let stdout = process.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(url) = line.strip_prefix("Hearth is listening on http://") {
-                return url.parse::<SocketAddr>().expect("an address");
-            }
-        }
-        panic!("the node exited before listening");
-    })
-    .await
-    .expect("the node started in time");
-    TestApp::attach(addr, process)
+        .args(["--notify-retry-base-ms", "100", "--db-max-connections", "4"]);
+    TestApp::serve_process(command).await
 }
 
 #[tokio::test]
