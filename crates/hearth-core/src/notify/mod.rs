@@ -1,6 +1,6 @@
 //! Notifications, without I/O: what each user asked for ([`prefs`]), who a message
-//! concerns and why ([`decide`]), the excerpt a notification shows ([`excerpt`]), and
-//! the records the pipeline keeps ([`model`]).
+//! concerns and why ([`decide`]), the excerpt a notification shows ([`excerpt`]), the
+//! records the pipeline keeps ([`model`]), and how preferences are stored ([`stored`]).
 //!
 //! The pipeline (run by the server's workers, stored through
 //! [`crate::store::NotifyStore`]): the event log is the outbox. Each workspace has a
@@ -14,8 +14,10 @@ pub mod decide;
 pub mod excerpt;
 pub mod model;
 pub mod prefs;
+pub mod stored;
 
 pub use decide::reason_for;
 pub use excerpt::{EXCERPT_CHARS, excerpt};
 pub use model::*;
 pub use prefs::{ChannelNotify, Keyword, NotifyLevel, NotifyPrefs, Quiet, QuietHours, TimeZone};
+pub use stored::StoredPrefs;

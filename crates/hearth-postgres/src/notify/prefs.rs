@@ -5,7 +5,7 @@
 //! account here" and "not a member" need no read before the write.
 
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
-use hearth_core::notify::{ChannelNotify, NotifyPrefs};
+use hearth_core::notify::{ChannelNotify, NotifyPrefs, StoredPrefs};
 use hearth_core::store::{StoreError, StoreResult};
 use sqlx::PgConnection;
 
@@ -39,7 +39,7 @@ pub(crate) async fn set_prefs(
     user: &UserId,
     prefs: &NotifyPrefs,
 ) -> StoreResult<()> {
-    let quiet = prefs.quiet_hours;
+    let row = StoredPrefs::from_prefs(prefs);
     let written = sqlx::query(
         "INSERT INTO notify_prefs (workspace_id, user_id, keywords, dnd_until, quiet_start, \
            quiet_end, time_zone, thread_replies, email) \
@@ -52,13 +52,13 @@ pub(crate) async fn set_prefs(
     )
     .bind(ws.as_str())
     .bind(user.as_str())
-    .bind(rows::keywords_column(&prefs.keywords)?)
-    .bind(prefs.dnd_until.map(|t| t.0))
-    .bind(quiet.map(|q| i64::from(q.start)))
-    .bind(quiet.map(|q| i64::from(q.end)))
-    .bind(prefs.time_zone.as_str())
-    .bind(prefs.thread_replies)
-    .bind(prefs.email)
+    .bind(row.keywords)
+    .bind(row.dnd_until)
+    .bind(row.quiet_start)
+    .bind(row.quiet_end)
+    .bind(row.time_zone)
+    .bind(row.thread_replies)
+    .bind(row.email)
     .execute(conn)
     .await
     .map_err(db)?

@@ -11,10 +11,10 @@ use hearth_core::id::{
 };
 use hearth_core::mention::Broadcast;
 use hearth_core::notify::{
-    ChannelNotify, Delivery, DeliveryKind, DeliveryState, Keyword, Notification, NotifyLevel,
-    NotifyPrefs, PushKind, PushTarget, QuietHours, Reason, TimeZone,
+    ChannelNotify, Delivery, DeliveryKind, DeliveryState, Notification, NotifyLevel, NotifyPrefs,
+    PushKind, PushTarget, Reason, StoredPrefs,
 };
-use hearth_core::store::StoreResult;
+use hearth_core::store::{StoreError, StoreResult};
 use sqlx::FromRow;
 
 use crate::error::corrupt;
@@ -89,12 +89,6 @@ pub(super) fn channel_notify(level_name: &str, muted: bool) -> StoreResult<Chann
     })
 }
 
-/// The `keywords` column: a JSON array of keywords as [`Keyword::as_str`] gives them.
-pub(super) fn keywords_column(keywords: &[Keyword]) -> StoreResult<String> {
-    let words: Vec<&str> = keywords.iter().map(Keyword::as_str).collect();
-    serde_json::to_string(&words).map_err(crate::error::json)
-}
-
 /// A `notify_prefs` row, all NULL when the user has none.
 #[derive(FromRow)]
 pub(super) struct PrefsRow {
@@ -109,34 +103,17 @@ pub(super) struct PrefsRow {
 
 impl PrefsRow {
     pub(super) fn into_prefs(self) -> StoreResult<NotifyPrefs> {
-        let Some(keywords) = self.keywords else {
-            return Ok(NotifyPrefs::default());
-        };
-        let raw: Vec<String> =
-            serde_json::from_str(&keywords).map_err(|_| corrupt("keywords", &keywords))?;
-        let keywords = raw
-            .iter()
-            .map(|k| Keyword::parse(k).map_err(|_| corrupt("keyword", k)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let minute = |m: i64| u16::try_from(m).map_err(|_| corrupt("quiet hours", &m.to_string()));
-        let quiet_hours = match (self.quiet_start, self.quiet_end) {
-            (Some(start), Some(end)) => Some(QuietHours {
-                start: minute(start)?,
-                end: minute(end)?,
-            }),
-            (None, None) => None,
-            _ => return Err(corrupt("quiet hours", "half set")),
-        };
-        let zone = self.time_zone.unwrap_or_default();
-        let defaults = NotifyPrefs::default();
-        Ok(NotifyPrefs {
-            keywords,
-            dnd_until: self.dnd_until.map(Timestamp),
-            quiet_hours,
-            time_zone: TimeZone::parse(&zone).map_err(|_| corrupt("time zone", &zone))?,
-            thread_replies: self.thread_replies.unwrap_or(defaults.thread_replies),
-            email: self.email.unwrap_or(defaults.email),
-        })
+        StoredPrefs {
+            keywords: self.keywords,
+            dnd_until: self.dnd_until,
+            quiet_start: self.quiet_start,
+            quiet_end: self.quiet_end,
+            time_zone: self.time_zone,
+            thread_replies: self.thread_replies,
+            email: self.email,
+        }
+        .into_prefs()
+        .map_err(|what| StoreError::Internal(format!("corrupt notify_prefs row: {what}")))
     }
 }
 

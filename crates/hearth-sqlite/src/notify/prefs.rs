@@ -2,9 +2,8 @@
 //! meaning the defaults) and each member's level and mute for a channel (columns of
 //! `memberships`).
 
-use hearth_core::Timestamp;
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
-use hearth_core::notify::{ChannelNotify, Keyword, NotifyLevel, NotifyPrefs, QuietHours, TimeZone};
+use hearth_core::notify::{ChannelNotify, NotifyLevel, NotifyPrefs, StoredPrefs};
 use hearth_core::store::{StoreError, StoreResult};
 use sqlx::{FromRow, SqliteConnection};
 
@@ -35,32 +34,17 @@ pub(super) struct PrefsRow {
 
 impl PrefsRow {
     pub(super) fn into_prefs(self) -> StoreResult<NotifyPrefs> {
-        let Some(keywords) = self.keywords else {
-            return Ok(NotifyPrefs::default());
-        };
-        let keywords: Vec<String> =
-            serde_json::from_str(&keywords).map_err(|_| corrupt("keywords", &keywords))?;
-        let keywords = keywords
-            .iter()
-            .map(|k| Keyword::parse(k).map_err(|_| corrupt("keyword", k)))
-            .collect::<StoreResult<_>>()?;
-        let minutes = |m: i64| u16::try_from(m).map_err(|_| corrupt("quiet hours", &m.to_string()));
-        let quiet_hours = match (self.quiet_start, self.quiet_end) {
-            (Some(start), Some(end)) => Some(QuietHours {
-                start: minutes(start)?,
-                end: minutes(end)?,
-            }),
-            _ => None,
-        };
-        let zone = self.time_zone.unwrap_or_default();
-        Ok(NotifyPrefs {
-            keywords,
-            dnd_until: self.dnd_until.map(Timestamp),
-            quiet_hours,
-            time_zone: TimeZone::parse(&zone).map_err(|_| corrupt("time zone", &zone))?,
-            thread_replies: self.thread_replies.unwrap_or(true),
-            email: self.email.unwrap_or(true),
-        })
+        StoredPrefs {
+            keywords: self.keywords,
+            dnd_until: self.dnd_until,
+            quiet_start: self.quiet_start,
+            quiet_end: self.quiet_end,
+            time_zone: self.time_zone,
+            thread_replies: self.thread_replies,
+            email: self.email,
+        }
+        .into_prefs()
+        .map_err(|what| StoreError::Internal(format!("corrupt notify_prefs row: {what}")))
     }
 }
 
@@ -97,10 +81,7 @@ pub(super) async fn set_notify_prefs(
     if !accounts::is_account(conn, ws, user).await? {
         return Err(StoreError::NotFound);
     }
-    let keywords: Vec<&str> = prefs.keywords.iter().map(Keyword::as_str).collect();
-    // Serialising strings cannot fail.
-    let keywords = serde_json::to_string(&keywords).unwrap_or_default();
-    let quiet = prefs.quiet_hours;
+    let row = StoredPrefs::from_prefs(prefs);
     sqlx::query(
         "INSERT INTO notify_prefs (workspace_id, user_id, keywords, dnd_until, quiet_start, \
            quiet_end, time_zone, thread_replies, email) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -111,13 +92,13 @@ pub(super) async fn set_notify_prefs(
     )
     .bind(ws.as_str())
     .bind(user.as_str())
-    .bind(keywords)
-    .bind(prefs.dnd_until.map(|t| t.0))
-    .bind(quiet.map(|q| i64::from(q.start)))
-    .bind(quiet.map(|q| i64::from(q.end)))
-    .bind(prefs.time_zone.as_str())
-    .bind(prefs.thread_replies)
-    .bind(prefs.email)
+    .bind(row.keywords)
+    .bind(row.dnd_until)
+    .bind(row.quiet_start)
+    .bind(row.quiet_end)
+    .bind(row.time_zone)
+    .bind(row.thread_replies)
+    .bind(row.email)
     .execute(conn)
     .await
     .map_err(db)?;
