@@ -196,6 +196,36 @@ impl Api {
         Ok(())
     }
 
+    /// The DM between `caller` and `other` (opened if new); its channel id.
+    pub async fn open_dm(&self, caller: &Account, other: &str) -> anyhow::Result<String> {
+        let req = wire::OpenDmRequest {
+            user_ids: vec![other.to_owned()],
+        };
+        let channel: wire::Channel = self
+            .call(
+                "open DM",
+                self.post("/api/v1/dms", Some(&caller.token), &req),
+            )
+            .await?;
+        Ok(channel.id)
+    }
+
+    /// Registers a webhook at `endpoint` as one of `owner`'s push targets.
+    pub async fn add_webhook(
+        &self,
+        owner: &Account,
+        endpoint: &str,
+    ) -> anyhow::Result<wire::PushTarget> {
+        let req = wire::NewPushTarget {
+            kind: "webhook".into(),
+            endpoint: endpoint.into(),
+            keys: None,
+        };
+        let path = "/api/v1/notifications/targets";
+        self.call("add push target", self.post(path, Some(&owner.token), &req))
+            .await
+    }
+
     /// Posts a message over REST and returns it as the server stored it (an error for any
     /// refusal).
     pub async fn post_message_stored(

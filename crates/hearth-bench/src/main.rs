@@ -40,6 +40,7 @@ use crate::scenarios::files::{self, FilesArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
+use crate::scenarios::notify::{self, NotifyArgs};
 use crate::scenarios::reconnect::{self, ReconnectArgs};
 use crate::scenarios::search::{self, SearchArgs};
 use crate::scenarios::small_room::{self, SmallRoomArgs};
@@ -125,6 +126,9 @@ enum Command {
     /// Upload and download throughput of a large file and the server's memory meanwhile,
     /// against the filesystem; and the time thumbnails add to a photo's upload.
     Files(FilesArgs),
+    /// Notifications for offline users: commit-to-push latency at their webhooks, and
+    /// send throughput with notifications on against off.
+    Notify(NotifyArgs),
     /// Fill a new data directory with a realistic workspace, fast (for history, search
     /// and timing `hearth migrate-data`).
     Generate(GenerateArgs),
@@ -462,6 +466,16 @@ async fn run_scenario(
                 );
             }
             json!({ "scenario": "search", "command": command_line, "ours": report })
+        }
+        Command::Notify(args) => {
+            let start = async |extra: &[String]| servers.start(extra).await;
+            let external = servers.external.is_some();
+            let report =
+                notify::run(start, external, &global.server_arg, args, storage.name()).await?;
+            print_lines(&report.lines());
+            failures = report.failures();
+            row = report.row();
+            json!({ "scenario": "notify", "command": command_line, "report": report })
         }
         Command::Files(args) => {
             let scenario = async |t: &mut Target| files::run(t, args).await;

@@ -10,6 +10,7 @@ pub mod files;
 pub mod history;
 pub mod idle;
 pub mod idle_workers;
+pub mod notify;
 pub mod reconnect;
 pub mod rooms;
 pub mod search;

@@ -24,7 +24,7 @@ use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::api::{Api, Population};
+use crate::api::{Account, Api, Population};
 use crate::client::client_msg_id;
 use crate::scenarios::run_tag;
 use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
@@ -144,20 +144,136 @@ impl WriteReport {
     }
 }
 
-/// What each writer task ends with.
-#[derive(Default)]
-struct WriterTally {
-    latency: Latency,
-    acks: Vec<(u64, String, Ack)>,
-    errors: u64,
-    first_errors: Vec<String>,
+/// One message of a closed-loop load, acknowledged.
+pub struct Posted {
+    /// Its number in the load (its `client_msg_id` is `{tag}-{msg}`).
+    pub msg: u64,
+    /// The channel it was posted to.
+    pub channel: String,
+    /// When the request left and when its `201` came back.
+    pub sent_at: Instant,
+    pub acked_at: Instant,
+    /// What the server answered.
+    pub id: String,
+    pub seq: i64,
+    pub channel_id: String,
+    pub client_msg_id: Option<String>,
 }
 
-/// The parts of an acknowledged message the consistency check reads.
-struct Ack {
-    seq: i64,
-    channel_id: String,
-    client_msg_id: Option<String>,
+/// A closed-loop posting load: `writers` REST clients posting as `author`, round-robin
+/// over `channels`, each its next message as soon as the previous one is acknowledged,
+/// until `duration` has passed. Message `i` goes to channel `i % channels` with the text
+/// `text(i)`. What `write` measures, and what `notify` runs with notifications off and on.
+pub struct ClosedLoop {
+    pub author: Account,
+    pub channels: Arc<Vec<String>>,
+    pub writers: usize,
+    pub duration: Duration,
+    /// The run's tag, for `client_msg_id`s.
+    pub tag: String,
+    pub text: Arc<dyn Fn(u64) -> String + Send + Sync>,
+}
+
+/// What a [`ClosedLoop`] ended with.
+#[derive(Default)]
+pub struct Posting {
+    pub posted: Vec<Posted>,
+    /// From sending each request to its answer.
+    pub latency: Latency,
+    pub errors: u64,
+    pub first_errors: Vec<String>,
+    /// From the first send until the last writer stopped.
+    pub elapsed: Duration,
+}
+
+impl Posting {
+    pub fn sends_per_s(&self) -> f64 {
+        self.posted.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Acknowledged messages whose seq another acknowledged message already had, or
+    /// whose channel or `client_msg_id` came back wrong.
+    pub fn inconsistent(&self, tag: &str) -> u64 {
+        let mut seqs = HashSet::new();
+        let mut inconsistent = 0;
+        for p in &self.posted {
+            let fresh = seqs.insert(p.seq);
+            let expected_key = client_msg_id(tag, p.msg);
+            if !fresh
+                || p.channel_id != p.channel
+                || p.client_msg_id.as_deref() != Some(&expected_key)
+            {
+                inconsistent += 1;
+            }
+        }
+        inconsistent
+    }
+}
+
+impl ClosedLoop {
+    /// Runs the load against the server at `base_url`.
+    pub async fn run(&self, base_url: &str) -> anyhow::Result<Posting> {
+        let api = Api::with_pool(base_url, self.writers)?;
+        let next = Arc::new(AtomicU64::new(0));
+        let begin = Instant::now();
+        let end = begin + self.duration;
+        let mut tasks = Vec::with_capacity(self.writers);
+        for _ in 0..self.writers {
+            let (api, author, channels, next, tag, text) = (
+                api.clone(),
+                self.author.clone(),
+                self.channels.clone(),
+                next.clone(),
+                self.tag.clone(),
+                self.text.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut tally = Posting::default();
+                while Instant::now() < end {
+                    let msg = next.fetch_add(1, Ordering::Relaxed);
+                    let channel = &channels[(msg % channels.len() as u64) as usize];
+                    let sent_at = Instant::now();
+                    let result = api
+                        .post_message_stored(&author, channel, text(msg), client_msg_id(&tag, msg))
+                        .await;
+                    match result {
+                        Ok(m) => {
+                            let acked_at = Instant::now();
+                            tally.latency.record(acked_at - sent_at);
+                            tally.posted.push(Posted {
+                                msg,
+                                channel: channel.clone(),
+                                sent_at,
+                                acked_at,
+                                id: m.id,
+                                seq: m.seq,
+                                channel_id: m.channel_id,
+                                client_msg_id: m.client_msg_id,
+                            });
+                        }
+                        Err(e) => {
+                            tally.errors += 1;
+                            if tally.first_errors.len() < KEPT_ERRORS {
+                                tally.first_errors.push(format!("message {msg}: {e:#}"));
+                            }
+                        }
+                    }
+                }
+                tally
+            }));
+        }
+        let mut all = Posting::default();
+        for task in tasks {
+            let tally = task.await.context("a writer panicked")?;
+            all.latency.merge(&tally.latency);
+            all.errors += tally.errors;
+            all.first_errors.extend(tally.first_errors);
+            all.posted.extend(tally.posted);
+        }
+        all.elapsed = begin.elapsed();
+        all.first_errors.truncate(KEPT_ERRORS);
+        Ok(all)
+    }
 }
 
 pub async fn run(
@@ -179,79 +295,21 @@ pub async fn run(
     let channels = Arc::new(api.create_channels(&owner, "w", args.channels).await?);
     eprintln!("set up in {:.1} s", started.elapsed().as_secs_f64());
 
-    let api = Api::with_pool(&target.base_url, args.writers)?;
     let tag = run_tag();
-    let next = Arc::new(AtomicU64::new(0));
     let text = "x".repeat(args.text_bytes.max(1));
-    let begin = Instant::now();
-    let end = begin + Duration::from_secs(args.duration);
+    let load = ClosedLoop {
+        author: owner,
+        channels,
+        writers: args.writers,
+        duration: Duration::from_secs(args.duration),
+        tag: tag.clone(),
+        text: Arc::new(move |_| text.clone()),
+    };
     eprintln!(
         "posting for {} s from {} writers",
         args.duration, args.writers
     );
-    let mut tasks = Vec::with_capacity(args.writers);
-    for _ in 0..args.writers {
-        let (api, owner, channels, next, tag, text) = (
-            api.clone(),
-            owner.clone(),
-            channels.clone(),
-            next.clone(),
-            tag.clone(),
-            text.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut tally = WriterTally::default();
-            while Instant::now() < end {
-                let msg = next.fetch_add(1, Ordering::Relaxed);
-                let channel = &channels[(msg % channels.len() as u64) as usize];
-                let sent = Instant::now();
-                let result = api
-                    .post_message_stored(&owner, channel, text.clone(), client_msg_id(&tag, msg))
-                    .await;
-                match result {
-                    Ok(m) => {
-                        tally.latency.record(sent.elapsed());
-                        let ack = Ack {
-                            seq: m.seq,
-                            channel_id: m.channel_id,
-                            client_msg_id: m.client_msg_id,
-                        };
-                        tally.acks.push((msg, channel.clone(), ack));
-                    }
-                    Err(e) => {
-                        tally.errors += 1;
-                        if tally.first_errors.len() < KEPT_ERRORS {
-                            tally.first_errors.push(format!("message {msg}: {e:#}"));
-                        }
-                    }
-                }
-            }
-            tally
-        }));
-    }
-    let mut latency = Latency::default();
-    let (mut acknowledged, mut errors, mut inconsistent) = (0u64, 0u64, 0u64);
-    let mut first_errors = Vec::new();
-    let mut seqs = HashSet::new();
-    for task in tasks {
-        let tally = task.await.context("a writer panicked")?;
-        latency.merge(&tally.latency);
-        errors += tally.errors;
-        first_errors.extend(tally.first_errors);
-        for (msg, channel, ack) in tally.acks {
-            acknowledged += 1;
-            let fresh = seqs.insert(ack.seq);
-            let expected_key = client_msg_id(&tag, msg);
-            if !fresh
-                || ack.channel_id != channel
-                || ack.client_msg_id.as_deref() != Some(&expected_key)
-            {
-                inconsistent += 1;
-            }
-        }
-    }
-    let elapsed = begin.elapsed().as_secs_f64();
-    first_errors.truncate(KEPT_ERRORS);
+    let posting = load.run(&target.base_url).await?;
     Ok(WriteReport {
         database: storage.name(),
         channels: args.channels,
@@ -259,12 +317,12 @@ pub async fn run(
         duration_s: args.duration,
         text_bytes: args.text_bytes,
         ours: WriteOurs {
-            acknowledged,
-            errors,
-            inconsistent,
-            sends_per_s: acknowledged as f64 / elapsed,
-            ack: latency.summary(),
-            first_errors,
+            acknowledged: posting.posted.len() as u64,
+            errors: posting.errors,
+            inconsistent: posting.inconsistent(&tag),
+            sends_per_s: posting.sends_per_s(),
+            ack: posting.latency.summary(),
+            first_errors: posting.first_errors,
             server_memory: target.memory(),
             server_log: target.log_summary(),
         },

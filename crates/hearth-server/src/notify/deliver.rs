@@ -80,60 +80,69 @@ fn skip(reason: &str) -> DeliveryOutcome {
     }
 }
 
-/// Why the notification should not be sent now, if it should not.
-async fn recheck(inner: &Inner, n: &Notification) -> Result<Option<&'static str>, StoreError> {
+/// What a push is built from, read while re-checking it.
+struct Context {
+    channel: Channel,
+    message: hearth_core::model::Message,
+}
+
+/// The channel and message of a notification that should still be sent now, or why it
+/// should not. The cheapest and most telling checks go first.
+async fn recheck(
+    inner: &Inner,
+    n: &Notification,
+) -> Result<Result<Context, &'static str>, StoreError> {
     let store = &inner.store;
     let ws = &n.workspace_id;
-    match store.user(ws, &n.user_id).await? {
-        Some(user) if !user.deactivated => {}
-        _ => return Ok(Some("deactivated")),
-    }
-    let Some(membership) = store.membership(ws, &n.channel_id, &n.user_id).await? else {
-        return Ok(Some("removed"));
+    let Some((channel, Some(membership))) =
+        store.channel_for(ws, &n.channel_id, &n.user_id).await?
+    else {
+        return Ok(Err("removed"));
     };
     if membership.last_read_seq >= n.seq {
-        return Ok(Some("read"));
+        return Ok(Err("read"));
     }
-    match store.message(ws, &n.message_id).await? {
-        Some(message) if !message.deleted => {}
-        _ => return Ok(Some("deleted")),
+    let message = match store.message(ws, &n.message_id).await? {
+        Some(message) if !message.deleted => message,
+        _ => return Ok(Err("deleted")),
+    };
+    match store.user(ws, &n.user_id).await? {
+        Some(user) if !user.deactivated => {}
+        _ => return Ok(Err("deactivated")),
     }
     if let Some(settings) = store.channel_notify(ws, &n.channel_id, &n.user_id).await?
         && settings.muted
     {
-        return Ok(Some("muted"));
+        return Ok(Err("muted"));
     }
     if let Some(quiet) = store
         .notify_prefs(ws, &n.user_id)
         .await?
         .quiet_at(Timestamp::now())
     {
-        return Ok(Some(quiet.as_str()));
+        return Ok(Err(quiet.as_str()));
     }
     if inner.attention.is_attentive(ws, &n.user_id).await {
-        return Ok(Some("active"));
+        return Ok(Err("active"));
     }
-    Ok(None)
+    Ok(Ok(Context { channel, message }))
 }
 
 async fn push(inner: &Inner, delivery: &Delivery) -> Result<DeliveryOutcome, StoreError> {
     let (Some(n), Some(target)) = (&delivery.notification, &delivery.target) else {
         return Ok(skip("target_deleted"));
     };
-    if let Some(reason) = recheck(inner, n).await? {
-        return Ok(skip(reason));
-    }
-    let store = &inner.store;
-    let ws = &n.workspace_id;
-    let (Some(channel), Some(message)) = (
-        store.channel(ws, &n.channel_id).await?,
-        store.message(ws, &n.message_id).await?,
-    ) else {
+    // Reading the database is where a delivery competes with senders: only a few
+    // deliveries of this node do it at once, however many requests are in flight.
+    let permit = inner.db_slots.acquire().await;
+    let Context { channel, message } = match recheck(inner, n).await? {
+        Ok(context) => context,
+        Err(reason) => return Ok(skip(reason)),
+    };
+    let Some(sender) = inner.store.user(&n.workspace_id, &message.user_id).await? else {
         return Ok(skip("deleted"));
     };
-    let Some(sender) = store.user(ws, &message.user_id).await? else {
-        return Ok(skip("deleted"));
-    };
+    drop(permit);
     let body = payload::build(n, &channel, &message, &sender);
     let bytes = serde_json::to_vec(&body).map_err(|e| StoreError::Internal(e.to_string()))?;
     let outcome = send_push(inner, target, n, &bytes).await?;

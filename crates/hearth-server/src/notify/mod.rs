@@ -54,8 +54,11 @@ pub struct NotifySettings {
     pub sources_per_claim: u32,
     /// Members expanded per transaction (an `@channel` in a large channel takes several).
     pub candidates_per_batch: u32,
-    /// Deliveries attempted at once by one node.
+    /// Deliveries attempted at once by one node (most of the time is the endpoint's).
     pub concurrency: usize,
+    /// Of those, how many re-check in the database at once: notification work yields
+    /// to senders, who share the database's connections and the node's cores.
+    pub db_concurrency: usize,
     /// The first retry waits about this long; each next one twice as long (with jitter).
     pub retry_base: Duration,
     pub retry_max: Duration,
@@ -86,6 +89,7 @@ impl Default for NotifySettings {
             sources_per_claim: 200,
             candidates_per_batch: 1_000,
             concurrency: 32,
+            db_concurrency: 2,
             retry_base: Duration::from_secs(10),
             retry_max: Duration::from_secs(3600),
             max_attempts: 8,

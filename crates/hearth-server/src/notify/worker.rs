@@ -39,6 +39,8 @@ pub(super) struct Inner {
     pub(super) http: reqwest::Client,
     pub(super) mailer: Option<Mailer>,
     vapid: OnceCell<VapidKeys>,
+    /// Deliveries reading the database at once (see `NotifySettings::db_concurrency`).
+    pub(super) db_slots: tokio::sync::Semaphore,
     expand_wake: Notify,
     pub(super) deliver_wake: Notify,
 }
@@ -54,6 +56,7 @@ impl Notifier {
             Some(smtp) => Some(Mailer::new(smtp)?),
             None => None,
         };
+        let db_slots = tokio::sync::Semaphore::new(settings.db_concurrency.max(1));
         let inner = Inner {
             http: http_client(settings.targets, settings.request_timeout),
             owner: format!("node-{:016x}", OsRng.next_u64()),
@@ -63,6 +66,7 @@ impl Notifier {
             mailer,
             settings,
             vapid: OnceCell::new(),
+            db_slots,
             expand_wake: Notify::new(),
             deliver_wake: Notify::new(),
         };
