@@ -103,7 +103,7 @@ impl Api {
             .await?;
         let owner = Account {
             user_id: resp.user.id,
-            token: resp.token,
+            token: resp.token.context("the server returned no token")?,
         };
         Ok((resp.workspace.slug, owner))
     }
@@ -156,7 +156,7 @@ impl Api {
             .await?;
         Ok(Account {
             user_id: resp.user.id,
-            token: resp.token,
+            token: resp.token.context("the server returned no token")?,
         })
     }
 

@@ -44,8 +44,15 @@ pub struct CreateWorkspaceRequest {
 pub struct CreateWorkspaceResponse {
     pub workspace: Workspace,
     pub user: User,
-    /// A session token for `Authorization: Bearer`.
-    pub token: String,
+    /// A session token for `Authorization: Bearer`. Absent when the request asked for a
+    /// cookie session (`X-Hearth-Session: cookie`): the browser then holds the token in an
+    /// HttpOnly cookie that scripts cannot read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// With a cookie session only: the value to send as `X-CSRF-Token` on every request
+    /// that is not GET or HEAD (also set as the readable `hearth_csrf` cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 /// `POST /api/v1/auth/login`.
@@ -63,7 +70,15 @@ pub struct LoginRequest {
 pub struct SessionResponse {
     pub workspace: Workspace,
     pub user: User,
-    pub token: String,
+    /// A session token for `Authorization: Bearer`. Absent when the request asked for a
+    /// cookie session (`X-Hearth-Session: cookie`): the browser then holds the token in an
+    /// HttpOnly cookie that scripts cannot read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// With a cookie session only: the value to send as `X-CSRF-Token` on every request
+    /// that is not GET or HEAD (also set as the readable `hearth_csrf` cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
 }
 
 /// `POST /api/v1/auth/signup`: join a workspace with an invite code.

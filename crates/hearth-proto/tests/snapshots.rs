@@ -111,7 +111,17 @@ fn accounts() {
         CreateWorkspaceResponse {
             workspace: workspace(),
             user: user(),
-            token: "TOKEN".into(),
+            token: Some("TOKEN".into()),
+            csrf_token: None,
+        }
+    );
+    assert_json_snapshot!(
+        "cookie_session_response",
+        SessionResponse {
+            workspace: workspace(),
+            user: user(),
+            token: None,
+            csrf_token: Some("CSRF".into()),
         }
     );
     assert_json_snapshot!(

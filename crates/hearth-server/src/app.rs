@@ -19,7 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api;
 use crate::api::health::OpenApiJson;
-use crate::error::{ApiError, NotFound};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The whole HTTP service.
@@ -30,7 +30,8 @@ pub fn router(state: AppState) -> Router {
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     routes
-        .fallback(|| async { ApiError::not_found(NotFound::Route) })
+        // GETs outside the API are the browser client's (`web`); the rest is a JSON 404.
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod migrate_data;
 pub mod notify;
 pub mod state;
+pub mod web;
 
 pub use app::{router, run};
 pub use state::{AppState, Settings};

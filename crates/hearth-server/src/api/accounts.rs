@@ -1,7 +1,8 @@
 //! Workspaces, sign-in, sign-out, invites and sign-up.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
 use hearth_core::Timestamp;
 use hearth_core::model::{Role, User, Workspace};
 use hearth_core::permission;
@@ -12,7 +13,7 @@ use hearth_core::value::{
 };
 use hearth_proto as wire;
 
-use crate::auth::CurrentUser;
+use crate::auth::{CurrentUser, cookie};
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -34,12 +35,50 @@ async fn start_session(state: &AppState, user: &User) -> ApiResult<String> {
     Ok(token)
 }
 
+/// A new session as the client asked for it: a bearer token in the body, or (with
+/// `X-Hearth-Session: cookie`) cookies and a CSRF value, with no token a script could read.
+struct Issued {
+    token: Option<String>,
+    csrf_token: Option<String>,
+    cookies: AppendHeaders<Vec<(HeaderName, HeaderValue)>>,
+}
+
+fn issue(state: &AppState, headers: &HeaderMap, token: String) -> Issued {
+    if !cookie::wants_cookie(headers) {
+        return Issued {
+            token: Some(token),
+            csrf_token: None,
+            cookies: AppendHeaders(Vec::new()),
+        };
+    }
+    let secure = state
+        .settings
+        .gateway
+        .origin
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"))
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let max_age = state.settings.session_ttl.as_secs();
+    let cookies = cookie::session_cookies(&token, max_age, secure)
+        .into_iter()
+        .map(|value| (header::SET_COOKIE, value))
+        .collect();
+    Issued {
+        token: None,
+        csrf_token: Some(cookie::csrf_for(&token)),
+        cookies: AppendHeaders(cookies),
+    }
+}
+
 fn optional_handle(raw: Option<&str>) -> Result<Option<Handle>, ValidationError> {
     raw.map(Handle::parse).transpose()
 }
 
 #[utoipa::path(
     post, path = "/api/v1/workspaces", tag = "accounts",
+    params(("X-Hearth-Session" = Option<String>, Header, description = "`cookie`: start a browser session (HttpOnly `hearth_session` and readable `hearth_csrf` cookies, `csrf_token` in the body, no `token`)")),
     request_body = wire::CreateWorkspaceRequest,
     responses(
         (status = 201, body = wire::CreateWorkspaceResponse),
@@ -49,8 +88,9 @@ fn optional_handle(raw: Option<&str>) -> Result<Option<Handle>, ValidationError>
 )]
 pub async fn create_workspace(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(req): Json<wire::CreateWorkspaceRequest>,
-) -> ApiResult<(StatusCode, Json<wire::CreateWorkspaceResponse>)> {
+) -> ApiResult<impl IntoResponse> {
     let workspace = NewWorkspace {
         name: WorkspaceName::parse(&req.name)?,
         slug: WorkspaceSlug::parse(&req.slug)?,
@@ -70,12 +110,15 @@ pub async fn create_workspace(
     let (workspace, owner) = state.store.create_workspace(workspace, owner).await?;
     let token = start_session(&state, &owner.value).await?;
     tracing::info!(workspace = %workspace.id, slug = %workspace.slug, "workspace created");
+    let issued = issue(&state, &headers, token);
     Ok((
         StatusCode::CREATED,
+        issued.cookies,
         Json(wire::CreateWorkspaceResponse {
             workspace: convert::workspace(&workspace),
             user: convert::user(&owner.value),
-            token,
+            token: issued.token,
+            csrf_token: issued.csrf_token,
         }),
     ))
 }
@@ -96,6 +139,7 @@ async fn workspace_by_slug(state: &AppState, slug: &str) -> ApiResult<Option<Wor
 
 #[utoipa::path(
     post, path = "/api/v1/auth/login", tag = "accounts",
+    params(("X-Hearth-Session" = Option<String>, Header, description = "`cookie`: start a browser session (HttpOnly `hearth_session` and readable `hearth_csrf` cookies, `csrf_token` in the body, no `token`)")),
     request_body = wire::LoginRequest,
     responses(
         (status = 200, body = wire::SessionResponse),
@@ -105,8 +149,9 @@ async fn workspace_by_slug(state: &AppState, slug: &str) -> ApiResult<Option<Wor
 )]
 pub async fn login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(req): Json<wire::LoginRequest>,
-) -> ApiResult<Json<wire::SessionResponse>> {
+) -> ApiResult<impl IntoResponse> {
     let email_key = req.email.trim().to_lowercase();
     if let Err(wait) = state.login_throttle.check(&req.workspace, &email_key) {
         return Err(ApiError::new(
@@ -136,11 +181,16 @@ pub async fn login(
         .login_throttle
         .record_success(&req.workspace, &email_key);
     let token = start_session(&state, &credentials.user).await?;
-    Ok(Json(wire::SessionResponse {
-        workspace: convert::workspace(&workspace),
-        user: convert::user(&credentials.user),
-        token,
-    }))
+    let issued = issue(&state, &headers, token);
+    Ok((
+        issued.cookies,
+        Json(wire::SessionResponse {
+            workspace: convert::workspace(&workspace),
+            user: convert::user(&credentials.user),
+            token: issued.token,
+            csrf_token: issued.csrf_token,
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -148,13 +198,18 @@ pub async fn login(
     responses((status = 204, description = "this session has ended")),
     security(("bearer" = []))
 )]
-pub async fn logout(State(state): State<AppState>, me: CurrentUser) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    me: CurrentUser,
+) -> ApiResult<impl IntoResponse> {
     state.store.delete_session(&me.session).await?;
     // The session's open sockets end with it, on every node.
     state
         .bus
         .end_session(&me.user.workspace_id, me.session.clone());
-    Ok(StatusCode::NO_CONTENT)
+    // A browser forgets its cookies; for a bearer client these are harmless.
+    let clear = cookie::clearing_cookies().map(|value| (header::SET_COOKIE, value));
+    Ok((StatusCode::NO_CONTENT, AppendHeaders(clear)))
 }
 
 #[utoipa::path(
@@ -215,6 +270,7 @@ pub async fn create_invite(
 
 #[utoipa::path(
     post, path = "/api/v1/auth/signup", tag = "accounts",
+    params(("X-Hearth-Session" = Option<String>, Header, description = "`cookie`: start a browser session (HttpOnly `hearth_session` and readable `hearth_csrf` cookies, `csrf_token` in the body, no `token`)")),
     request_body = wire::SignupRequest,
     responses(
         (status = 201, body = wire::SessionResponse),
@@ -224,8 +280,9 @@ pub async fn create_invite(
 )]
 pub async fn signup(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(req): Json<wire::SignupRequest>,
-) -> ApiResult<(StatusCode, Json<wire::SessionResponse>)> {
+) -> ApiResult<impl IntoResponse> {
     let invalid_invite =
         || ApiError::from(hearth_core::store::StoreError::Invalid("invalid_invite"));
     let workspace = workspace_by_slug(&state, &req.workspace)
@@ -252,12 +309,15 @@ pub async fn signup(
         .redeem_invite(&workspace.id, &SecretHash::of(&req.invite_code), user)
         .await?;
     let token = start_session(&state, &user.value).await?;
+    let issued = issue(&state, &headers, token);
     Ok((
         StatusCode::CREATED,
+        issued.cookies,
         Json(wire::SessionResponse {
             workspace: convert::workspace(&workspace),
             user: convert::user(&user.value),
-            token,
+            token: issued.token,
+            csrf_token: issued.csrf_token,
         }),
     ))
 }

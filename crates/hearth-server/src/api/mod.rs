@@ -32,7 +32,9 @@ use crate::state::AppState;
         version = "1",
         description = "Self-hosted team chat. Errors are `{\"error\": {\"code\", \"message\"}}` \
                        with stable snake_case codes. Authenticate with `Authorization: Bearer <token>`; \
-                       tokens are never accepted in URLs."
+                       tokens are never accepted in URLs. The browser client signs in with \
+                       `X-Hearth-Session: cookie` and then sends `X-CSRF-Token` on every \
+                       request but GET and HEAD."
     ),
     modifiers(&BearerAuth),
     tags(

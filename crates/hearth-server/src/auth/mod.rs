@@ -2,6 +2,7 @@
 //! [`CurrentUser`] extractor that every authenticated route takes, and the short-lived
 //! [`SessionCache`] behind it.
 
+pub mod cookie;
 mod current_user;
 mod password;
 pub mod session_cache;

@@ -8,16 +8,14 @@
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hearth_core::secret::SecretHash;
 
 use super::connection::{self, Authenticated};
+use crate::auth::cookie;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The session cookie set by the web client's sign-in.
-pub const SESSION_COOKIE: &str = "hearth_session";
 
 #[utoipa::path(
     get, path = "/api/v1/realtime", tag = "realtime",
@@ -43,10 +41,10 @@ pub async fn realtime(
             .into_response();
         }
     };
-    let cookie = match cookie_token(&headers) {
+    let cookie = match cookie::read_cookie(&headers, cookie::SESSION_COOKIE) {
         None => None,
         Some(token) => {
-            if !origin_allowed(&headers, state.settings.gateway.origin.as_deref()) {
+            if !cookie::origin_allowed(&headers, state.settings.gateway.origin.as_deref()) {
                 return ApiError::new(
                     StatusCode::FORBIDDEN,
                     "origin_not_allowed",
@@ -81,76 +79,4 @@ async fn cookie_session(state: &AppState, token: &str) -> Option<Authenticated> 
         user: session.user,
         session: hash,
     })
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-}
-
-/// The `Origin` must be the configured public origin, or, when none is configured, the
-/// origin of the `Host` the request was sent to.
-fn origin_allowed(headers: &HeaderMap, configured: Option<&str>) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    match configured {
-        Some(expected) => origin.trim_end_matches('/') == expected.trim_end_matches('/'),
-        None => {
-            let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
-                return false;
-            };
-            origin == format!("http://{host}") || origin == format!("https://{host}")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn reads_the_session_cookie_among_others() {
-        let h = headers(&[("cookie", "a=1; hearth_session=tok; b=2")]);
-        assert_eq!(cookie_token(&h).as_deref(), Some("tok"));
-        assert_eq!(
-            cookie_token(&headers(&[("cookie", "hearth_sessionx=1")])),
-            None
-        );
-    }
-
-    #[test]
-    fn origin_must_match() {
-        let same = headers(&[
-            ("host", "chat.example:8080"),
-            ("origin", "http://chat.example:8080"),
-        ]);
-        assert!(origin_allowed(&same, None));
-        let evil = headers(&[
-            ("host", "chat.example:8080"),
-            ("origin", "https://evil.example"),
-        ]);
-        assert!(!origin_allowed(&evil, None));
-        assert!(
-            !origin_allowed(&headers(&[("host", "x")]), None),
-            "no Origin, no cookie auth"
-        );
-        let configured = headers(&[("origin", "https://chat.example")]);
-        assert!(origin_allowed(&configured, Some("https://chat.example/")));
-        assert!(!origin_allowed(&same, Some("https://chat.example")));
-    }
 }

@@ -159,7 +159,7 @@ async fn invalid_utf8_is_a_client_error() {
 async fn unknown_routes_and_methods_answer_in_json() {
     let app = TestApp::spawn().await;
     let owner = app.create_workspace("acme").await;
-    for path in ["/api/v1/nope", "/api/v2/channels", "/"] {
+    for path in ["/api/v1/nope", "/api/v2/channels", "/api", "/healthzz"] {
         let reply = app.get(&owner, path).await;
         assert_error_shape(&reply);
         reply.expect(404, "not_found");

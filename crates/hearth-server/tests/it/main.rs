@@ -22,3 +22,4 @@ mod search;
 mod support;
 mod threads;
 mod users;
+mod web_client;
