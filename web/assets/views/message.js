@@ -1,0 +1,198 @@
+/**
+ * message.js: one message row, memoized (it re-renders only when its message object,
+ * grouping, highlight, edit state or the people directory change). It shows the author
+ * and time (or only the time when grouped with the previous message), the rendered
+ * text, files, reactions, the thread reply count, the pending/failed state of an
+ * optimistic send, and the hover actions (react, reply, edit, delete).
+ */
+
+import { html, useState, useRef, useEffect } from '../vendor/preact-htm.js';
+import { getState, setState, userName, channelLabel } from '../lib/store.js';
+import { renderMarkdown, isEmojiOnly } from '../lib/markdown.js';
+import { emojiFor } from '../lib/emoji.js';
+import { formatTime, formatFull } from '../lib/time.js';
+import { navigate, channelPath } from '../lib/router.js';
+import { toggleReaction, openThread, retrySend, discardPending, editMessage, showError } from '../lib/actions.js';
+import { Avatar, Icon, memo } from './common.js';
+
+/** The lookups markdown needs, read from the current state. */
+export function markdownCtx() {
+  const s = getState();
+  const handles = markdownCtx.handles && markdownCtx.users === s.users ? markdownCtx.handles : new Map(Object.values(s.users).map((u) => [u.handle.toLowerCase(), u]));
+  markdownCtx.handles = handles;
+  markdownCtx.users = s.users;
+  return {
+    meId: s.me && s.me.id,
+    userName: (id) => (s.users[id] ? userName(s, id) : null),
+    userByHandle: (h) => handles.get(h),
+    channelName: (id) => (s.channels[id] ? channelLabel(s, s.channels[id]) : null),
+    onUser: (id) => setState({ profile: id }),
+    onChannel: (id) => navigate(channelPath(id)),
+  };
+}
+
+function Reactions({ msg, meId, users }) {
+  if (!msg.reactions.length) return null;
+  return html`
+    <div class="reactions">
+      ${msg.reactions.map((r) => {
+        const mine = r.user_ids.includes(meId);
+        const who = r.user_ids.map((id) => (users[id] ? users[id].display_name : 'someone')).join(', ');
+        const glyph = emojiFor(r.emoji);
+        return html`
+          <button type="button" key=${r.emoji} class=${`reaction${mine ? ' mine' : ''}`} data-testid="reaction" data-emoji=${r.emoji}
+            title=${`${who} reacted with :${r.emoji}:`} aria-pressed=${mine} onClick=${() => toggleReaction(msg, r.emoji)}>
+            <span class="reaction-glyph" data-glyph=${glyph || `:${r.emoji}:`} aria-hidden="true"></span><span class="reaction-count">${r.count}</span>
+          </button>`;
+      })}
+      <button type="button" class="reaction add-reaction" title="Add reaction" aria-label="Add reaction"
+        onClick=${(e) => openPicker(msg, e.currentTarget)}>${Icon.smile}</button>
+    </div>`;
+}
+
+const fileUrl = (f) => `/api/v1/files/${encodeURIComponent(f.id)}`;
+
+function ImagePreview({ f }) {
+  const [src, setSrc] = useState(f.thumb_url ? `${fileUrl(f)}/thumb` : fileUrl(f));
+  const ratio = f.width && f.height ? f.height / f.width : null;
+  const w = f.width ? Math.min(360, f.width) : null;
+  const style = w && ratio ? { width: `${w}px`, aspectRatio: `${f.width} / ${f.height}` } : undefined;
+  return html`
+    <a class="image-link" href=${fileUrl(f)} target="_blank" rel="noopener" title=${f.name}>
+      <img data-testid="image-preview" src=${src} alt=${f.name} loading="lazy" style=${style}
+        onError=${() => src !== fileUrl(f) && setSrc(fileUrl(f))} />
+    </a>`;
+}
+
+function formatSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function Files({ files }) {
+  if (!files || !files.length) return null;
+  return html`
+    <div class="files">
+      ${files.map((f) =>
+        f.mime_type.startsWith('image/')
+          ? html`<${ImagePreview} key=${f.id} f=${f} />`
+          : html`
+            <a key=${f.id} class="file-card" data-testid="file-card" href=${fileUrl(f)} download=${f.name}>
+              <span class="file-icon">${Icon.file}</span>
+              <span class="file-meta"><span class="file-name">${f.name}</span><span class="muted">${formatSize(f.size)} · ${f.mime_type}</span></span>
+            </a>`,
+      )}
+    </div>`;
+}
+
+function EditBox({ msg }) {
+  const [text, setText] = useState(msg.text);
+  const [busy, setBusy] = useState(false);
+  const ref = useRef(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (el) {
+      el.focus();
+      el.setSelectionRange(el.value.length, el.value.length);
+    }
+  }, []);
+  const cancel = () => setState({ editing: null });
+  const save = async () => {
+    if (busy) return;
+    if (text.trim() === msg.text.trim()) return cancel();
+    setBusy(true);
+    try {
+      await editMessage(msg.id, text);
+      cancel();
+    } catch (e) {
+      showError(e);
+      setBusy(false);
+    }
+  };
+  return html`
+    <div class="edit-wrap">
+      <textarea ref=${ref} class="edit-box" data-testid="edit-box" value=${text} rows=${Math.min(8, text.split('\n').length)} disabled=${busy}
+        onInput=${(e) => setText(e.currentTarget.value)}
+        onKeyDown=${(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            save();
+          } else if (e.key === 'Escape') {
+            e.preventDefault();
+            e.stopPropagation();
+            cancel();
+          }
+        }}></textarea>
+      <div class="edit-hint muted">Enter to save · Escape to cancel</div>
+    </div>`;
+}
+
+/** Opens the reaction picker next to `anchor` for `msg`. */
+export function openPicker(msg, anchor) {
+  const r = anchor.getBoundingClientRect();
+  setState({ picker: { msg, x: r.right, y: r.bottom, top: r.top } });
+}
+
+function Actions({ msg, mine, inThread }) {
+  return html`
+    <div class="msg-actions" role="toolbar" aria-label="Message actions">
+      <button type="button" class="icon-btn" title="Add reaction" aria-label="Add reaction" data-testid="action-react" onClick=${(e) => openPicker(msg, e.currentTarget)}>${Icon.smile}</button>
+      ${!inThread && html`<button type="button" class="icon-btn" title="Reply in thread" aria-label="Reply in thread" data-testid="action-reply" onClick=${() => openThread(msg.id)}>${Icon.reply}</button>`}
+      ${mine && html`<button type="button" class="icon-btn" title="Edit" aria-label="Edit" data-testid="action-edit" onClick=${() => setState({ editing: msg.id })}>${Icon.edit}</button>`}
+      ${mine && html`<button type="button" class="icon-btn danger" title="Delete" aria-label="Delete" data-testid="action-delete" onClick=${() => setState({ confirmDelete: msg })}>${Icon.trash}</button>`}
+    </div>`;
+}
+
+/**
+ * props: msg (a stored message or a pending entry with `state`), grouped, author (user),
+ * meId, highlighted, editing, users (identity changes re-render mentions), inThread.
+ */
+export const MessageRow = memo(function MessageRow({ msg, grouped, author, meId, highlighted, editing, users, inThread, isRoot }) {
+  const pending = msg.state === 'pending' || msg.state === 'failed';
+  const mine = msg.user_id === meId;
+  const name = author ? author.display_name || author.handle : 'Unknown user';
+  const openProfile = () => setState({ profile: msg.user_id });
+  const cls = ['msg', grouped ? 'grouped' : '', highlighted ? 'highlighted' : '', msg.state ? `is-${msg.state}` : '', msg.deleted ? 'deleted' : ''].filter(Boolean).join(' ');
+  return html`
+    <div class=${cls} data-testid="message" data-message-id=${pending ? undefined : msg.id} data-seq=${pending ? undefined : msg.seq}
+      data-state=${msg.state || undefined} data-highlighted=${highlighted ? 'true' : undefined} data-client-msg-id=${msg.client_msg_id || undefined}>
+      <div class="msg-gutter">
+        ${grouped
+          ? html`<time class="msg-time-hover" datetime=${msg.created_at} title=${formatFull(msg.created_at)}>${formatTime(msg.created_at)}</time>`
+          : html`<button type="button" class="avatar-btn" onClick=${openProfile} aria-label=${`Profile of ${name}`}><${Avatar} user=${author || { id: msg.user_id }} /></button>`}
+      </div>
+      <div class="msg-body">
+        <div class=${grouped ? 'msg-head sr-only' : 'msg-head'}>
+          <button type="button" class="msg-author" data-testid="message-author" onClick=${openProfile}>${name}</button>
+          ${author && author.status_emoji && html`<span class="status-emoji" title=${author.status_text}>${emojiFor(author.status_emoji) || ''}</span>`}
+          <time class="msg-time" datetime=${msg.created_at} title=${formatFull(msg.created_at)}>${formatTime(msg.created_at)}</time>
+        </div>
+        ${msg.deleted
+          ? html`<div class="msg-deleted muted" data-testid="message-deleted">This message was deleted.</div>`
+          : editing
+            ? html`<${EditBox} msg=${msg} />`
+            : html`
+              ${msg.text &&
+              html`<div class=${`msg-text${isEmojiOnly(msg.text) ? ' jumbo' : ''}`} data-testid="message-text">${renderMarkdown(msg.text, markdownCtx())}${msg.edited_at &&
+                html`<span class="edited" data-testid="edited-mark" title=${`Edited ${formatFull(msg.edited_at)}`}> (edited)</span>`}</div>`}
+              ${!msg.text && html`<div class="msg-text" data-testid="message-text"></div>`}
+              <${Files} files=${msg.files} />
+              ${!pending && html`<${Reactions} msg=${msg} meId=${meId} users=${users} />`}
+              ${!inThread && msg.reply_count > 0 &&
+              html`<div class="thread-summary">
+                <button type="button" class="reply-count" data-testid="reply-count" onClick=${() => openThread(msg.id)}>${msg.reply_count} ${msg.reply_count === 1 ? 'reply' : 'replies'}</button>
+                ${msg.last_reply_at && html`<span class="muted small">Last reply ${formatTime(msg.last_reply_at)}</span>`}
+              </div>`}
+            `}
+        ${msg.state === 'pending' && html`<div class="send-state muted">Sending…</div>`}
+        ${msg.state === 'failed' &&
+        html`<div class="send-state failed" role="alert">
+          <span>Not sent${msg.error ? `: ${msg.error}` : '.'}</span>
+          <button type="button" class="link-btn" data-testid="retry-send" onClick=${() => retrySend(msg.channel_id, msg.thread_root_id, msg.client_msg_id)}>Retry</button>
+          <button type="button" class="link-btn" onClick=${() => discardPending(msg.channel_id, msg.thread_root_id, msg.client_msg_id)}>Discard</button>
+        </div>`}
+      </div>
+      ${!pending && !msg.deleted && !editing && html`<${Actions} msg=${msg} mine=${mine} inThread=${inThread} />`}
+    </div>`;
+});
