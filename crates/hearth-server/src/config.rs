@@ -137,8 +137,9 @@ pub struct ServeConfig {
     #[arg(long, env = "HEARTH_WS_COMMANDS_PER_MINUTE", default_value_t = 120)]
     pub ws_commands_per_minute: u32,
 
-    /// The public origin (e.g. `https://chat.example.com`) that cookie-authenticated
-    /// WebSocket upgrades must come from; default: the origin of the request's Host.
+    /// The public origin (e.g. `https://chat.example.com`) that the browser client's
+    /// cookie-authenticated writes and WebSocket upgrades must come from; default: the
+    /// origin of the request's Host. With `https://`, session cookies are `Secure`.
     #[arg(long, env = "HEARTH_PUBLIC_ORIGIN")]
     pub public_origin: Option<String>,
 
