@@ -1,8 +1,9 @@
 /**
  * app.js: the entry point. Applies the theme, starts the router, and either shows a
  * signed-out screen (/signin, /create, /invite/...) or bootstraps the app: GET
- * /api/v1/me (401 -> /signin), then the people and channel lists over REST and the
- * realtime connection, which keeps them current from then on.
+ * /api/v1/me (401 -> /signin), then the channel list over REST and the realtime
+ * connection, which keeps it current from then on; the people directory follows the
+ * first channel page.
  */
 
 import { html, render } from './vendor/preact-htm.js';
@@ -10,7 +11,7 @@ import { useStore, getState } from './lib/store.js';
 import { startRouter, navigate } from './lib/router.js';
 import { initTheme } from './lib/theme.js';
 import { setUnauthorizedHandler } from './lib/api.js';
-import { loadMe, loadUsers, loadChannels, showError } from './lib/actions.js';
+import { loadMe, loadUsers, loadChannels, showError, firstPage } from './lib/actions.js';
 import { startConnection } from './lib/connection.js';
 import { registerServiceWorker, notificationPermission } from './lib/notify.js';
 import { SignIn, CreateWorkspace, AcceptInvite } from './views/auth.js';
@@ -45,7 +46,12 @@ async function bootstrap() {
     return;
   }
   startConnection();
-  Promise.all([loadUsers(), loadChannels()]).catch(showError);
+  loadChannels().catch(showError);
+  // The people directory is not needed for the first screen (its authors are fetched
+  // one by one): it loads once the first channel page is in, or after a moment.
+  Promise.race([firstPage, new Promise((r) => setTimeout(r, 3000))])
+    .then(() => loadUsers())
+    .catch(showError);
   if (notificationPermission() === 'granted') registerServiceWorker();
 }
 

@@ -10,10 +10,10 @@
  */
 
 import * as api from './api.js';
-import {
-  getState, setState, patchIn, updateTimeline, updateChannel, emptyTimeline, tlReplace, tlPrepend,
-  tlAppend, tlInsert, mapMessage, withReaction, PAGE,
-} from './store.js';
+import { getState, setState, patchIn, updateTimeline, mapMessage } from './store.js';
+import { tlInsert, fresher, withReaction, record } from './timeline.js';
+import { markRead, jumpToLatest } from './history.js';
+import { threadInsert, loadRepliesToEnd } from './threads.js';
 
 // ---- toasts ----
 
@@ -35,6 +35,8 @@ export async function loadMe() {
   return me;
 }
 
+let usersLoaded = false;
+/** Everyone in the workspace, page by page (200 a page); started after the first channel page. */
 export async function loadUsers() {
   const users = {};
   let cursor;
@@ -44,7 +46,9 @@ export async function loadUsers() {
     if (!res.next_cursor) break;
     cursor = res.next_cursor;
   }
-  setState((s) => ({ ...s, users: { ...s.users, ...users } }));
+  usersLoaded = true;
+  // Copies fetched one by one or from events meanwhile are at least as new.
+  setState((s) => ({ ...s, users: { ...users, ...s.users } }));
 }
 
 const userFetches = new Map();
@@ -58,12 +62,22 @@ export function ensureUser(id) {
   userFetches.set(id, p);
 }
 
+/**
+ * Fetches the people among `ids` not known yet: before the full list is in, only a few
+ * (the authors of the first page), after it whoever is missing from it.
+ */
+export function ensureUsers(ids, max = 12) {
+  const users = getState().users;
+  const missing = [...new Set(ids)].filter((id) => id && !users[id] && !userFetches.has(id));
+  for (const id of usersLoaded ? missing : missing.slice(0, max)) ensureUser(id);
+}
+
 export async function loadChannels() {
   const res = await api.get('/api/v1/channels');
   const channels = {};
   for (const c of res.channels) channels[c.id] = c;
   setState((s) => ({ ...s, channels, channelsLoaded: true }));
-  for (const c of res.channels) for (const u of c.member_ids || []) ensureUser(u);
+  ensureUsers(res.channels.flatMap((c) => c.member_ids || []), 40);
   return channels;
 }
 
@@ -74,99 +88,10 @@ export function refreshChannelsSoon() {
   channelsTimer = setTimeout(() => loadChannels().catch(() => {}), 300);
 }
 
-// ---- channel history ----
+// ---- channel history and threads (history.js, threads.js) ----
 
-function msgsUrl(id, params) {
-  return `/api/v1/channels/${encodeURIComponent(id)}/messages${api.qs({ limit: PAGE, ...params })}`;
-}
-
-/** Opens a channel at its latest page (or around `messageId`). */
-export async function openChannel(id, messageId) {
-  const s = getState();
-  const ch = s.channels[id];
-  const readMarker = ch ? ch.last_read_seq : null;
-  setState((st) => ({ ...st, timelines: { ...st.timelines, [id]: emptyTimeline(readMarker) } }));
-  if (messageId) return jumpToMessage(id, messageId);
-  return loadLatest(id);
-}
-
-export async function loadLatest(id) {
-  try {
-    const page = await api.get(msgsUrl(id, {}));
-    updateTimeline(id, (t) => ({ ...tlReplace(t, page.messages, { hasOlder: page.has_more, hasNewer: false }), highlightId: null, seqAnchor: Date.now() }));
-  } catch (e) {
-    updateTimeline(id, (t) => ({ ...t, loading: null, error: e }));
-  }
-}
-
-/** Back to the newest messages (after reading far back or a jump). */
-export function jumpToLatest(id) {
-  updateTimeline(id, (t) => ({ ...t, loading: 'initial' }));
-  return loadLatest(id);
-}
-
-export async function loadOlder(id) {
-  const t = getState().timelines[id];
-  if (!t || t.loading || !t.hasOlder || !t.messages.length) return;
-  updateTimeline(id, (x) => ({ ...x, loading: 'older' }));
-  try {
-    const page = await api.get(msgsUrl(id, { before: t.messages[0].seq }));
-    updateTimeline(id, (x) => tlPrepend(x, page));
-  } catch (e) {
-    updateTimeline(id, (x) => ({ ...x, loading: null }));
-    showError(e);
-  }
-}
-
-export async function loadNewer(id) {
-  const t = getState().timelines[id];
-  if (!t || t.loading || !t.hasNewer || !t.messages.length) return;
-  updateTimeline(id, (x) => ({ ...x, loading: 'newer' }));
-  try {
-    const page = await api.get(msgsUrl(id, { after: t.messages[t.messages.length - 1].seq }));
-    updateTimeline(id, (x) => tlAppend(x, page));
-  } catch (e) {
-    updateTimeline(id, (x) => ({ ...x, loading: null }));
-    showError(e);
-  }
-}
-
-/** Loads the page around a message and highlights it (replies open their thread). */
-export async function jumpToMessage(channelId, messageId) {
-  try {
-    const msg = await api.get(`/api/v1/messages/${encodeURIComponent(messageId)}`);
-    const anchor = msg.thread_root_id ? await api.get(`/api/v1/messages/${encodeURIComponent(msg.thread_root_id)}`) : msg;
-    const [before, after] = await Promise.all([
-      api.get(msgsUrl(channelId, { before: anchor.seq + 1, limit: 25 })),
-      api.get(msgsUrl(channelId, { after: anchor.seq, limit: 25 })),
-    ]);
-    setState((s) => {
-      const t = s.timelines[channelId] || emptyTimeline(null);
-      const next = tlReplace(t, [...before.messages, ...after.messages], { hasOlder: before.has_more, hasNewer: after.has_more });
-      return { ...s, timelines: { ...s.timelines, [channelId]: { ...next, highlightId: anchor.id, seqAnchor: Date.now() } } };
-    });
-    if (msg.thread_root_id) openThread(msg.thread_root_id, msg.id);
-  } catch (e) {
-    showError(e);
-    await loadLatest(channelId);
-  }
-}
-
-const readInFlight = new Map();
-/** Moves the read marker to `seq` (only forwards) and clears the badges. */
-export async function markRead(id, seq) {
-  const ch = getState().channels[id];
-  if (!ch || seq <= ch.last_read_seq || (readInFlight.get(id) || 0) >= seq) return;
-  readInFlight.set(id, seq);
-  updateChannel(id, { last_read_seq: seq, unread_count: 0, mention_count: 0 });
-  try {
-    await api.post(`/api/v1/channels/${encodeURIComponent(id)}/read`, { seq });
-  } catch {
-    /* the badge comes back with the next channel list load */
-  } finally {
-    if (readInFlight.get(id) === seq) readInFlight.delete(id);
-  }
-}
+export { openChannel, loadLatest, jumpToLatest, loadOlder, loadNewer, jumpToMessage, markRead, refreshTimeline, firstPage } from './history.js';
+export { openThread, closeThread, loadMoreReplies, loadEarlierReplies } from './threads.js';
 
 // ---- sending ----
 
@@ -178,6 +103,7 @@ function setPending(key, fn) {
 
 /** Drops the pending entry of a stored message and puts the message in place. */
 export function settleMessage(msg) {
+  record({ type: 'created', message: msg });
   const key = pendingKey(msg.channel_id, msg.thread_root_id);
   setState((s) => {
     let next = s;
@@ -187,9 +113,8 @@ export function settleMessage(msg) {
     }
     if (msg.thread_root_id) {
       const th = next.thread;
-      if (th && th.rootId === msg.thread_root_id && !th.replies.some((m) => m.id === msg.id)) {
-        next = { ...next, thread: { ...th, replies: [...th.replies, msg].sort((a, b) => a.seq - b.seq) } };
-      }
+      const nt = th && threadInsert(th, msg);
+      if (nt && nt !== th) next = { ...next, thread: nt };
     } else {
       const t = next.timelines[msg.channel_id];
       if (t) {
@@ -245,6 +170,8 @@ export function sendMessage(channelId, text, { threadRootId = null, files = [] }
     const t = s.timelines[channelId];
     if (t && t.hasNewer) jumpToLatest(channelId);
     updateTimeline(channelId, (x) => (x.readMarker === null ? x : { ...x, readMarker: null }));
+  } else if (s.thread && s.thread.rootId === threadRootId && s.thread.hasMore) {
+    loadRepliesToEnd();
   }
   deliver(entry);
 }
@@ -264,8 +191,10 @@ export function discardPending(channelId, threadRootId, clientMsgId) {
 
 // ---- editing, deleting, reactions ----
 
-function applyMessage(msg) {
-  setState((s) => mapMessage(s, msg.channel_id, msg.id, () => msg));
+/** A newer copy of a message (an event or a REST answer), wherever the message is shown. */
+export function applyMessage(msg) {
+  record({ type: 'updated', message: msg });
+  setState((s) => mapMessage(s, msg.channel_id, msg.id, (m) => fresher(m, msg)));
 }
 
 export async function editMessage(id, text) {
@@ -294,33 +223,6 @@ export async function toggleReaction(msg, emoji) {
     showError(e);
   }
 }
-
-// ---- threads ----
-
-export async function openThread(rootId, highlightId = null) {
-  setState((s) => ({ ...s, thread: { rootId, root: null, replies: [], loading: true, error: null, highlightId }, side: null }));
-  try {
-    const root = await api.get(`/api/v1/messages/${encodeURIComponent(rootId)}`);
-    let replies = [];
-    let after = 0;
-    for (let i = 0; i < 20; i++) {
-      const page = await api.get(`/api/v1/messages/${encodeURIComponent(rootId)}/replies${api.qs({ after, limit: 200 })}`);
-      replies = replies.concat(page.messages);
-      if (!page.has_more || !page.messages.length) break;
-      after = page.messages[page.messages.length - 1].seq;
-    }
-    setState((s) => {
-      if (!s.thread || s.thread.rootId !== rootId) return s;
-      const have = new Set(replies.map((m) => m.id));
-      const live = s.thread.replies.filter((m) => !have.has(m.id));
-      return { ...s, thread: { ...s.thread, root, replies: [...replies, ...live].sort((a, b) => a.seq - b.seq), loading: false } };
-    });
-  } catch (e) {
-    setState((s) => (s.thread && s.thread.rootId === rootId ? { ...s, thread: { ...s.thread, loading: false, error: e } } : s));
-  }
-}
-
-export const closeThread = () => setState({ thread: null });
 
 // ---- channels and people ----
 

@@ -3,7 +3,7 @@
  *
  * - Connection state goes to `state.conn` (shown by the shell).
  * - The first `hello` and every `resync_required` reload the channel list and the open
- *   channel's newest page over REST, so nothing stale survives a gap.
+ *   channel's window (and the open thread's) over REST, so nothing stale survives a gap.
  * - Presence: subscribes to DM partners (and anyone a view asks for).
  * - Activity (at most once a minute, on input while focused) and focus changes are
  *   reported, so the server knows when to push to other devices.
@@ -12,7 +12,8 @@
 import { Realtime } from './realtime.js';
 import { getState, setState, subscribe } from './store.js';
 import { applyEvent, applyFrame } from './events.js';
-import { loadChannels, loadLatest, openThread } from './actions.js';
+import { loadChannels, refreshTimeline } from './actions.js';
+import { refreshThread } from './threads.js';
 
 let rt = null;
 let lastActivity = 0;
@@ -27,11 +28,8 @@ async function resync() {
     return;
   }
   const s = getState();
-  if (s.route.name === 'channel' && s.timelines[s.route.channelId]) {
-    const t = s.timelines[s.route.channelId];
-    if (!t.highlightId) loadLatest(s.route.channelId);
-  }
-  if (s.thread) openThread(s.thread.rootId);
+  if (s.route.name === 'channel') refreshTimeline(s.route.channelId);
+  if (s.thread) refreshThread();
 }
 
 /** The people whose presence the client shows: DM partners and any extras. */

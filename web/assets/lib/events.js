@@ -5,8 +5,9 @@
  * from one event (a read marker that moved backwards) reloads the channel list.
  */
 
-import { getState, setState, patchIn, mapMessage, withReaction, isDm, mentionsMe, viewport } from './store.js';
-import { settleMessage, refreshChannelsSoon, ensureUser } from './actions.js';
+import { getState, setState, patchIn, mapMessage, isDm, mentionsMe, viewport } from './store.js';
+import { withReaction, record } from './timeline.js';
+import { settleMessage, applyMessage, refreshChannelsSoon, ensureUser } from './actions.js';
 import { notifyMessage } from './notify.js';
 
 /** Typing shows this long after the last `typing` frame unless the server says otherwise. */
@@ -54,15 +55,14 @@ function onMessageCreated(ev) {
 }
 
 function onMessageUpdated(ev) {
-  const msg = ev.message;
-  setState((s) => mapMessage(s, ev.channel_id, msg.id, () => msg));
+  applyMessage(ev.message);
 }
 
 function onMessageDeleted(ev) {
   const msg = ev.message;
   const before = getState();
   const ch = before.channels[ev.channel_id];
-  setState((s) => mapMessage(s, ev.channel_id, msg.id, () => msg));
+  applyMessage(msg);
   // An unread message that goes away no longer counts.
   if (ch && !msg.thread_root_id && msg.user_id !== before.me.id && msg.seq > ch.last_read_seq) {
     const old = findMessage(before, ev.channel_id, msg.id);
@@ -85,6 +85,7 @@ function findMessage(s, channelId, id) {
 }
 
 function onReaction(ev, added) {
+  record({ type: 'reaction', channel_id: ev.channel_id, message_id: ev.message_id, emoji: ev.emoji, user_id: ev.user_id, added });
   setState((s) => mapMessage(s, ev.channel_id, ev.message_id, (m) => withReaction(m, ev.emoji, ev.user_id, added)));
 }
 

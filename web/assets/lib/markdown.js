@@ -3,13 +3,16 @@
  *
  * Safety: the text is never handed to the HTML parser. Every piece of user text ends up
  * as a string child (a text node); the only elements are the ones built here. Links are
- * made only for http(s) and mailto URLs; anything else is shown as plain text.
+ * made only for http(s) and mailto URLs; anything else (javascript:, data:, ...) is shown
+ * as the plain text that was typed.
  *
  * Blocks: ``` code blocks ```, `>` quotes, `-`/`*` and `1.` lists, paragraphs.
- * Inline: `code`, *bold* (and **bold**), _italic_, ~strike~, <url|label>, bare URLs,
- * <@USER>, <#CHANNEL>, <!here>/<!channel>/<!everyone>, @handle, :emoji:.
+ * Inline: `code`, *bold* (and **bold**), _italic_, ~strike~, <url|label>, [label](url),
+ * bare URLs, <@USER>, <#CHANNEL>, #channel-name (a channel the reader has), <!here>/
+ * <!channel>/<!everyone>, @handle, :emoji:.
  *
- * `ctx`: { userName(id), userByHandle(handle), channelName(id), meId, onUser(id), onChannel(id) }.
+ * `ctx`: { userName(id), userByHandle(handle), channelName(id), channelByName(name),
+ * meId, onUser(id), onChannel(id) }.
  */
 
 import { h } from '../vendor/preact-htm.js';
@@ -39,9 +42,11 @@ const isSpace = (c) => !c || /\s/.test(c);
 
 function link(href, label) {
   const external = !href.startsWith('mailto:');
+  // A label that is not the address itself shows the address on hover.
+  const title = label.replace(/\/$/, '') === href.replace(/\/$/, '') ? undefined : href;
   return h(
     'a',
-    external ? { href, target: '_blank', rel: 'noopener noreferrer', class: 'md-link' } : { href, class: 'md-link' },
+    external ? { href, target: '_blank', rel: 'noopener noreferrer', class: 'md-link', title } : { href, class: 'md-link', title },
     label,
   );
 }
@@ -124,6 +129,27 @@ function closingMarker(s, i, m) {
 const URL_RE = /^(?:https?:\/\/|mailto:|www\.)[^\s<>]+/i;
 const EMOJI_RE = /^:([a-z0-9_+'-]+(?:::skin-tone-[2-6])?):/;
 const HANDLE_RE = /^@([a-z0-9][a-z0-9._-]*)/i;
+// [label](target): the target without spaces, with at most one level of parentheses.
+const MD_LINK_RE = /^\[([^[\]\n]{1,500})\]\(((?:[^()\s]|\([^()\s]*\))+)\)/;
+const CHANNEL_RE = /^#([\p{L}\p{N}][\p{L}\p{N}_-]*)/u;
+
+/** `[label](url)`: a link for http(s)/mailto, else the typed text. */
+function mdLink(m) {
+  const target = decodeEntities(m[2]);
+  const href = /^(https?:\/\/|mailto:)/i.test(target) ? safeUrl(target) : null;
+  return href ? link(href, decodeEntities(m[1])) : decodeEntities(m[0]);
+}
+
+/** A typed `#name` of a channel the reader has, as [vnode, length], or null. */
+function channelByName(ctx, s, i) {
+  const m = s.slice(i).match(CHANNEL_RE);
+  if (!m || !ctx.channelByName) return null;
+  for (const name of [m[1], m[1].replace(/[-_]+$/, '')]) {
+    const ch = name && ctx.channelByName(name.toLowerCase());
+    if (ch) return [channelRef(ctx, ch.id, ch.name), name.length + 1];
+  }
+  return null;
+}
 
 function trimUrl(url) {
   // Trailing punctuation belongs to the sentence; a closing paren only if unbalanced.
@@ -187,6 +213,24 @@ export function renderInline(s, ctx, depth = 0) {
             continue;
           }
         }
+      }
+    }
+    if (c === '[') {
+      const m = s.slice(i).match(MD_LINK_RE);
+      if (m) {
+        flush();
+        out.push(mdLink(m));
+        i += m[0].length;
+        continue;
+      }
+    }
+    if (c === '#' && !isWord(prev) && prev !== '&' && prev !== '/') {
+      const ref = channelByName(ctx, s, i);
+      if (ref) {
+        flush();
+        out.push(ref[0]);
+        i += ref[1];
+        continue;
       }
     }
     if ((c === 'h' || c === 'H' || c === 'm' || c === 'M' || c === 'w' || c === 'W') && !isWord(prev)) {

@@ -6,16 +6,12 @@
  * selected value changes identity; updates copy only the objects on the changed path,
  * so a new message re-renders its list and not every row.
  *
- * A channel's history is held as a *timeline*: a window of at most `WINDOW_CAP`
- * consecutive top-level messages (oldest first). `hasOlder` / `hasNewer` say whether
- * more exist beyond either end; live messages are appended only when the window reaches
- * the newest end (`!hasNewer`).
+ * A channel's history is held as a *timeline* (`timelines[channelId]`, only for the open
+ * channel): a capped window of consecutive messages; see timeline.js for how pages and
+ * live changes merge into it.
  */
 
 import { useEffect, useState, useRef } from '../vendor/preact-htm.js';
-
-export const WINDOW_CAP = 400;
-export const PAGE = 50;
 
 let state = {
   me: null,
@@ -105,70 +101,6 @@ export function updateTimeline(id, fn) {
   });
 }
 
-export function emptyTimeline(readMarker) {
-  return { messages: [], hasOlder: false, hasNewer: false, loading: 'initial', error: null, readMarker, highlightId: null, seqAnchor: 0 };
-}
-
-const byId = (list) => new Set(list.map((m) => m.id));
-const topLevel = (msgs) => msgs.filter((m) => !m.thread_root_id);
-
-/** The window replaced by one page (the latest, or one around a message). */
-export function tlReplace(t, messages, { hasOlder, hasNewer }) {
-  return { ...t, messages: topLevel(messages), hasOlder, hasNewer, loading: null, error: null };
-}
-
-/** An older page added at the top; the far (newest) end is dropped past the cap. */
-export function tlPrepend(t, page) {
-  const have = byId(t.messages);
-  let messages = [...topLevel(page.messages).filter((m) => !have.has(m.id)), ...t.messages];
-  let hasNewer = t.hasNewer;
-  if (messages.length > WINDOW_CAP) {
-    messages = messages.slice(0, WINDOW_CAP);
-    hasNewer = true;
-  }
-  return { ...t, messages, hasOlder: page.has_more, hasNewer, loading: null };
-}
-
-/** A newer page added at the bottom; the oldest end is dropped past the cap. */
-export function tlAppend(t, page) {
-  const have = byId(t.messages);
-  let messages = [...t.messages, ...topLevel(page.messages).filter((m) => !have.has(m.id))];
-  let hasOlder = t.hasOlder;
-  if (messages.length > WINDOW_CAP) {
-    messages = messages.slice(messages.length - WINDOW_CAP);
-    hasOlder = true;
-  }
-  return { ...t, messages, hasNewer: page.has_more, hasOlder, loading: null };
-}
-
-/** A live message: inserted in seq order when the window reaches the newest end. */
-export function tlInsert(t, msg) {
-  if (msg.thread_root_id) return t;
-  const idx = t.messages.findIndex((m) => m.id === msg.id);
-  if (idx >= 0) return tlUpdate(t, msg);
-  if (t.hasNewer || t.loading === 'initial') return t;
-  let messages = [...t.messages];
-  let at = messages.length;
-  while (at > 0 && messages[at - 1].seq > msg.seq) at -= 1;
-  if (at === 0 && t.hasOlder && messages.length) return t; // older than the window
-  messages.splice(at, 0, msg);
-  let hasOlder = t.hasOlder;
-  if (messages.length > WINDOW_CAP + PAGE) {
-    messages = messages.slice(messages.length - WINDOW_CAP);
-    hasOlder = true;
-  }
-  return { ...t, messages, hasOlder };
-}
-
-/** A changed message replaces its old version, if it is in the window. */
-export function tlUpdate(t, msg) {
-  const idx = t.messages.findIndex((m) => m.id === msg.id);
-  if (idx < 0) return t;
-  const messages = [...t.messages];
-  messages[idx] = msg;
-  return { ...t, messages };
-}
-
 /** Applies `fn` to the message `id` wherever it is held: timeline, thread root, replies. */
 export function mapMessage(s, channelId, id, fn) {
   let next = s;
@@ -192,26 +124,6 @@ export function mapMessage(s, channelId, id, fn) {
     }
   }
   return next;
-}
-
-/** A reaction change applied to a message's reaction list. */
-export function withReaction(msg, emoji, userId, added) {
-  const reactions = msg.reactions.map((r) => ({ ...r, user_ids: [...r.user_ids] }));
-  let r = reactions.find((x) => x.emoji === emoji);
-  if (added) {
-    if (r && r.user_ids.includes(userId)) return msg;
-    if (!r) {
-      r = { emoji, count: 0, user_ids: [] };
-      reactions.push(r);
-    }
-    r.user_ids.push(userId);
-    r.count += 1;
-  } else {
-    if (!r || !r.user_ids.includes(userId)) return msg;
-    r.user_ids = r.user_ids.filter((u) => u !== userId);
-    r.count -= 1;
-  }
-  return { ...msg, reactions: reactions.filter((x) => x.count > 0) };
 }
 
 // ---- derived lookups ----

@@ -51,6 +51,8 @@ export function formatWhen(iso) {
 /** Whether `msg` continues `prev`'s group: same author, same day, within the gap. */
 export function continuesGroup(prev, msg) {
   if (!prev || prev.user_id !== msg.user_id) return false;
+  // A message with a thread under it ends its group (its reply summary sits between).
+  if (prev.reply_count > 0) return false;
   if (dayKey(prev.created_at) !== dayKey(msg.created_at)) return false;
   return parseTime(msg.created_at) - parseTime(prev.created_at) < GROUP_GAP_MS;
 }

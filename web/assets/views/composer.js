@@ -32,7 +32,7 @@ function suggestions(kind, query, s) {
   if (kind === '#') {
     return Object.values(s.channels)
       .filter((c) => !isDm(c) && c.name && c.name.toLowerCase().includes(q))
-      .sort((a, b) => a.name.toLowerCase().startsWith(q) - b.name.toLowerCase().startsWith(q) || a.name.localeCompare(b.name))
+      .sort((a, b) => b.name.toLowerCase().startsWith(q) - a.name.toLowerCase().startsWith(q) || a.name.localeCompare(b.name))
       .slice(0, 8)
       .map((c) => ({ key: c.id, insert: `#${c.name} `, label: `#${c.name}`, detail: c.topic, channel: c }));
   }

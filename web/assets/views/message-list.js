@@ -2,7 +2,7 @@
  * message-list.js: the scrolling list of a channel's timeline window.
  *
  * Scrolling near the top loads the older page (near the bottom, the newer one when the
- * window does not reach the newest end). The store caps the window (WINDOW_CAP), so the
+ * window does not reach the newest end). timeline.js caps the window (WINDOW_CAP), so the
  * DOM never holds more than a few hundred rows however far back the user reads.
  * Position is kept across every change by an anchor: before an update the first
  * visible row and its offset are noted, after it the row is put back at that offset,

@@ -3,7 +3,8 @@
  * grouping, highlight, edit state or the people directory change). It shows the author
  * and time (or only the time when grouped with the previous message), the rendered
  * text, files, reactions, the thread reply count, the pending/failed state of an
- * optimistic send, and the hover actions (react, reply, edit, delete).
+ * optimistic send, and the hover actions (react, reply, edit, delete), which are only
+ * built while the row is hovered or holds focus.
  */
 
 import { html, useState, useRef, useEffect } from '../vendor/preact-htm.js';
@@ -21,11 +22,15 @@ export function markdownCtx() {
   const handles = markdownCtx.handles && markdownCtx.users === s.users ? markdownCtx.handles : new Map(Object.values(s.users).map((u) => [u.handle.toLowerCase(), u]));
   markdownCtx.handles = handles;
   markdownCtx.users = s.users;
+  const names = markdownCtx.names && markdownCtx.channels === s.channels ? markdownCtx.names : new Map(Object.values(s.channels).filter((c) => c.name).map((c) => [c.name.toLowerCase(), c]));
+  markdownCtx.names = names;
+  markdownCtx.channels = s.channels;
   return {
     meId: s.me && s.me.id,
     userName: (id) => (s.users[id] ? userName(s, id) : null),
     userByHandle: (h) => handles.get(h),
     channelName: (id) => (s.channels[id] ? channelLabel(s, s.channels[id]) : null),
+    channelByName: (name) => names.get(name) || null,
     onUser: (id) => setState({ profile: id }),
     onChannel: (id) => navigate(channelPath(id)),
   };
@@ -148,15 +153,20 @@ function Actions({ msg, mine, inThread }) {
  * props: msg (a stored message or a pending entry with `state`), grouped, author (user),
  * meId, highlighted, editing, users (identity changes re-render mentions), inThread.
  */
-export const MessageRow = memo(function MessageRow({ msg, grouped, author, meId, highlighted, editing, users, inThread, isRoot }) {
+function Row({ msg, grouped, author, meId, highlighted, editing, users, inThread, isRoot }) {
   const pending = msg.state === 'pending' || msg.state === 'failed';
   const mine = msg.user_id === meId;
   const name = author ? author.display_name || author.handle : 'Unknown user';
   const openProfile = () => setState({ profile: msg.user_id });
+  // The hover actions exist only while the row is hovered or holds focus: a few hundred
+  // rows would otherwise carry thousands of toolbar nodes nobody sees.
+  const [hot, setHot] = useState(false);
   const cls = ['msg', grouped ? 'grouped' : '', highlighted ? 'highlighted' : '', msg.state ? `is-${msg.state}` : '', msg.deleted ? 'deleted' : ''].filter(Boolean).join(' ');
   return html`
     <div class=${cls} data-testid="message" data-message-id=${pending ? undefined : msg.id} data-seq=${pending ? undefined : msg.seq}
-      data-state=${msg.state || undefined} data-highlighted=${highlighted ? 'true' : undefined} data-client-msg-id=${msg.client_msg_id || undefined}>
+      data-state=${msg.state || undefined} data-highlighted=${highlighted ? 'true' : undefined} data-client-msg-id=${msg.client_msg_id || undefined}
+      onMouseEnter=${() => setHot(true)} onMouseLeave=${() => setHot(false)} onfocusin=${() => setHot(true)}
+      onfocusout=${(e) => !e.currentTarget.contains(e.relatedTarget) && setHot(false)}>
       <div class="msg-gutter">
         ${grouped
           ? html`<time class="msg-time-hover" datetime=${msg.created_at} title=${formatFull(msg.created_at)}>${formatTime(msg.created_at)}</time>`
@@ -193,6 +203,12 @@ export const MessageRow = memo(function MessageRow({ msg, grouped, author, meId,
           <button type="button" class="link-btn" onClick=${() => discardPending(msg.channel_id, msg.thread_root_id, msg.client_msg_id)}>Discard</button>
         </div>`}
       </div>
-      ${!pending && !msg.deleted && !editing && html`<${Actions} msg=${msg} mine=${mine} inThread=${inThread} />`}
+      ${hot && !pending && !msg.deleted && !editing && html`<${Actions} msg=${msg} mine=${mine} inThread=${inThread} />`}
     </div>`;
+}
+
+// The memo skips re-renders from the parent; the inner row's own hover state still
+// re-renders it (a hook inside the memo class would be stopped by its check).
+export const MessageRow = memo(function MessageRow(props) {
+  return html`<${Row} ...${props} />`;
 });

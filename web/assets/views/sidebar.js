@@ -5,7 +5,7 @@
  */
 
 import { html, useState } from '../vendor/preact-htm.js';
-import { useStore, setState, channelLabel, isDm } from '../lib/store.js';
+import { useStore, setState, getState, channelLabel, isDm } from '../lib/store.js';
 import { navigate, channelPath } from '../lib/router.js';
 import { signOut } from '../lib/actions.js';
 import { toggleTheme, effectiveTheme } from '../lib/theme.js';
@@ -88,8 +88,14 @@ function UserMenu() {
 }
 
 export function Sidebar() {
-  const s = useStore((st) => st);
-  const { channels, me, workspace, route } = s;
+  // Only what the sidebar shows: not every state change (a scroll, a typing frame).
+  const channels = useStore((st) => st.channels);
+  const me = useStore((st) => st.me);
+  const workspace = useStore((st) => st.workspace);
+  const route = useStore((st) => st.route);
+  const sidebarOpen = useStore((st) => st.sidebarOpen);
+  useStore((st) => st.users); // DM labels are people's names
+  const s = getState();
   const activeId = route.name === 'channel' ? route.channelId : null;
   const all = Object.values(channels);
   const chans = all.filter((c) => !isDm(c)).sort((a, b) => (a.name || '').localeCompare(b.name || ''));
@@ -98,7 +104,7 @@ export function Sidebar() {
   const add = (panel, label, testid) =>
     html`<button type="button" class="icon-btn small" title=${label} aria-label=${label} data-testid=${testid} onClick=${() => setState({ panel })}>${Icon.plus}</button>`;
   return html`
-    <nav class=${`sidebar${s.sidebarOpen ? ' open' : ''}`} data-testid="sidebar" aria-label="Channels">
+    <nav class=${`sidebar${sidebarOpen ? ' open' : ''}`} data-testid="sidebar" aria-label="Channels">
       <div class="side-head">
         <div class="ws-name" title=${workspace ? workspace.slug : ''}>${workspace ? workspace.name : 'Hearth'}</div>
         <button type="button" class="icon-btn" title="Preferences" aria-label="Preferences" data-testid="settings-button" onClick=${() => setState({ panel: 'settings' })}>${Icon.gear}</button>
