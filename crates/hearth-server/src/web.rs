@@ -49,10 +49,27 @@ pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response 
         p if p.starts_with("/assets/") => &p[1..],
         _ => "index.html",
     };
+    // Debug builds read the files from disk, where `..` or an escape would reach outside
+    // `web/`; a name of plain segments only is looked up in either build.
+    if !is_plain_path(file) {
+        return (StatusCode::NOT_FOUND, security_headers(), "Not found").into_response();
+    }
     match Assets::get(file) {
         Some(asset) => serve(file, asset, &headers),
         None => (StatusCode::NOT_FOUND, security_headers(), "Not found").into_response(),
     }
+}
+
+/// Segments of `[A-Za-z0-9._-]` that are not `.` or `..`, separated by single slashes.
+fn is_plain_path(path: &str) -> bool {
+    path.split('/').all(|segment| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    })
 }
 
 fn serve(name: &str, asset: rust_embed::EmbeddedFile, request: &HeaderMap) -> Response {
@@ -170,6 +187,23 @@ mod tests {
         assert!(accepts_gzip(&h));
         h.insert(header::ACCEPT_ENCODING, "br, gzip;q=0".parse().unwrap());
         assert!(!accepts_gzip(&h));
+    }
+
+    #[test]
+    fn only_plain_paths_are_looked_up() {
+        assert!(is_plain_path("assets/lib/app.js"));
+        assert!(is_plain_path("index.html"));
+        for bad in [
+            "assets/../../etc/passwd",
+            "assets/./app.js",
+            "assets//app.js",
+            "assets/%2e%2e/x",
+            "assets/a\\b",
+            "assets/a\0b",
+            "assets/",
+        ] {
+            assert!(!is_plain_path(bad), "{bad}");
+        }
     }
 
     #[test]

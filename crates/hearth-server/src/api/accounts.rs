@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{AppendHeaders, IntoResponse};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use hearth_core::Timestamp;
 use hearth_core::model::{Role, User, Workspace};
 use hearth_core::permission;
@@ -51,15 +51,22 @@ fn issue(state: &AppState, headers: &HeaderMap, token: String) -> Issued {
             cookies: AppendHeaders(Vec::new()),
         };
     }
+    // Secure whenever the page was loaded over TLS: by configuration, by the proxy's word,
+    // or by the page's own origin.
+    let https = |name: &str, prefix: &[u8]| {
+        headers.get(name).is_some_and(|v| {
+            v.as_bytes().len() >= prefix.len()
+                && v.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix)
+        })
+    };
     let secure = state
         .settings
         .gateway
         .origin
         .as_deref()
         .is_some_and(|o| o.starts_with("https://"))
-        || headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        || https("x-forwarded-proto", b"https")
+        || https("origin", b"https://");
     let max_age = state.settings.session_ttl.as_secs();
     let cookies = cookie::session_cookies(&token, max_age, secure)
         .into_iter()
@@ -198,18 +205,24 @@ pub async fn login(
     responses((status = 204, description = "this session has ended")),
     security(("bearer" = []))
 )]
-pub async fn logout(
-    State(state): State<AppState>,
-    me: CurrentUser,
-) -> ApiResult<impl IntoResponse> {
-    state.store.delete_session(&me.session).await?;
+pub async fn logout(State(state): State<AppState>, me: Result<CurrentUser, ApiError>) -> Response {
+    // A browser forgets its cookies when signed out, and also when its session was
+    // already gone (401), so no dead cookie stays behind. A refused (forged) sign-out
+    // changes nothing. Bearer clients ignore the cookies.
+    let clear = AppendHeaders(cookie::clearing_cookies().map(|value| (header::SET_COOKIE, value)));
+    let me = match me {
+        Ok(me) => me,
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => return (clear, e).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = state.store.delete_session(&me.session).await {
+        return ApiError::from(e).into_response();
+    }
     // The session's open sockets end with it, on every node.
     state
         .bus
         .end_session(&me.user.workspace_id, me.session.clone());
-    // A browser forgets its cookies; for a bearer client these are harmless.
-    let clear = cookie::clearing_cookies().map(|value| (header::SET_COOKIE, value));
-    Ok((StatusCode::NO_CONTENT, AppendHeaders(clear)))
+    (StatusCode::NO_CONTENT, clear).into_response()
 }
 
 #[utoipa::path(

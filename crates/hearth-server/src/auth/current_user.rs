@@ -37,7 +37,13 @@ impl FromRequestParts<AppState> for CurrentUser {
                 "The session token is invalid or has expired.",
             )
         };
-        let token = match parts.headers.get(AUTHORIZATION) {
+        // Only a Bearer header is ours: a browser behind a proxy with HTTP Basic auth sends
+        // `Authorization: Basic …` on every request, and must still sign in by cookie.
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .filter(|v| !v.as_bytes().starts_with(b"Basic "));
+        let token = match bearer {
             Some(header) => header
                 .to_str()
                 .ok()

@@ -212,6 +212,79 @@ async fn signing_out_clears_the_cookies_and_ends_the_session() {
     browser_call(&app, &browser, Method::GET, "/api/v1/me", None, None, None)
         .await
         .expect(401, "invalid_token");
+    // Signing out of a session that is already gone still clears the browser's cookies.
+    let reply = browser_call(
+        &app,
+        &browser,
+        Method::POST,
+        "/api/v1/auth/logout",
+        Some(&browser.csrf),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(set_cookies(&reply.headers).len(), 2);
+    reply.expect(401, "invalid_token");
+}
+
+#[tokio::test]
+async fn a_browser_behind_basic_auth_still_signs_in_by_cookie() {
+    let app = TestApp::spawn().await;
+    let owner = app.create_workspace("acme").await;
+    let browser = browser_login(&app, "acme", &owner.email).await;
+    let req = app
+        .request(Method::GET, "/api/v1/me")
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .header("cookie", browser.cookie_header());
+    let me = app.send_request(req).await.ok();
+    assert_eq!(me["user"]["id"], owner.user_id.as_str());
+}
+
+#[tokio::test]
+async fn a_sign_in_from_an_https_page_gets_secure_cookies() {
+    let app = TestApp::spawn().await;
+    let owner = app.create_workspace("acme").await;
+    let req = app
+        .request(Method::POST, "/api/v1/auth/login")
+        .header("x-hearth-session", "cookie")
+        .header("origin", "https://chat.example")
+        .json(&json!({"workspace": "acme", "email": owner.email, "password": PASSWORD}));
+    let reply = app.send_request(req).await;
+    let cookies = set_cookies(&reply.headers);
+    assert_eq!(cookies.len(), 2);
+    assert!(
+        cookies.iter().all(|c| c.contains("; Secure")),
+        "{cookies:?}"
+    );
+}
+
+#[tokio::test]
+async fn paths_that_climb_out_of_the_client_are_not_found() {
+    let app = TestApp::spawn().await;
+    // reqwest would normalise `..`; a raw request line keeps it as sent.
+    for path in [
+        // A symlink as the last component slips past rust-embed's own check in debug builds.
+        "/assets/../../../../../../../../proc/self/exe",
+        "/assets/../../Cargo.toml",
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/./app.js",
+    ] {
+        let response = raw_get(app.addr, path).await;
+        let head: String = response.chars().take(200).collect();
+        assert!(response.starts_with("HTTP/1.1 404"), "{path}: {head}");
+        assert!(!response.contains("[workspace]") && !response.contains("ELF"));
+    }
+}
+
+/// A GET sent byte for byte, with the path exactly as given; the response as text.
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    String::from_utf8_lossy(&response).into_owned()
 }
 
 #[tokio::test]
