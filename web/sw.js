@@ -1,8 +1,8 @@
 /**
  * sw.js: Hearth's service worker (root scope). It exists for Web Push: it shows each
  * pushed notification (the server's NotificationPayload, encrypted per RFC 8291 and
- * decrypted by the browser) and, on click, focuses an open Hearth tab on the channel or
- * opens one at /c/<channel>. It caches nothing: the app always loads fresh from the server.
+ * decrypted by the browser) and, on click, focuses an open Hearth tab and asks its router
+ * to open the channel (a message {type: 'open', url}), or opens a tab at /c/<channel>. It caches nothing: the app always loads fresh from the server.
  */
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -29,7 +29,8 @@ self.addEventListener('push', (event) => {
   event.waitUntil(
     self.registration.showNotification(titleFor(p), {
       body: (p.message && p.message.excerpt) || '',
-      tag: p.id,
+      // The message id, as the tab's own notification uses: the browser shows one.
+      tag: (p.message && p.message.id) || p.id,
       icon: '/favicon.svg',
       data: { url },
     }),
@@ -42,12 +43,17 @@ self.addEventListener('notificationclick', (event) => {
   event.waitUntil(
     (async () => {
       const wins = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-      for (const w of wins) {
-        if (new URL(w.url).origin === self.location.origin) {
-          await w.focus();
-          if ('navigate' in w) return w.navigate(url);
-          return undefined;
+      const win = wins.find((w) => new URL(w.url).origin === self.location.origin);
+      if (win) {
+        // The tab's router moves to the channel (navigate() fails for uncontrolled tabs
+        // and would reload the app).
+        try {
+          await win.focus();
+        } catch {
+          /* focusing may be refused; the message still moves the tab */
         }
+        win.postMessage({ type: 'open', url });
+        return undefined;
       }
       return self.clients.openWindow(url);
     })(),

@@ -95,3 +95,19 @@ h.test('an image posted over the API (a tiny PNG) shows for a reader who was alr
   await img.waitFor();
   await loadedSize(img);
 });
+
+h.test('only png/jpeg/gif/webp get an image preview: svg and tiff are file cards', async (s) => {
+  const { owner, members: [bea], channel } = await seedTeam(h.url, { members: 1 });
+  const page = await s.open({ user: bea, label: 'bea' });
+  await openChannel(page, channel);
+  const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+  const tiff = Buffer.from([0x49, 0x49, 0x2a, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]);
+  for (const [name, bytes, type] of [['pic.svg', svg, 'image/svg+xml'], ['scan.tiff', tiff, 'image/tiff']]) {
+    const file = await owner.upload(name, bytes, type);
+    const msg = await owner.post(channel.id, `file ${name}`, { file_ids: [file.id] });
+    const row = messageById(page, msg.id);
+    await row.locator(tid('file-card')).waitFor();
+    assert.equal(await row.locator(tid('image-preview')).count(), 0, `${name} (${file.mime_type}): no image preview`);
+    assert.match(await row.locator(tid('file-card')).innerText(), new RegExp(name.replace('.', '\\.')));
+  }
+});

@@ -151,3 +151,43 @@ h.test('a wrong password shows the server error; sign-in and sign-out work', asy
   const res = await page.evaluate(async () => (await fetch('/api/v1/me')).status);
   assert.equal(res, 401, 'signed out on the server too');
 });
+
+h.test('a failed sign-out is shown and keeps the app; a 401 (already signed out) goes to the sign-in form', async (s) => {
+  const owner = await createWorkspace(h.url);
+  const page = await s.open({ user: owner, label: 'owner' });
+  await page.locator(tid('sidebar')).waitFor();
+  const clickSignOut = async () => {
+    const signOut = page.locator(tid('sign-out'));
+    if (!(await signOut.isVisible())) await page.locator(tid('user-menu')).click();
+    await signOut.click();
+  };
+  // The server fails the logout: the session is still valid, so the app stays and says so.
+  page.guard.tolerate({ text: /status of 403/ });
+  await page.route('**/api/v1/auth/logout', (route) => route.fulfill({
+    status: 403, contentType: 'application/json', body: JSON.stringify({ error: { code: 'csrf_failed', message: 'The request was refused.' } }),
+  }));
+  await clickSignOut();
+  await page.locator(tid('error-toast')).waitFor();
+  assert.match(await page.locator(tid('error-toast')).innerText(), /sign out/i);
+  assert.doesNotMatch(page.url(), /\/signin$/);
+  await page.locator(tid('sidebar')).waitFor();
+  assert.equal(await page.evaluate(async () => (await fetch('/api/v1/me')).status), 200, 'still signed in');
+  // A 401 means the session is gone already: on to the sign-in form.
+  await page.unroute('**/api/v1/auth/logout');
+  page.guard.tolerate({ text: /status of 401/ });
+  await page.route('**/api/v1/auth/logout', (route) => route.fulfill({
+    status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unauthenticated', message: 'Sign in first.' } }),
+  }));
+  await clickSignOut();
+  await page.waitForURL(/\/signin$/);
+});
+
+h.test('a malformed %-escape in the URL opens the app at the default route', async (s) => {
+  const owner = await createWorkspace(h.url);
+  const channel = await owner.createChannel(uniq('pct-'));
+  const page = await s.open({ user: owner, at: '/c/%E0%A4%A', label: 'owner' });
+  await page.locator(tid('sidebar')).waitFor();
+  await page.locator(tid('channel-header')).waitFor();
+  await eventually(async () => /\/c\/[A-Z0-9]+$/.test(page.url()), { message: `lands on a channel (at ${page.url()})` });
+  assert.ok(channel.id);
+});

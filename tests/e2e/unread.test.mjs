@@ -5,7 +5,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness } from './lib/browser.mjs';
 import { seedTeam, uniq } from './lib/api.mjs';
-import { tid, channelItem, openChannel, eventually, expectMessage } from './lib/ui.mjs';
+import { tid, channelItem, openChannel, eventually, expectMessage, holdResponses } from './lib/ui.mjs';
 
 const h = await harness();
 after(() => h.close());
@@ -67,4 +67,26 @@ h.test('badges count what arrived while signed out', async (s) => {
   const page = await s.open({ user: bea, at: `/c/${a.id}`, label: 'bea' });
   await page.locator(tid('channel-header'), { hasText: a.name }).waitFor();
   await eventually(async () => (await badge(page, b.id)) === 4, { message: 'B shows 4 unread at sign-in' });
+});
+
+h.test('a channel list answer that predates a live message does not wipe its badge', async (s) => {
+  const { owner, members: [bea], channel: a } = await seedTeam(h.url, { members: 1 });
+  const b = await owner.createChannel(uniq('b-'));
+  await bea.join(b.id);
+  const page = await s.open({ user: bea, label: 'bea' });
+  await openChannel(page, a);
+  await channelItem(page, b.id).waitFor();
+
+  // The list is read by the server now, answered later: after the message below arrived live.
+  const held = await holdResponses(page, '**/api/v1/channels', (url) => new URL(url).pathname === '/api/v1/channels');
+  const c = await owner.createChannel(uniq('c-'));
+  await owner.addMembers(c.id, [bea.user.id]); // bea joins: the client reloads its channel list
+  await held.seen();
+  await owner.post(b.id, `while the list was out ${uniq()}`);
+  await eventually(async () => (await badge(page, b.id)) === 1, { message: 'the live message puts a badge on B' });
+  held.release();
+  await channelItem(page, c.id).waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await badge(page, b.id), 1, 'the badge survives the older list answer');
+  await held.done();
 });

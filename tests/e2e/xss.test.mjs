@@ -159,3 +159,38 @@ h.test('[label](url) links: http(s) and mailto become links, other schemes stay 
   }
   await assertNoInjection(page);
 });
+
+h.test('Object.prototype names (:__proto__:, :constructor:, <@__proto__>) render as text and break nothing', async (s) => {
+  const owner = await createWorkspace(h.url, { display_name: 'Ada Owner' });
+  const mallory = await addMember(owner, { display_name: 'Mallory' });
+  const channel = await owner.createChannel(uniq('proto-'));
+  await mallory.join(channel.id);
+  // A status emoji and a reaction named after Object.prototype members, if the server takes them.
+  for (const emoji of ['__proto__', 'constructor']) {
+    await mallory.request('PATCH', '/api/v1/users/me', { status_emoji: emoji, status_text: 'proto' }).catch(() => {});
+  }
+  const texts = [':__proto__:', ':constructor:', ':toString:', ':hasOwnProperty: :valueOf:', '<@__proto__> <#constructor> <@toString>'];
+  const posted = [];
+  for (const t of texts) posted.push(await mallory.post(channel.id, t));
+  for (const emoji of ['__proto__', 'constructor', 'toString']) await mallory.react(posted[0].id, emoji).catch(() => {});
+
+  const page = await s.open({ user: owner, label: 'ada' });
+  await openChannel(page, channel);
+  for (const [i, t] of texts.entries()) {
+    const body = messageById(page, posted[i].id).locator(tid('message-text'));
+    await body.waitFor();
+    // (`__proto__` is also markdown bold: `:**proto**:`.)
+    if (i < 4) assert.equal((await body.innerText()).trim(), i === 0 ? ':proto:' : t, `${t} shows as text`);
+  }
+  const polluted = await page.evaluate(() => Object.getOwnPropertyNames(Object.prototype).filter((k) => /^__\w|^_\w/.test(k) && k !== '__proto__'
+    && !['__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__'].includes(k)));
+  assert.deepEqual(polluted, [], 'nothing written onto Object.prototype');
+  // The app still works: a new message is sent and shown, live for the other member too.
+  const other = await s.open({ user: mallory, label: 'mallory' });
+  await openChannel(other, channel);
+  const marker = `still alive ${uniq()}`;
+  await send(mainComposer(page), marker);
+  await expectMessage(page, marker);
+  await expectMessage(other, marker);
+  await assertNoInjection(page);
+});

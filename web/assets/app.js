@@ -13,7 +13,7 @@ import { initTheme } from './lib/theme.js';
 import { setUnauthorizedHandler } from './lib/api.js';
 import { loadMe, loadUsers, loadChannels, showError, firstPage } from './lib/actions.js';
 import { startConnection } from './lib/connection.js';
-import { registerServiceWorker, notificationPermission } from './lib/notify.js';
+import { registerServiceWorker, notificationPermission, listenForServiceWorker } from './lib/notify.js';
 import { SignIn, CreateWorkspace, AcceptInvite } from './views/auth.js';
 import { Shell } from './views/shell.js';
 
@@ -57,6 +57,7 @@ async function bootstrap() {
 
 initTheme();
 startRouter();
+listenForServiceWorker();
 setUnauthorizedHandler(() => location.assign('/signin'));
 render(html`<${App} />`, document.getElementById('app'));
 if (!AUTH_ROUTES.has(getState().route.name)) bootstrap();

@@ -10,7 +10,7 @@
  */
 
 import * as api from './api.js';
-import { getState, setState, patchIn, updateTimeline, mapMessage } from './store.js';
+import { getState, setState, patchIn, updateTimeline, mapMessage, own } from './store.js';
 import { tlInsert, fresher, withReaction, record } from './timeline.js';
 import { markRead, jumpToLatest } from './history.js';
 import { threadInsert, loadRepliesToEnd } from './threads.js';
@@ -54,7 +54,7 @@ export async function loadUsers() {
 const userFetches = new Map();
 /** Fetches a person not yet known (e.g. a new member), once. */
 export function ensureUser(id) {
-  if (!id || getState().users[id] || userFetches.has(id)) return;
+  if (!id || own(getState().users, id) || userFetches.has(id)) return;
   const p = api
     .get(`/api/v1/users/${encodeURIComponent(id)}`)
     .then((u) => setState((s) => ({ ...s, users: { ...s.users, [u.id]: u } })))
@@ -68,15 +68,44 @@ export function ensureUser(id) {
  */
 export function ensureUsers(ids, max = 12) {
   const users = getState().users;
-  const missing = [...new Set(ids)].filter((id) => id && !users[id] && !userFetches.has(id));
+  const missing = [...new Set(ids)].filter((id) => id && !own(users, id) && !userFetches.has(id));
   for (const id of usersLoaded ? missing : missing.slice(0, max)) ensureUser(id);
 }
 
+/**
+ * A channel from the list answer, merged with the copy held now: messages and read
+ * markers applied while the request was out (`was` is the copy when it left) are kept,
+ * so the badges do not jump back.
+ */
+function mergeChannel(c, cur, was) {
+  if (!cur) return c;
+  const lastSeq = Math.max(c.last_seq || 0, cur.last_seq || 0);
+  const lastRead = Math.max(c.last_read_seq || 0, cur.last_read_seq || 0);
+  let unread = c.unread_count;
+  let mentions = c.mention_count;
+  if (lastRead >= lastSeq) {
+    unread = 0;
+    mentions = 0;
+  } else if ((cur.last_read_seq || 0) > (c.last_read_seq || 0)) {
+    unread = cur.unread_count; // read here meanwhile: the server's counts are older
+    mentions = cur.mention_count;
+  } else if ((cur.last_seq || 0) > (c.last_seq || 0)) {
+    // Messages arrived here that the answer does not know yet.
+    unread += Math.max(0, cur.unread_count - (was ? was.unread_count : 0));
+    mentions += Math.max(0, cur.mention_count - (was ? was.mention_count : 0));
+  }
+  return { ...c, last_seq: lastSeq, last_read_seq: lastRead, unread_count: unread, mention_count: mentions };
+}
+
 export async function loadChannels() {
+  const before = getState().channels;
   const res = await api.get('/api/v1/channels');
-  const channels = {};
-  for (const c of res.channels) channels[c.id] = c;
-  setState((s) => ({ ...s, channels, channelsLoaded: true }));
+  let channels = {};
+  setState((s) => {
+    channels = {};
+    for (const c of res.channels) channels[c.id] = mergeChannel(c, own(s.channels, c.id), own(before, c.id));
+    return { ...s, channels, channelsLoaded: true };
+  });
   ensureUsers(res.channels.flatMap((c) => c.member_ids || []), 40);
   return channels;
 }
@@ -98,16 +127,27 @@ export { openThread, closeThread, loadMoreReplies, loadEarlierReplies } from './
 const pendingKey = (channelId, rootId) => (rootId ? `thread:${rootId}` : channelId);
 
 function setPending(key, fn) {
-  setState((s) => ({ ...s, pending: { ...s.pending, [key]: fn(s.pending[key] || []) } }));
+  setState((s) => ({ ...s, pending: { ...s.pending, [key]: fn(own(s.pending, key) || []) } }));
 }
 
 /** Drops the pending entry of a stored message and puts the message in place. */
+/** Drops the pending and failed sends of `key` whose stored copy is among `messages`. */
+export function dropSettledPending(key, messages) {
+  const ids = new Set(messages.map((m) => m && m.client_msg_id).filter(Boolean));
+  if (!ids.size) return;
+  setState((s) => {
+    const list = own(s.pending, key);
+    if (!list || !list.some((p) => ids.has(p.client_msg_id))) return s;
+    return { ...s, pending: { ...s.pending, [key]: list.filter((p) => !ids.has(p.client_msg_id)) } };
+  });
+}
+
 export function settleMessage(msg) {
   record({ type: 'created', message: msg });
   const key = pendingKey(msg.channel_id, msg.thread_root_id);
   setState((s) => {
     let next = s;
-    const list = s.pending[key];
+    const list = own(s.pending, key);
     if (list && msg.client_msg_id && list.some((p) => p.client_msg_id === msg.client_msg_id)) {
       next = { ...next, pending: { ...next.pending, [key]: list.filter((p) => p.client_msg_id !== msg.client_msg_id) } };
     }
@@ -116,12 +156,12 @@ export function settleMessage(msg) {
       const nt = th && threadInsert(th, msg);
       if (nt && nt !== th) next = { ...next, thread: nt };
     } else {
-      const t = next.timelines[msg.channel_id];
+      const t = own(next.timelines, msg.channel_id);
       if (t) {
         const nt = tlInsert(t, msg);
         if (nt !== t) next = { ...next, timelines: { ...next.timelines, [msg.channel_id]: nt } };
       }
-      if (next.channels[msg.channel_id] && msg.seq > next.channels[msg.channel_id].last_seq) {
+      if (own(next.channels, msg.channel_id) && msg.seq > own(next.channels, msg.channel_id).last_seq) {
         next = { ...next, channels: patchIn(next.channels, msg.channel_id, { last_seq: msg.seq }) };
       }
     }
@@ -167,7 +207,7 @@ export function sendMessage(channelId, text, { threadRootId = null, files = [] }
   };
   setPending(pendingKey(channelId, threadRootId), (list) => [...list, entry]);
   if (!threadRootId) {
-    const t = s.timelines[channelId];
+    const t = own(s.timelines, channelId);
     if (t && t.hasNewer) jumpToLatest(channelId);
     updateTimeline(channelId, (x) => (x.readMarker === null ? x : { ...x, readMarker: null }));
   } else if (s.thread && s.thread.rootId === threadRootId && s.thread.hasMore) {
@@ -179,7 +219,7 @@ export function sendMessage(channelId, text, { threadRootId = null, files = [] }
 /** Sends a failed message again, with the same client_msg_id. */
 export function retrySend(channelId, threadRootId, clientMsgId) {
   const key = pendingKey(channelId, threadRootId);
-  const entry = (getState().pending[key] || []).find((p) => p.client_msg_id === clientMsgId);
+  const entry = (own(getState().pending, key) || []).find((p) => p.client_msg_id === clientMsgId);
   if (!entry) return;
   setPending(key, (list) => list.map((p) => (p.client_msg_id === clientMsgId ? { ...p, state: 'pending', error: null } : p)));
   deliver(entry);
@@ -262,11 +302,18 @@ export async function updateProfile(patch) {
   return user;
 }
 
+/**
+ * Signs out on the server, then goes to the sign-in form. A failure other than 401 (the
+ * session is already gone) leaves the session valid, so it is shown and the app stays.
+ */
 export async function signOut() {
   try {
-    await api.post('/api/v1/auth/logout', {});
-  } catch {
-    /* signed out either way */
+    await api.post('/api/v1/auth/logout', {}, { quiet401: true });
+  } catch (e) {
+    if (!(e && e.status === 401)) {
+      showError(e && e.message ? `Could not sign out: ${e.message}` : 'Could not sign out.');
+      return;
+    }
   }
   location.assign('/signin');
 }

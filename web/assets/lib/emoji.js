@@ -72,7 +72,7 @@ const TABLE = {
 export function emojiFor(name) {
   if (!name) return undefined;
   const bare = name.replace(/^:|:$/g, '').split('::')[0];
-  return TABLE[bare];
+  return Object.hasOwn(TABLE, bare) ? TABLE[bare] : undefined;
 }
 
 /** Every known shortcode, in table order. */

@@ -5,7 +5,7 @@
  * from one event (a read marker that moved backwards) reloads the channel list.
  */
 
-import { getState, setState, patchIn, mapMessage, isDm, mentionsMe, viewport } from './store.js';
+import { getState, setState, patchIn, mapMessage, isDm, mentionsMe, viewport, own } from './store.js';
 import { withReaction, record } from './timeline.js';
 import { settleMessage, applyMessage, refreshChannelsSoon, ensureUser } from './actions.js';
 import { notifyMessage } from './notify.js';
@@ -18,10 +18,10 @@ function onMessageCreated(ev) {
   ensureUser(msg.user_id);
   settleMessage(msg);
   const s = getState();
-  const ch = s.channels[ev.channel_id];
+  const ch = own(s.channels, ev.channel_id);
   // The author stopped typing when the message arrived.
-  const typing = s.typing[ev.channel_id];
-  if (typing && typing[msg.user_id]) {
+  const typing = own(s.typing, ev.channel_id);
+  if (typing && own(typing, msg.user_id)) {
     const rest = { ...typing };
     delete rest[msg.user_id];
     setState((st) => ({ ...st, typing: { ...st.typing, [ev.channel_id]: rest } }));
@@ -61,7 +61,7 @@ function onMessageUpdated(ev) {
 function onMessageDeleted(ev) {
   const msg = ev.message;
   const before = getState();
-  const ch = before.channels[ev.channel_id];
+  const ch = own(before.channels, ev.channel_id);
   applyMessage(msg);
   // An unread message that goes away no longer counts.
   if (ch && !msg.thread_root_id && msg.user_id !== before.me.id && msg.seq > ch.last_read_seq) {
@@ -80,7 +80,7 @@ function onMessageDeleted(ev) {
 }
 
 function findMessage(s, channelId, id) {
-  const t = s.timelines[channelId];
+  const t = own(s.timelines, channelId);
   return (t && t.messages.find((m) => m.id === id)) || null;
 }
 
@@ -99,7 +99,7 @@ function onChannelCreated(ev) {
 
 function onChannelUpdated(ev) {
   setState((s) =>
-    s.channels[ev.channel_id]
+    own(s.channels, ev.channel_id)
       ? { ...s, channels: patchIn(s.channels, ev.channel_id, (c) => ({ ...c, ...ev.channel, last_seq: Math.max(c.last_seq, ev.channel.last_seq) })) }
       : s,
   );
@@ -109,7 +109,7 @@ function onMemberJoined(ev) {
   ensureUser(ev.user_id);
   const s = getState();
   if (ev.user_id === s.me.id) refreshChannelsSoon();
-  else if (s.channels[ev.channel_id] && isDm(s.channels[ev.channel_id])) refreshChannelsSoon();
+  else if (own(s.channels, ev.channel_id) && isDm(own(s.channels, ev.channel_id))) refreshChannelsSoon();
 }
 
 function onMemberLeft(ev) {
@@ -123,7 +123,7 @@ function onMemberLeft(ev) {
 }
 
 function onReadMarker(ev) {
-  const ch = getState().channels[ev.channel_id];
+  const ch = own(getState().channels, ev.channel_id);
   if (!ch) return;
   if (ev.last_read_seq >= ch.last_seq) {
     setState((s) => ({ ...s, channels: patchIn(s.channels, ch.id, { last_read_seq: ev.last_read_seq, unread_count: 0, mention_count: 0 }) }));
@@ -182,7 +182,7 @@ export function applyFrame(frame) {
     const until = Date.now() + Math.max(TYPING_MS, frame.ttl_ms || 0);
     setState((st) => ({
       ...st,
-      typing: { ...st.typing, [frame.channel_id]: { ...(st.typing[frame.channel_id] || {}), [frame.user_id]: until } },
+      typing: { ...st.typing, [frame.channel_id]: { ...(own(st.typing, frame.channel_id) || {}), [frame.user_id]: until } },
     }));
   } else if (frame.type === 'presence') {
     setState((s) => ({ ...s, presence: { ...s.presence, [frame.user_id]: frame.presence } }));

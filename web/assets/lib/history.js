@@ -9,11 +9,11 @@
  */
 
 import * as api from './api.js';
-import { getState, setState, updateTimeline, updateChannel } from './store.js';
+import { getState, setState, updateTimeline, updateChannel, own } from './store.js';
 import {
   emptyTimeline, nextAnchor, tlMerge, tlReplay, pageRange, startRecording, changesIn, PAGE,
 } from './timeline.js';
-import { showError, ensureUsers } from './actions.js';
+import { showError, ensureUsers, dropSettledPending } from './actions.js';
 import { openThread } from './threads.js';
 
 function msgsUrl(id, params) {
@@ -30,7 +30,7 @@ export const firstPage = new Promise((r) => (firstPageDone = r));
  * whether the answer was applied.
  */
 async function fetchInto(id, request, merge) {
-  const t0 = getState().timelines[id];
+  const t0 = own(getState().timelines, id);
   if (!t0) return false;
   const gen = t0.gen;
   const rec = startRecording();
@@ -40,7 +40,8 @@ async function fetchInto(id, request, merge) {
   } catch (e) {
     rec.stop();
     updateTimeline(id, (t) => (t.gen === gen ? { ...t, loading: null, error: t.messages.length ? null : e } : t));
-    if (getState().timelines[id] && getState().timelines[id].messages.length) showError(e);
+    if (own(getState().timelines, id) && own(getState().timelines, id).messages.length) showError(e);
+    refreshIfStale(id);
     return false;
   }
   rec.stop();
@@ -50,13 +51,29 @@ async function fetchInto(id, request, merge) {
     applied = true;
     return tlReplay(merge(t, answer), changesIn(rec.events, id));
   });
-  if (applied) ensureUsers(getState().timelines[id].messages.map((m) => m.user_id));
+  if (applied) {
+    const messages = own(getState().timelines, id).messages;
+    ensureUsers(messages.map((m) => m.user_id));
+    // A send that failed here but was stored (its answer was lost) is shown once: stored.
+    dropSettledPending(id, messages);
+  }
+  refreshIfStale(id);
   return applied;
+}
+
+/** Channels whose refresh after a realtime gap waits for their first page. */
+const stale = new Set();
+
+function refreshIfStale(id) {
+  const t = own(getState().timelines, id);
+  if (!stale.has(id) || (t && t.loading === 'initial')) return;
+  stale.delete(id);
+  if (t) refreshTimeline(id);
 }
 
 /** Opens a channel at its latest page (or around `messageId`); other windows are dropped. */
 export async function openChannel(id, messageId) {
-  const ch = getState().channels[id];
+  const ch = own(getState().channels, id);
   const readMarker = ch ? ch.last_read_seq : null;
   setState((s) => ({ ...s, timelines: { [id]: emptyTimeline(readMarker) } }));
   const done = messageId ? jumpToMessage(id, messageId) : loadLatest(id, { reposition: true });
@@ -81,7 +98,7 @@ export function jumpToLatest(id) {
 }
 
 export function loadOlder(id) {
-  const t = getState().timelines[id];
+  const t = own(getState().timelines, id);
   if (!t || t.loading || !t.hasOlder || !t.messages.length) return undefined;
   const before = t.messages[0].seq;
   updateTimeline(id, (x) => ({ ...x, loading: 'older' }));
@@ -89,7 +106,7 @@ export function loadOlder(id) {
 }
 
 export function loadNewer(id) {
-  const t = getState().timelines[id];
+  const t = own(getState().timelines, id);
   if (!t || t.loading || !t.hasNewer || !t.messages.length) return undefined;
   const after = t.messages[t.messages.length - 1].seq;
   updateTimeline(id, (x) => ({ ...x, loading: 'newer' }));
@@ -97,16 +114,27 @@ export function loadNewer(id) {
 }
 
 /**
- * After a realtime gap: the newest page when the window reaches the newest end, else
- * the window's own range again (edits and deletions it missed).
+ * After a realtime gap: the newest page, merged when the window is that page at the
+ * newest end, else in place of the window.
  */
 export function refreshTimeline(id) {
-  const t = getState().timelines[id];
-  if (!t || t.loading === 'initial') return undefined;
-  if (!t.hasNewer || !t.messages.length) return loadLatest(id);
-  const after = t.messages[0].seq - 1;
-  const limit = Math.min(200, t.messages.length);
-  return fetchInto(id, () => api.get(msgsUrl(id, { after, limit })), (x, page) => tlMerge(x, page.messages, pageRange(page, { after }), 'newest').t);
+  const t = own(getState().timelines, id);
+  if (!t) return undefined;
+  if (t.loading === 'initial') {
+    // The first page is on its way and may predate the gap: refresh once it is in.
+    stale.add(id);
+    return undefined;
+  }
+  if (!t.hasNewer && t.messages.length <= PAGE) return loadLatest(id);
+  // A window away from the newest end, or longer than the page a refresh loads, may hold
+  // messages edited, deleted or reacted to during the gap: it is replaced by the newest
+  // page (shown at the bottom) rather than patched.
+  return fetchInto(id, () => api.get(msgsUrl(id, {})), (x, page) => ({
+    ...tlMerge({ ...x, messages: [], loading: 'initial' }, page.messages, pageRange(page), 'newest').t,
+    highlightId: null,
+    seqAnchor: nextAnchor(),
+    gen: nextAnchor(), // older/newer pages still on their way were for the old window
+  }));
 }
 
 /** Loads the page around a message and highlights it (replies open their thread). */
@@ -132,7 +160,7 @@ export async function jumpToMessage(channelId, messageId) {
       return { ...next, highlightId: anchor.id, seqAnchor: nextAnchor() };
     },
   );
-  if (!ok && getState().timelines[channelId] && getState().timelines[channelId].error) return loadLatest(channelId, { reposition: true });
+  if (!ok && own(getState().timelines, channelId) && own(getState().timelines, channelId).error) return loadLatest(channelId, { reposition: true });
   if (msg.thread_root_id) openThread(msg.thread_root_id, msg.id);
   return ok;
 }
@@ -140,7 +168,7 @@ export async function jumpToMessage(channelId, messageId) {
 const readInFlight = new Map();
 /** Moves the read marker to `seq` (only forwards) and clears the badges. */
 export async function markRead(id, seq) {
-  const ch = getState().channels[id];
+  const ch = own(getState().channels, id);
   if (!ch || seq <= ch.last_read_seq || (readInFlight.get(id) || 0) >= seq) return;
   readInFlight.set(id, seq);
   updateChannel(id, { last_read_seq: seq, unread_count: 0, mention_count: 0 });

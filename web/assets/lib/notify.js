@@ -6,8 +6,9 @@
  */
 
 import * as api from './api.js';
-import { getState, channelLabel, userName } from './store.js';
+import { getState, channelLabel, userName, own } from './store.js';
 import { plainText } from './markdown.js';
+import { navigate } from './router.js';
 
 export const notificationsSupported = () => 'Notification' in window;
 
@@ -24,7 +25,7 @@ export async function requestPermission() {
 export function notifyMessage(ch, msg) {
   if (!notificationsSupported() || Notification.permission !== 'granted' || !document.hidden) return;
   const s = getState();
-  const ctx = { userName: (id) => userName(s, id), channelName: (id) => s.channels[id] && channelLabel(s, s.channels[id]) };
+  const ctx = { userName: (id) => userName(s, id), channelName: (id) => own(s.channels, id) && channelLabel(s, own(s.channels, id)) };
   const where = ch.name ? `#${ch.name}` : channelLabel(s, ch);
   try {
     const n = new Notification(`${userName(s, msg.user_id)} in ${where}`, {
@@ -41,6 +42,27 @@ export function notifyMessage(ch, msg) {
   } catch {
     /* some browsers only allow notifications from a service worker */
   }
+}
+
+/**
+ * Listens for the service worker's {type: 'open', url} (a clicked push notification) and
+ * opens that path with the router; only same-origin app paths are followed.
+ */
+export function listenForServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.addEventListener('message', (e) => {
+    const d = e.data;
+    if (!d || d.type !== 'open' || typeof d.url !== 'string') return;
+    let u;
+    try {
+      u = new URL(d.url, location.origin);
+    } catch {
+      return;
+    }
+    if (u.origin !== location.origin || u.pathname.startsWith('/api/')) return;
+    window.focus();
+    navigate(u.pathname + u.search);
+  });
 }
 
 function urlBase64ToBytes(b64) {

@@ -8,8 +8,16 @@
 
 import { setState } from './store.js';
 
-/** The route for the current location. */
+/** The route for the current location (the default route when it cannot be decoded). */
 export function parseLocation(loc = location) {
+  try {
+    return parse(loc);
+  } catch {
+    return { name: 'home' }; // e.g. a malformed %-escape: decodeURIComponent throws URIError
+  }
+}
+
+function parse(loc) {
   const path = loc.pathname;
   if (path === '/signin') return { name: 'signin' };
   if (path === '/create') return { name: 'create' };

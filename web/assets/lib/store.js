@@ -81,20 +81,23 @@ export function useStore(selector) {
 
 // ---- small immutable helpers ----
 
+/** `obj[key]` when `key` is an own property (never an inherited one such as `__proto__`). */
+export const own = (obj, key) => (obj != null && Object.hasOwn(obj, key) ? obj[key] : undefined);
+
 export function patchIn(obj, key, patch) {
-  const cur = obj[key];
+  const cur = own(obj, key);
   const next = typeof patch === 'function' ? patch(cur) : { ...cur, ...patch };
   if (next === cur) return obj;
   return { ...obj, [key]: next };
 }
 
 export function updateChannel(id, patch) {
-  setState((s) => (s.channels[id] ? { ...s, channels: patchIn(s.channels, id, patch) } : s));
+  setState((s) => (own(s.channels, id) ? { ...s, channels: patchIn(s.channels, id, patch) } : s));
 }
 
 export function updateTimeline(id, fn) {
   setState((s) => {
-    const t = s.timelines[id];
+    const t = own(s.timelines, id);
     if (!t) return s;
     const next = fn(t);
     return next === t ? s : { ...s, timelines: { ...s.timelines, [id]: next } };
@@ -104,7 +107,7 @@ export function updateTimeline(id, fn) {
 /** Applies `fn` to the message `id` wherever it is held: timeline, thread root, replies. */
 export function mapMessage(s, channelId, id, fn) {
   let next = s;
-  const t = s.timelines[channelId];
+  const t = own(s.timelines, channelId);
   if (t) {
     const idx = t.messages.findIndex((m) => m.id === id);
     if (idx >= 0) {
@@ -138,7 +141,7 @@ export function channelLabel(s, ch) {
 }
 
 export function userName(s, id) {
-  const u = s.users[id];
+  const u = own(s.users, id);
   return u ? u.display_name || u.handle : 'Unknown user';
 }
 

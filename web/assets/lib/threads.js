@@ -13,7 +13,7 @@
 import * as api from './api.js';
 import { getState, setState } from './store.js';
 import { mergeById, replayOn, startRecording, withReaction } from './timeline.js';
-import { ensureUsers } from './actions.js';
+import { ensureUsers, dropSettledPending } from './actions.js';
 
 export const THREAD_PAGE = 50;
 export const THREAD_CAP = 150;
@@ -81,13 +81,28 @@ async function fetchInto(gen, request, merge) {
     rec.stop();
     updateThread(gen, (th) => replay(merge(th, answer), rec.events));
     const th = getState().thread;
-    if (th && th.gen === gen) ensureUsers([th.root && th.root.user_id, ...th.replies.map((m) => m.user_id)]);
+    if (th && th.gen === gen) {
+      ensureUsers([th.root && th.root.user_id, ...th.replies.map((m) => m.user_id)]);
+      dropSettledPending(`thread:${th.rootId}`, th.replies);
+    }
     return true;
   } catch (e) {
     rec.stop();
     updateThread(gen, (th) => ({ ...th, loading: null, error: e }));
     return false;
+  } finally {
+    refreshIfStale(gen);
   }
+}
+
+/** The thread (by gen) whose refresh after a realtime gap waits for its first replies. */
+let staleGen = null;
+
+function refreshIfStale(gen) {
+  const th = getState().thread;
+  if (staleGen !== gen || !th || th.gen !== gen || th.loading === 'initial') return;
+  staleGen = null;
+  refreshThread();
 }
 
 const appendPage = (th, page) => capped({ ...th, replies: mergeById(th.replies, page.messages), hasMore: page.has_more, loading: null, error: null }, 'newest');
@@ -160,7 +175,11 @@ export async function loadRepliesToEnd() {
 /** After a realtime gap: the root and the window's replies again (and any new ones). */
 export function refreshThread() {
   const th = getState().thread;
-  if (!th || th.loading === 'initial') return undefined;
+  if (!th) return undefined;
+  if (th.loading === 'initial') {
+    staleGen = th.gen; // refreshed once the first replies are in
+    return undefined;
+  }
   const limit = Math.min(200, Math.max(THREAD_PAGE, th.replies.length + 1));
   return fetchInto(
     th.gen,

@@ -6,7 +6,7 @@
  */
 
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
-import { useStore, setState, getState, channelLabel, isDm, userName } from '../lib/store.js';
+import { useStore, setState, getState, channelLabel, isDm, userName, own } from '../lib/store.js';
 import { openChannel, joinChannel, leaveChannel, showError, toast } from '../lib/actions.js';
 import * as api from '../lib/api.js';
 import { navigate } from '../lib/router.js';
@@ -17,7 +17,7 @@ import { renderMarkdown } from '../lib/markdown.js';
 import { markdownCtx } from './message.js';
 
 function TypingIndicator({ channelId }) {
-  const typing = useStore((s) => s.typing[channelId]);
+  const typing = useStore((s) => own(s.typing, channelId));
   const [, tick] = useState(0);
   const now = Date.now();
   const who = Object.entries(typing || {})
@@ -102,15 +102,15 @@ function usePreview(channelId, known) {
 
 export function ChannelView({ route }) {
   const { channelId, messageId, key } = route;
-  const ch = useStore((s) => s.channels[channelId]);
+  const ch = useStore((s) => own(s.channels, channelId));
   const loaded = useStore((s) => s.channelsLoaded);
-  const timeline = useStore((s) => s.timelines[channelId]);
-  const pending = useStore((s) => s.pending[channelId]);
+  const timeline = useStore((s) => own(s.timelines, channelId));
+  const pending = useStore((s) => own(s.pending, channelId));
   const users = useStore((s) => s.users);
   const meId = useStore((s) => s.me && s.me.id);
   const editing = useStore((s) => s.editing);
   const focused = useStore((s) => s.focused);
-  const label = useStore((s) => (s.channels[channelId] ? channelLabel(s, s.channels[channelId]) : ''));
+  const label = useStore((s) => (own(s.channels, channelId) ? channelLabel(s, own(s.channels, channelId)) : ''));
   const preview = usePreview(channelId, !!ch || !loaded);
   const attach = useRef(null);
   const [dragging, setDragging] = useState(false);
@@ -133,7 +133,7 @@ export function ChannelView({ route }) {
   }
   const isMember = !!ch;
   const lastOwn = () => {
-    const t = getState().timelines[channelId];
+    const t = own(getState().timelines, channelId);
     if (!t) return null;
     for (let i = t.messages.length - 1; i >= 0; i--) if (t.messages[i].user_id === meId && !t.messages[i].deleted) return t.messages[i];
     return null;

@@ -5,7 +5,7 @@
  */
 
 import { html, Component, useEffect, useRef } from '../vendor/preact-htm.js';
-import { useStore } from '../lib/store.js';
+import { useStore, own } from '../lib/store.js';
 
 /** Wraps a function component so it re-renders only when a prop changes identity. */
 export function memo(fn) {
@@ -47,7 +47,7 @@ export function Avatar({ user, size = 36 }) {
 
 /** A person's presence as a dot (`active`, `away` or `offline`). */
 export function PresenceDot({ userId }) {
-  const p = useStore((s) => s.presence[userId]) || 'offline';
+  const p = useStore((s) => own(s.presence, userId)) || 'offline';
   return html`<span class="presence-dot" data-testid="presence-dot" data-presence=${p} title=${p}></span>`;
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { html, useEffect, useState, useRef } from '../vendor/preact-htm.js';
-import { useStore, setState, getState } from '../lib/store.js';
+import { useStore, setState, getState, own } from '../lib/store.js';
 import * as api from '../lib/api.js';
 import { createChannel, joinChannel, openDm, createInvite, deleteMessage, toggleReaction, showError } from '../lib/actions.js';
 import { navigate, channelPath } from '../lib/router.js';
@@ -220,7 +220,7 @@ export function EmojiPicker() {
 
 /** The newest copy of a message in the state (the picker holds the one it opened with). */
 function findCurrent(s, msg) {
-  const t = s.timelines[msg.channel_id];
+  const t = own(s.timelines, msg.channel_id);
   const inList = t && t.messages.find((m) => m.id === msg.id);
   if (inList) return inList;
   if (s.thread) {

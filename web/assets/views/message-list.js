@@ -13,7 +13,7 @@
 
 import { html, Component } from '../vendor/preact-htm.js';
 import { loadOlder, loadNewer, markRead, jumpToLatest } from '../lib/actions.js';
-import { viewport } from '../lib/store.js';
+import { viewport, own } from '../lib/store.js';
 import { continuesGroup, dayKey, formatDay } from '../lib/time.js';
 import { MessageRow } from './message.js';
 
@@ -147,14 +147,14 @@ export class MessageList extends Component {
         rows.push(html`<div key="new-divider" class="new-divider" data-testid="new-messages-divider" role="separator"><span>New messages</span></div>`);
       }
       rows.push(html`<${MessageRow} key=${m.id} msg=${m} grouped=${!dayChanged && !newHere && continuesGroup(prev, m) && !prev.deleted}
-        author=${users[m.user_id]} meId=${meId} highlighted=${t.highlightId === m.id} editing=${editing === m.id} users=${users} />`);
+        author=${own(users, m.user_id)} meId=${meId} highlighted=${t.highlightId === m.id} editing=${editing === m.id} users=${users} />`);
       prev = m;
     }
     if (!t.hasNewer) {
       const sent = new Set(t.messages.slice(-100).map((m) => m.client_msg_id).filter(Boolean));
       for (const p of pending) {
         if (sent.has(p.client_msg_id)) continue;
-        rows.push(html`<${MessageRow} key=${`p-${p.client_msg_id}`} msg=${p} grouped=${continuesGroup(prev, p)} author=${users[p.user_id]} meId=${meId} users=${users} />`);
+        rows.push(html`<${MessageRow} key=${`p-${p.client_msg_id}`} msg=${p} grouped=${continuesGroup(prev, p)} author=${own(users, p.user_id)} meId=${meId} users=${users} />`);
         prev = p;
       }
     }

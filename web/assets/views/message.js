@@ -8,7 +8,7 @@
  */
 
 import { html, useState, useRef, useEffect } from '../vendor/preact-htm.js';
-import { getState, setState, userName, channelLabel } from '../lib/store.js';
+import { getState, setState, userName, channelLabel, own } from '../lib/store.js';
 import { renderMarkdown, isEmojiOnly } from '../lib/markdown.js';
 import { emojiFor } from '../lib/emoji.js';
 import { formatTime, formatFull } from '../lib/time.js';
@@ -27,9 +27,9 @@ export function markdownCtx() {
   markdownCtx.channels = s.channels;
   return {
     meId: s.me && s.me.id,
-    userName: (id) => (s.users[id] ? userName(s, id) : null),
+    userName: (id) => (own(s.users, id) ? userName(s, id) : null),
     userByHandle: (h) => handles.get(h),
-    channelName: (id) => (s.channels[id] ? channelLabel(s, s.channels[id]) : null),
+    channelName: (id) => (own(s.channels, id) ? channelLabel(s, own(s.channels, id)) : null),
     channelByName: (name) => names.get(name) || null,
     onUser: (id) => setState({ profile: id }),
     onChannel: (id) => navigate(channelPath(id)),
@@ -42,7 +42,7 @@ function Reactions({ msg, meId, users }) {
     <div class="reactions">
       ${msg.reactions.map((r) => {
         const mine = r.user_ids.includes(meId);
-        const who = r.user_ids.map((id) => (users[id] ? users[id].display_name : 'someone')).join(', ');
+        const who = r.user_ids.map((id) => (own(users, id) ? own(users, id).display_name : 'someone')).join(', ');
         const glyph = emojiFor(r.emoji);
         return html`
           <button type="button" key=${r.emoji} class=${`reaction${mine ? ' mine' : ''}`} data-testid="reaction" data-emoji=${r.emoji}
@@ -54,6 +54,9 @@ function Reactions({ msg, meId, users }) {
         onClick=${(e) => openPicker(msg, e.currentTarget)}>${Icon.smile}</button>
     </div>`;
 }
+
+/** Image types the server serves inline (and thumbnails): others (svg, heic, tiff…) are file cards. */
+const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 
 const fileUrl = (f) => `/api/v1/files/${encodeURIComponent(f.id)}`;
 
@@ -80,7 +83,7 @@ function Files({ files }) {
   return html`
     <div class="files">
       ${files.map((f) =>
-        f.mime_type.startsWith('image/')
+        INLINE_IMAGE_TYPES.has(String(f.mime_type || '').split(';')[0].trim().toLowerCase())
           ? html`<${ImagePreview} key=${f.id} f=${f} />`
           : html`
             <a key=${f.id} class="file-card" data-testid="file-card" href=${fileUrl(f)} download=${f.name}>

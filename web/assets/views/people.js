@@ -4,7 +4,7 @@
  */
 
 import { html, useEffect, useState } from '../vendor/preact-htm.js';
-import { useStore, setState } from '../lib/store.js';
+import { useStore, setState, own } from '../lib/store.js';
 import * as api from '../lib/api.js';
 import { openDm, showError } from '../lib/actions.js';
 import { navigate, channelPath } from '../lib/router.js';
@@ -47,7 +47,7 @@ export function MembersPanel({ channelId }) {
         ${error && html`<div class="list-status error" role="alert">${error.message}</div>`}
         ${!members && !error && html`<div class="list-status"><span class="spinner"></span>Loading…</div>`}
         ${(members || []).map((m) => {
-          const u = users[m.user.id] || m.user;
+          const u = own(users, m.user.id) || m.user;
           return html`<button type="button" key=${u.id} class="member" data-testid="member" data-user-id=${u.id} onClick=${() => setState({ profile: u.id })}>
             <${Avatar} user=${u} size=${28} />
             <span class="grow"><strong>${u.display_name}</strong> <span class="muted">@${u.handle}</span></span>
@@ -61,9 +61,9 @@ export function MembersPanel({ channelId }) {
 
 export function ProfileCard() {
   const id = useStore((s) => s.profile);
-  const user = useStore((s) => s.users[s.profile]);
+  const user = useStore((s) => own(s.users, s.profile));
   const meId = useStore((s) => s.me && s.me.id);
-  const presence = useStore((s) => s.presence[s.profile]);
+  const presence = useStore((s) => own(s.presence, s.profile));
   useEffect(() => {
     if (id) watchPresence([id]);
   }, [id]);

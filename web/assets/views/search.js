@@ -7,7 +7,7 @@
  */
 
 import { html, useState } from '../vendor/preact-htm.js';
-import { useStore, setState, getState } from '../lib/store.js';
+import { useStore, setState, getState, own } from '../lib/store.js';
 import * as api from '../lib/api.js';
 import { navigate, channelPath } from '../lib/router.js';
 import { plainText } from '../lib/markdown.js';
@@ -94,7 +94,7 @@ export function SearchPanel() {
           const text = r.snippet ? snippetNodes(r.snippet) : highlight(plainText(r.message.text, markdownCtx()), words);
           return html`
             <button type="button" key=${r.message.id} class="search-result" data-testid="search-result" data-message-id=${r.message.id} onClick=${() => open(r)}>
-              <${Avatar} user=${users[r.author.id] || r.author} size=${28} />
+              <${Avatar} user=${own(users, r.author.id) || r.author} size=${28} />
               <span class="grow">
                 <span class="result-head"><strong>${r.author.display_name}</strong><span class="muted"> in ${where} · ${formatWhen(r.message.created_at)}</span></span>
                 <span class="result-text">${text}</span>

@@ -5,7 +5,7 @@
  */
 
 import { html, useEffect, useState } from '../vendor/preact-htm.js';
-import { useStore, setState } from '../lib/store.js';
+import { useStore, setState, own } from '../lib/store.js';
 import * as api from '../lib/api.js';
 import { updateProfile, toast } from '../lib/actions.js';
 import { setPresence } from '../lib/connection.js';
@@ -178,7 +178,7 @@ export function SettingsPanel() {
 }
 
 export function ChannelNotifyDialog({ channelId }) {
-  const ch = useStore((s) => s.channels[channelId]);
+  const ch = useStore((s) => own(s.channels, channelId));
   const [settings, setSettings] = useState(null);
   const [error, setError] = useState(null);
   const url = `/api/v1/channels/${encodeURIComponent(channelId)}/notifications`;

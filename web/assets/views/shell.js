@@ -6,7 +6,7 @@
  */
 
 import { html, useEffect } from '../vendor/preact-htm.js';
-import { useStore, getState, setState, isDm, channelLabel } from '../lib/store.js';
+import { useStore, getState, setState, isDm, channelLabel, own } from '../lib/store.js';
 import { navigate, channelPath } from '../lib/router.js';
 import { Sidebar } from './sidebar.js';
 import { ChannelView } from './channel.js';
@@ -51,7 +51,7 @@ function Home() {
     if (!loaded) return;
     const last = localStorage.getItem(LAST_CHANNEL);
     const s = getState();
-    const target = (last && channels[last]) || sidebarOrder(s)[0];
+    const target = (last && own(channels, last)) || sidebarOrder(s)[0];
     if (target) navigate(channelPath(target.id), { replace: true });
   }, [loaded, channels]);
   if (!loaded) return html`<div class="list-status"><span class="spinner"></span>Loading…</div>`;

@@ -8,7 +8,7 @@
  */
 
 import { html, Component } from '../vendor/preact-htm.js';
-import { useStore, getState } from '../lib/store.js';
+import { useStore, getState, own } from '../lib/store.js';
 import { closeThread, loadMoreReplies, loadEarlierReplies } from '../lib/actions.js';
 import { continuesGroup } from '../lib/time.js';
 import { MessageRow } from './message.js';
@@ -80,14 +80,14 @@ class Replies extends Component {
     const sent = new Set(th.replies.map((m) => m.client_msg_id).filter(Boolean));
     let prev = null;
     const rows = th.replies.map((m) => {
-      const row = html`<${MessageRow} key=${m.id} msg=${m} grouped=${continuesGroup(prev, m)} author=${users[m.user_id]} meId=${meId}
+      const row = html`<${MessageRow} key=${m.id} msg=${m} grouped=${continuesGroup(prev, m)} author=${own(users, m.user_id)} meId=${meId}
         highlighted=${th.highlightId === m.id} editing=${editing === m.id} users=${users} inThread />`;
       prev = m;
       return row;
     });
     for (const p of pending || []) {
       if (sent.has(p.client_msg_id)) continue;
-      rows.push(html`<${MessageRow} key=${`p-${p.client_msg_id}`} msg=${p} grouped=${continuesGroup(prev, p)} author=${users[p.user_id]} meId=${meId} users=${users} inThread />`);
+      rows.push(html`<${MessageRow} key=${`p-${p.client_msg_id}`} msg=${p} grouped=${continuesGroup(prev, p)} author=${own(users, p.user_id)} meId=${meId} users=${users} inThread />`);
       prev = p;
     }
     const count = root ? Math.max(root.reply_count || 0, th.replies.length) : 0;
@@ -98,7 +98,7 @@ class Replies extends Component {
         ${th.error && html`<div class="list-status error" role="alert">${th.error.message}</div>`}
         ${root &&
         html`<div class="thread-root">
-            <${MessageRow} msg=${root} author=${users[root.user_id]} meId=${meId} editing=${editing === root.id} users=${users} inThread isRoot />
+            <${MessageRow} msg=${root} author=${own(users, root.user_id)} meId=${meId} editing=${editing === root.id} users=${users} inThread isRoot />
           </div>
           <div class="thread-count muted">${count} ${count === 1 ? 'reply' : 'replies'}</div>`}
         ${th.dropped.length > 0 &&
@@ -117,9 +117,9 @@ export function ThreadPanel() {
   const users = useStore((s) => s.users);
   const meId = useStore((s) => s.me && s.me.id);
   const editing = useStore((s) => s.editing);
-  const pending = useStore((s) => (s.thread ? s.pending[`thread:${s.thread.rootId}`] : null));
+  const pending = useStore((s) => (s.thread ? own(s.pending, `thread:${s.thread.rootId}`) : null));
   const channelName = useStore((s) => {
-    const ch = s.thread && s.thread.root && s.channels[s.thread.root.channel_id];
+    const ch = s.thread && s.thread.root && own(s.channels, s.thread.root.channel_id);
     return ch && ch.name ? `#${ch.name}` : '';
   });
   if (!th) return null;
