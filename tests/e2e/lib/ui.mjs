@@ -139,3 +139,28 @@ export async function holdResponses(page, pattern, filter = () => true) {
   await page.route(pattern, handler);
   return { release, seen: () => seen, done: () => page.unroute(pattern, handler) };
 }
+
+/**
+ * Dispatches a `paste` (ClipboardEvent) or `dragenter`/`dragover`/`drop` (DragEvent) on the
+ * element, carrying a DataTransfer of files [{name, type, bytes: Buffer}], as a user's paste
+ * or drop would.
+ */
+export async function dispatchFiles(locator, kind, files) {
+  const payload = files.map((f) => ({ name: f.name, type: f.type, b64: Buffer.from(f.bytes).toString('base64') }));
+  await locator.evaluate((el, { kind, payload }) => {
+    const dt = new DataTransfer();
+    for (const f of payload) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      dt.items.add(new File([bytes], f.name, { type: f.type }));
+    }
+    if (kind === 'paste') {
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    } else {
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        el.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }
+    }
+  }, { kind, payload });
+}
