@@ -1,6 +1,7 @@
 /**
- * notify.js: browser notifications. While the tab is hidden, a message that mentions
- * the user (or any DM) shows a desktop notification through the Notification API.
+ * notify.js: browser notifications. While the tab is hidden or the window has no focus, a
+ * message that mentions the user (or any DM) shows a desktop notification through the
+ * Notification API.
  * Web Push: registers /sw.js, subscribes with the server's VAPID key and registers the
  * subscription as a `webpush` target, so pushes arrive even with the tab closed.
  */
@@ -21,9 +22,13 @@ export async function requestPermission() {
   return Notification.requestPermission();
 }
 
-/** Shows a desktop notification for `msg` when the tab is hidden and allowed. */
+/**
+ * Shows a desktop notification for `msg` when allowed and the user is not looking: the
+ * tab is hidden, or the window is behind another one (no focus).
+ */
 export function notifyMessage(ch, msg) {
-  if (!notificationsSupported() || Notification.permission !== 'granted' || !document.hidden) return;
+  const looking = !document.hidden && document.hasFocus();
+  if (!notificationsSupported() || Notification.permission !== 'granted' || looking) return;
   const s = getState();
   const ctx = { userName: (id) => userName(s, id), channelName: (id) => own(s.channels, id) && channelLabel(s, own(s.channels, id)) };
   const where = ch.name ? `#${ch.name}` : channelLabel(s, ch);
@@ -94,7 +99,15 @@ export async function enablePush() {
   const reg = (await registerServiceWorker()) || (await navigator.serviceWorker.ready);
   const { public_key: key } = await api.get('/api/v1/notifications/vapid');
   let sub = await reg.pushManager.getSubscription();
-  if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+  if (!sub) {
+    try {
+      sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    } catch (err) {
+      // The browser's own message ("Registration failed - permission denied" when there is
+      // no push service, e.g. a private window) does not say what failed.
+      throw new Error(`This browser could not subscribe to push notifications (its push service refused: ${(err && err.message) || err}).`);
+    }
+  }
   const json = sub.toJSON();
   await api.post('/api/v1/notifications/targets', { kind: 'webpush', endpoint: json.endpoint, keys: { p256dh: json.keys.p256dh, auth: json.keys.auth } });
 }
