@@ -373,6 +373,10 @@ async fn the_client_is_served_at_the_root_under_a_strict_policy() {
         assert!(after.trim_start().starts_with("</script>"), "inline code");
     }
 
+    // Every module is preloaded at once rather than found one import level at a time.
+    assert!(html.contains(r#"<link rel="modulepreload" href="/assets/app.js">"#));
+    assert!(html.contains(r#"<link rel="modulepreload" href="/assets/lib/realtime.js">"#));
+
     // The client's own routes reload into the same page.
     for path in ["/c/C123", "/signin", "/invite/acme"] {
         let page = fetch(&app, path, &[]).await;
@@ -390,8 +394,17 @@ async fn the_client_is_served_at_the_root_under_a_strict_policy() {
     );
     assert_eq!(script.headers()["content-encoding"], "gzip");
     let etag = script.headers()["etag"].to_str().unwrap().to_owned();
-    let again = fetch(&app, "/assets/app.js", &[("if-none-match", &etag)]).await;
+    let again = fetch(
+        &app,
+        "/assets/app.js",
+        &[("if-none-match", &etag), ("accept-encoding", "gzip")],
+    )
+    .await;
     assert_eq!(again.status().as_u16(), 304);
+    // The other encoding is another representation, with its own tag.
+    let plain = fetch(&app, "/assets/app.js", &[("if-none-match", &etag)]).await;
+    assert_eq!(plain.status().as_u16(), 200);
+    assert_ne!(plain.headers()["etag"].to_str().unwrap(), etag);
 
     // Files that do not exist are 404s, not the page; the API keeps its JSON errors.
     assert_eq!(
