@@ -183,10 +183,17 @@ async fn authentication_failures_are_401s() {
     assert_error_shape(&reply);
     reply.expect(401, "not_authenticated");
 
+    // Another scheme is not ours (a proxy's Basic auth rides along with a browser's
+    // cookie): it authenticates nobody.
+    let req = app
+        .request(Method::GET, "/api/v1/me")
+        .header(AUTHORIZATION, format!("Basic {}", owner.token));
+    app.send_request(req).await.expect(401, "not_authenticated");
+
     for header in [
         "Bearer garbage".to_owned(),
         "Bearer ".to_owned(),
-        format!("Basic {}", owner.token),
+        format!("Token {}", owner.token),
         format!("Bearer {}x", owner.token),
         format!("Bearer {}", "a".repeat(10_000)),
     ] {
