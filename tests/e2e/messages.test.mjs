@@ -7,7 +7,7 @@ import { harness, screenshot } from './lib/browser.mjs';
 import { seedTeam, uniq } from './lib/api.mjs';
 import {
   tid, expectMessage, expectCount, mainComposer, messageAction, messageById, openChannel,
-  send, eventually, messagesWithText, expectConfirmed, channelItem,
+  send, eventually, messagesWithText, expectConfirmed, channelItem, numberIn,
 } from './lib/ui.mjs';
 
 const h = await harness();
@@ -81,11 +81,7 @@ h.test('a reaction toggles live for both', async (s) => {
   await button.click();
 
   const reactionOn = (page) => messageById(page, msg.id).locator(`${tid('reaction')}[data-emoji="${emoji}"]`);
-  const countOn = async (page) => {
-    const r = reactionOn(page);
-    if ((await r.count()) === 0) return 0;
-    return Number((await r.innerText()).match(/\d+/)?.[0]);
-  };
+  const countOn = (page) => numberIn(reactionOn(page));
   await eventually(async () => (await countOn(ada)) === 1, { message: `ada sees ${emoji} 1` });
   await eventually(async () => (await countOn(bea)) === 1, { message: `bea sees ${emoji} 1` });
 

@@ -5,7 +5,7 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, screenshot } from './lib/browser.mjs';
 import { seedTeam, uniq } from './lib/api.mjs';
-import { tid, expectCount, messageById, eventually, channelItem } from './lib/ui.mjs';
+import { tid, expectCount, messageById, eventually, channelItem, numberIn } from './lib/ui.mjs';
 
 const h = await harness();
 after(() => h.close());
@@ -71,9 +71,7 @@ h.test('a search finds nothing in channels the user cannot read', async (s) => {
 
 /** The unread badge of a channel in the sidebar (0 when absent). */
 async function unreadBadge(page, channelId) {
-  const b = channelItem(page, channelId).locator(tid('unread-badge'));
-  if ((await b.count()) === 0) return 0;
-  return Number((await b.innerText()).match(/\d+/)?.[0] ?? NaN);
+  return numberIn(channelItem(page, channelId).locator(tid('unread-badge')));
 }
 
 h.test('a jump far back keeps the unread badge until the newest messages are seen', async (s) => {

@@ -5,15 +5,13 @@ import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness } from './lib/browser.mjs';
 import { seedTeam, uniq } from './lib/api.mjs';
-import { tid, channelItem, openChannel, eventually, expectMessage, holdResponses } from './lib/ui.mjs';
+import { tid, channelItem, openChannel, eventually, expectMessage, holdResponses, numberIn } from './lib/ui.mjs';
 
 const h = await harness();
 after(() => h.close());
 
 async function badge(page, channelId, kind = 'unread-badge') {
-  const b = channelItem(page, channelId).locator(tid(kind));
-  if ((await b.count()) === 0) return 0;
-  return Number((await b.innerText()).match(/\d+/)?.[0] ?? NaN);
+  return numberIn(channelItem(page, channelId).locator(tid(kind)));
 }
 
 h.test('a message in another channel shows a badge; opening it clears the badge', async (s) => {

@@ -164,3 +164,14 @@ export async function dispatchFiles(locator, kind, files) {
     }
   }, { kind, payload });
 }
+
+/**
+ * The number in the first element `locator` matches right now, or 0 when none does. It
+ * never waits: reading `innerText` after a `count()` would wait for an element that
+ * vanished in between (a reaction or badge going away is what tests wait for).
+ */
+export async function numberIn(locator) {
+  const texts = await locator.evaluateAll((els) => els.map((e) => e.innerText));
+  if (texts.length === 0) return 0;
+  return Number(texts[0].match(/\d+/)?.[0] ?? NaN);
+}
