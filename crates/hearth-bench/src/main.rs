@@ -404,7 +404,8 @@ async fn run_scenario(
             json!({ "scenario": "reconnect", "command": command_line, "ours": report })
         }
         Command::History(args) => {
-            let scenario = async |t: &mut Target| history::run(t, args).await;
+            let database = servers.database_url.as_deref();
+            let scenario = async |t: &mut Target| history::run(t, args, database).await;
             let target = match &args.data {
                 Some(dir) => servers.start_in(dir).await?,
                 None => servers.start(&[]).await?,
@@ -416,6 +417,12 @@ async fn run_scenario(
                 &format!("history ({} messages)", report.messages),
                 markdown::latency(&report.latency),
             );
+            if let Some(b) = &report.baseline {
+                row = row.against(
+                    format!("bare page statement: {}", markdown::latency(&b.latency)),
+                    report.ratio.map(|r| r.to_string()),
+                );
+            }
             json!({ "scenario": "history", "command": command_line, "ours": report })
         }
         Command::Search(args) => {

@@ -19,7 +19,9 @@ use crate::files;
 use crate::index;
 use crate::log;
 use crate::reactions;
-use crate::rows::{MessageRow, attachments_column, message_columns, text_array};
+use crate::rows::{
+    MessageRow, PageRow, attachments_column, message_columns, message_reactions, text_array,
+};
 
 /// One message row, without reactions.
 pub(crate) async fn row(
@@ -256,20 +258,19 @@ async fn insert_mentions(
     Ok(())
 }
 
-async fn page(
-    conn: &mut PgConnection,
-    ws: &WorkspaceId,
-    mut rows: Vec<MessageRow>,
-    limit: u32,
-) -> StoreResult<MessagePage> {
+/// The first `limit` rows as a page, learning from the row past them whether more exist.
+fn page(rows: Vec<PageRow>, limit: u32) -> StoreResult<MessagePage> {
     let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok(MessagePage {
-        messages: reactions::attach(conn, ws, rows).await?,
-        has_more,
-    })
+    let messages = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(PageRow::into_message)
+        .collect::<StoreResult<_>>()?;
+    Ok(MessagePage { messages, has_more })
 }
 
+/// A page of a channel's history in one statement, each message with its reactions, so
+/// it needs no transaction to be consistent: one round trip.
 /// Reads one row past the limit to learn whether more exist.
 pub(crate) async fn list_messages(
     conn: &mut PgConnection,
@@ -279,9 +280,11 @@ pub(crate) async fn list_messages(
 ) -> StoreResult<MessagePage> {
     match range {
         HistoryRange::Before { before, limit } => {
-            let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            let rows: Vec<PageRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 message_columns!(),
+                ", ",
+                message_reactions!(),
                 " FROM messages m WHERE m.workspace_id = $1 AND m.channel_id = $2 \
                  AND m.thread_root_id IS NULL AND m.seq < $3 ORDER BY m.seq DESC LIMIT $4"
             ))
@@ -292,14 +295,16 @@ pub(crate) async fn list_messages(
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
-            let mut page = page(conn, ws, rows, limit).await?;
+            let mut page = page(rows, limit)?;
             page.messages.reverse();
             Ok(page)
         }
         HistoryRange::After { after, limit } => {
-            let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            let rows: Vec<PageRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 message_columns!(),
+                ", ",
+                message_reactions!(),
                 " FROM messages m WHERE m.workspace_id = $1 AND m.channel_id = $2 \
                  AND m.thread_root_id IS NULL AND m.seq > $3 ORDER BY m.seq LIMIT $4"
             ))
@@ -310,11 +315,12 @@ pub(crate) async fn list_messages(
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
-            page(conn, ws, rows, limit).await
+            page(rows, limit)
         }
     }
 }
 
+/// A page of a thread's replies, in one statement as [`list_messages`].
 pub(crate) async fn list_replies(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
@@ -322,9 +328,11 @@ pub(crate) async fn list_replies(
     after: i64,
     limit: u32,
 ) -> StoreResult<MessagePage> {
-    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+    let rows: Vec<PageRow> = sqlx::query_as(concat!(
         "SELECT ",
         message_columns!(),
+        ", ",
+        message_reactions!(),
         " FROM messages m WHERE m.workspace_id = $1 AND m.thread_root_id = $2 AND m.seq > $3 \
          ORDER BY m.seq LIMIT $4"
     ))
@@ -335,7 +343,7 @@ pub(crate) async fn list_replies(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    page(conn, ws, rows, limit).await
+    page(rows, limit)
 }
 
 /// A message's new text, with what goes with it: its mentions and its search vector.

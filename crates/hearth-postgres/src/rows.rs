@@ -11,7 +11,7 @@ use hearth_core::model::{
     Attachment, Channel, ChannelKind, ChannelRole, File, ImageSize, Invite, Membership, Message,
     Role, User, Workspace,
 };
-use hearth_core::store::{StoreError, StoreResult};
+use hearth_core::store::{StoreError, StoreResult, reactions_column};
 use hearth_core::value::{
     ChannelName, ChannelPurpose, ChannelTopic, DisplayName, Email, Emoji, FileName, Handle,
     StatusText, WorkspaceName, WorkspaceSlug,
@@ -56,7 +56,21 @@ macro_rules! file_columns {
     };
 }
 
-pub(crate) use {channel_columns, file_columns, membership_columns, message_columns, user_columns};
+/// A message's reactions as one column: a JSON array of `[user_id, emoji]` pairs in the
+/// order they were made, NULL when there are none (read by
+/// `hearth_core::store::reactions_column`).
+macro_rules! message_reactions {
+    () => {
+        "(SELECT json_agg(json_build_array(r.user_id, r.emoji) ORDER BY r.created_at, r.id)::text \
+         FROM reactions r WHERE r.message_id = m.id AND r.workspace_id = m.workspace_id) \
+         AS reactions"
+    };
+}
+
+pub(crate) use {
+    channel_columns, file_columns, membership_columns, message_columns, message_reactions,
+    user_columns,
+};
 
 /// A list of ids or names as one `TEXT[]` parameter (matched with `= ANY($n)`), so the
 /// SQL stays static whatever the list's length.
@@ -224,6 +238,24 @@ impl MessageRow {
             reactions: Vec::new(),
             files,
             client_msg_id: self.client_msg_id,
+        })
+    }
+}
+
+/// A message of a history page with its reactions aggregated into one column (see
+/// [`crate::messages::list_messages`]), so a page is one statement.
+#[derive(FromRow)]
+pub(crate) struct PageRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    reactions: Option<String>,
+}
+
+impl PageRow {
+    pub(crate) fn into_message(self) -> StoreResult<Message> {
+        Ok(Message {
+            reactions: reactions_column(self.reactions.as_deref())?,
+            ..self.message.into_message()?
         })
     }
 }

@@ -249,10 +249,8 @@ impl Store for PgStore {
         channel: &ChannelId,
         range: HistoryRange,
     ) -> StoreResult<MessagePage> {
-        let mut tx = self.snapshot().await?;
-        let out = messages::list_messages(&mut tx, ws, channel, range).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        // One statement: consistent without a transaction.
+        messages::list_messages(&mut *self.read().await?, ws, channel, range).await
     }
 
     async fn list_replies(
@@ -262,10 +260,8 @@ impl Store for PgStore {
         after: i64,
         limit: u32,
     ) -> StoreResult<MessagePage> {
-        let mut tx = self.snapshot().await?;
-        let out = messages::list_replies(&mut tx, ws, root, after, limit).await?;
-        tx.commit().await.map_err(db)?;
-        Ok(out)
+        // One statement: consistent without a transaction.
+        messages::list_replies(&mut *self.read().await?, ws, root, after, limit).await
     }
 
     async fn edit_message(

@@ -15,7 +15,9 @@ use crate::error::db;
 use crate::files;
 use crate::log;
 use crate::reactions;
-use crate::rows::{MessageRow, attachments_column, json_list, message_columns};
+use crate::rows::{
+    MessageRow, PageRow, attachments_column, json_list, message_columns, message_reactions,
+};
 use crate::search::{self, IndexRow};
 
 /// Binds id, workspace, channel, seq, author, text, created_at, thread root, client_msg_id,
@@ -254,20 +256,19 @@ async fn insert_mentions(
     Ok(())
 }
 
-async fn page(
-    conn: &mut SqliteConnection,
-    ws: &WorkspaceId,
-    mut rows: Vec<MessageRow>,
-    limit: u32,
-) -> StoreResult<MessagePage> {
+/// The first `limit` rows as a page, learning from the row past them whether more exist.
+fn page(rows: Vec<PageRow>, limit: u32) -> StoreResult<MessagePage> {
     let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    Ok(MessagePage {
-        messages: reactions::attach(conn, ws, rows).await?,
-        has_more,
-    })
+    let messages = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(PageRow::into_message)
+        .collect::<StoreResult<_>>()?;
+    Ok(MessagePage { messages, has_more })
 }
 
+/// A page of a channel's history in one statement, each message with its reactions, so
+/// it needs no transaction to be consistent: one hand-off to the read connection.
 /// Reads one row past the limit to learn whether more exist.
 pub(crate) async fn list_messages(
     conn: &mut SqliteConnection,
@@ -277,9 +278,11 @@ pub(crate) async fn list_messages(
 ) -> StoreResult<MessagePage> {
     match range {
         HistoryRange::Before { before, limit } => {
-            let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            let rows: Vec<PageRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 message_columns!(),
+                ", ",
+                message_reactions!(),
                 " FROM messages m WHERE m.workspace_id = ? AND m.channel_id = ? \
                  AND m.thread_root_id IS NULL AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
             ))
@@ -290,14 +293,16 @@ pub(crate) async fn list_messages(
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
-            let mut page = page(conn, ws, rows, limit).await?;
+            let mut page = page(rows, limit)?;
             page.messages.reverse();
             Ok(page)
         }
         HistoryRange::After { after, limit } => {
-            let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+            let rows: Vec<PageRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 message_columns!(),
+                ", ",
+                message_reactions!(),
                 " FROM messages m WHERE m.workspace_id = ? AND m.channel_id = ? \
                  AND m.thread_root_id IS NULL AND m.seq > ? ORDER BY m.seq LIMIT ?"
             ))
@@ -308,11 +313,12 @@ pub(crate) async fn list_messages(
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
-            page(conn, ws, rows, limit).await
+            page(rows, limit)
         }
     }
 }
 
+/// A page of a thread's replies, in one statement as [`list_messages`].
 pub(crate) async fn list_replies(
     conn: &mut SqliteConnection,
     ws: &WorkspaceId,
@@ -320,9 +326,11 @@ pub(crate) async fn list_replies(
     after: i64,
     limit: u32,
 ) -> StoreResult<MessagePage> {
-    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+    let rows: Vec<PageRow> = sqlx::query_as(concat!(
         "SELECT ",
         message_columns!(),
+        ", ",
+        message_reactions!(),
         " FROM messages m WHERE m.workspace_id = ? AND m.thread_root_id = ? AND m.seq > ? \
          ORDER BY m.seq LIMIT ?"
     ))
@@ -333,7 +341,7 @@ pub(crate) async fn list_replies(
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    page(conn, ws, rows, limit).await
+    page(rows, limit)
 }
 
 pub(crate) async fn edit_message(

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
 use hearth_core::id::{ChannelId, MessageId, UserId, WorkspaceId};
-use hearth_core::model::{Committed, Message, ReactionSummary};
-use hearth_core::store::{StoreError, StoreResult};
+use hearth_core::model::{Committed, Message};
+use hearth_core::store::{StoreError, StoreResult, summarize};
 use hearth_core::value::Emoji;
 use sqlx::{FromRow, SqliteConnection};
 
@@ -45,25 +45,16 @@ pub(crate) async fn attach(
     .await
     .map_err(db)?;
 
-    let mut by_message: HashMap<String, Vec<ReactionSummary>> = HashMap::new();
+    let mut by_message: HashMap<String, Vec<(UserId, Emoji)>> = HashMap::new();
     for r in reactions {
-        let summaries = by_message.entry(r.message_id).or_default();
-        let user = UserId::from_trusted(r.user_id);
-        match summaries.iter_mut().find(|s| s.emoji.as_str() == r.emoji) {
-            Some(summary) => {
-                summary.count += 1;
-                summary.user_ids.push(user);
-            }
-            None => summaries.push(ReactionSummary {
-                emoji: Emoji::from_trusted(r.emoji),
-                count: 1,
-                user_ids: vec![user],
-            }),
-        }
+        by_message.entry(r.message_id).or_default().push((
+            UserId::from_trusted(r.user_id),
+            Emoji::from_trusted(r.emoji),
+        ));
     }
     rows.into_iter()
         .map(|row| {
-            let reactions = by_message.remove(&row.id).unwrap_or_default();
+            let reactions = summarize(by_message.remove(&row.id).unwrap_or_default());
             Ok(Message {
                 reactions,
                 ..row.into_message()?

@@ -16,6 +16,7 @@
 mod error;
 mod input;
 mod notify;
+mod reactions;
 mod search;
 
 pub use error::{StoreError, StoreResult};
@@ -24,6 +25,7 @@ pub use input::{
     NewSession, NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
 pub use notify::{MAX_PUSH_TARGETS, NotifyStore};
+pub use reactions::{reactions_column, summarize};
 pub use search::{
     RELEVANCE_WINDOW, SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort,
 };

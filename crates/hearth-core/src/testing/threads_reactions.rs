@@ -214,6 +214,30 @@ pub async fn reactions_are_idempotent_and_ordered(store: Arc<dyn Store>) {
     );
     assert_eq!(now.reactions.len(), 2);
     assert_eq!(f.message(&message.id).await, now);
+
+    // History pages carry the same reactions, emojis and users in the same order.
+    let range = HistoryRange::Before {
+        before: i64::MAX,
+        limit: 50,
+    };
+    let page = store.list_messages(ws, &channel.id, range).await.unwrap();
+    assert_eq!(page.messages, std::slice::from_ref(&now));
+    let reply = f.reply(&message, &f.bob, "congrats").await;
+    store
+        .add_reaction(ws, &reply.id, &late.id, &rocket)
+        .await
+        .unwrap();
+    let reacted = store
+        .add_reaction(ws, &reply.id, &early.id, &rocket)
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(
+        reacted.reactions[0].user_ids,
+        [late.id.clone(), early.id.clone()]
+    );
+    let replies = store.list_replies(ws, &message.id, 0, 10).await.unwrap();
+    assert_eq!(replies.messages, [reacted]);
 }
 
 pub async fn remove_reaction(store: Arc<dyn Store>) {

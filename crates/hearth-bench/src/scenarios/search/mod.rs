@@ -185,11 +185,13 @@ impl Backend {
     }
 }
 
-/// A read-only connection to a SQLite database the server may be writing (WAL).
-async fn sqlite_reader(path: &Path) -> anyhow::Result<sqlx::SqliteConnection> {
+/// A read-only connection to a SQLite database the server may be writing (WAL), set up as
+/// the server's read connections are (the file mapped into memory, up to SQLite's cap).
+pub(crate) async fn sqlite_reader(path: &Path) -> anyhow::Result<sqlx::SqliteConnection> {
     SqliteConnectOptions::from_str("sqlite://")?
         .filename(path)
         .read_only(true)
+        .pragma("mmap_size", "2147418112")
         .connect()
         .await
         .with_context(|| format!("opening {}", path.display()))
@@ -461,7 +463,7 @@ impl Tally {
 }
 
 /// Waits until the server indexed the backlog; `started` is when it was started.
-async fn wait_for_index(
+pub(crate) async fn wait_for_index(
     target: &Target,
     backend: &Backend,
     backlog: u64,

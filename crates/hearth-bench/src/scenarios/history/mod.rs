@@ -8,6 +8,12 @@
 //! number of messages (50, or all of a smaller channel), all of that channel, in strictly
 //! increasing seq, ending at the newest message posted to it. A wrong page or a refused
 //! request makes the run unclean.
+//!
+//! On a generated directory the server first indexes its messages for search; the reads
+//! start once that is done, so they do not share the cores with it.
+//!
+//! With `--baseline` the same readers then run the server's page statement in a bare loop
+//! on the same database ([`baseline`]), and the report gives `ours / baseline`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,13 +31,18 @@ use crate::client::client_msg_id;
 use crate::generate::{ChannelFacts, Manifest};
 use crate::progress;
 use crate::scenarios::run_tag;
+use crate::scenarios::search::{Backend, wait_for_index};
 use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
-use crate::stats::{Latency, LatencySummary};
+use crate::stats::{Latency, LatencySummary, Ratios};
+
+pub mod baseline;
 
 /// The page size asked for.
 const PAGE: u32 = 50;
 /// Problems kept verbatim for the report.
 const KEPT_ERRORS: usize = 10;
+/// How long the server may take to index a generated directory for search.
+const INDEX_TIMEOUT: Duration = Duration::from_secs(3_600);
 
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArgs {
@@ -60,6 +71,10 @@ pub struct HistoryArgs {
     /// the API (`--messages` and `--channels` are then those of the directory).
     #[arg(long, value_name = "DIR")]
     pub data: Option<std::path::PathBuf>,
+    /// Then run the server's page statement in a bare loop on the same database, the same
+    /// readers for the same time, and report the ratio.
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +94,10 @@ pub struct HistoryReport {
     pub wrong_pages: u64,
     /// From sending each request to its whole answer.
     pub latency: LatencySummary,
+    /// The bare page statement on the same database (`--baseline`).
+    pub baseline: Option<baseline::ReadBaseline>,
+    /// Ours over the baseline.
+    pub ratio: Option<Ratios>,
     pub first_errors: Vec<String>,
     pub server_memory: Option<ProcessMemory>,
     pub server_log: Option<LogSummary>,
@@ -113,6 +132,14 @@ impl HistoryReport {
             ),
             format!("latest page: {}", self.latency),
         ];
+        if let (Some(b), Some(ratio)) = (&self.baseline, &self.ratio) {
+            lines.push(format!(
+                "baseline, {}: {} reads ({:.0}/s), {} short pages",
+                b.storage, b.reads, b.reads_per_s, b.short_pages
+            ));
+            lines.push(format!("baseline page: {}", b.latency));
+            lines.push(format!("ours / baseline: {ratio}"));
+        }
         lines.extend(self.first_errors.iter().map(|e| format!("  error: {e}")));
         lines.extend(server_lines(
             self.server_memory.as_ref(),
@@ -134,6 +161,14 @@ impl HistoryReport {
         }
         if self.wrong_pages > 0 {
             failures.push(format!("{} pages were wrong", self.wrong_pages));
+        }
+        if let Some(b) = &self.baseline {
+            if b.reads == 0 {
+                failures.push("the baseline made no read".to_owned());
+            }
+            if b.short_pages > 0 {
+                failures.push(format!("{} baseline pages were short", b.short_pages));
+            }
         }
         failures
     }
@@ -167,7 +202,13 @@ impl Rng {
     }
 }
 
-pub async fn run(target: &mut Target, args: &HistoryArgs) -> anyhow::Result<HistoryReport> {
+/// Runs the reads against `target`; `database_url` is the PostgreSQL database the server
+/// runs on, if it does (the baseline's database; otherwise the server's SQLite file).
+pub async fn run(
+    target: &mut Target,
+    args: &HistoryArgs,
+    database_url: Option<&str>,
+) -> anyhow::Result<HistoryReport> {
     if target.baseline {
         bail!("history has no broadcast baseline");
     }
@@ -176,7 +217,13 @@ pub async fn run(target: &mut Target, args: &HistoryArgs) -> anyhow::Result<Hist
     }
     let readers = args.readers;
     let (stage, owner, channels, posted) = match &args.data {
-        Some(dir) => generated(dir)?,
+        Some(dir) => {
+            let filled = generated(dir)?;
+            let backend = Backend::Sqlite(dir.join("hearth.db"));
+            let backlog = backend.unindexed().await?;
+            wait_for_index(target, &backend, backlog, Instant::now(), INDEX_TIMEOUT).await?;
+            filled
+        }
         None => fill_over_api(target, args).await?,
     };
     let api = Api::with_pool(&target.base_url, readers)?;
@@ -238,6 +285,11 @@ pub async fn run(target: &mut Target, args: &HistoryArgs) -> anyhow::Result<Hist
     }
     let elapsed = begin.elapsed().as_secs_f64();
     first_errors.truncate(KEPT_ERRORS);
+    let latency = latency.summary();
+    let baseline = match args.baseline {
+        true => Some(run_baseline(target, args, database_url, &channels, &posted).await?),
+        false => None,
+    };
     Ok(HistoryReport {
         generated: args.data.is_some(),
         messages,
@@ -250,11 +302,44 @@ pub async fn run(target: &mut Target, args: &HistoryArgs) -> anyhow::Result<Hist
         reads_per_s: reads as f64 / elapsed,
         read_errors,
         wrong_pages,
-        latency: latency.summary(),
+        latency,
+        ratio: baseline.as_ref().map(|b| Ratios::of(&latency, &b.latency)),
+        baseline,
         first_errors,
         server_memory: target.memory(),
         server_log: target.log_summary(),
     })
+}
+
+/// The bare page statement on the server's database, the server idle meanwhile.
+async fn run_baseline(
+    target: &Target,
+    args: &HistoryArgs,
+    database_url: Option<&str>,
+    channels: &[String],
+    posted: &HashMap<String, Posted>,
+) -> anyhow::Result<baseline::ReadBaseline> {
+    let backend = match (database_url, &args.data) {
+        (Some(url), _) => Backend::Postgres(url.to_owned()),
+        (None, Some(dir)) => Backend::Sqlite(dir.join("hearth.db")),
+        (None, None) => match target.data_dir() {
+            Some(dir) => Backend::Sqlite(dir.join("hearth.db")),
+            None => bail!("--baseline needs the server's database: not known for --server"),
+        },
+    };
+    eprintln!("baseline: the bare page statement on {}", backend.name());
+    let channels: Vec<(String, u64)> = channels
+        .iter()
+        .map(|c| (c.clone(), posted.get(c).map_or(0, |p| p.count)))
+        .collect();
+    baseline::run(
+        &backend,
+        &channels,
+        args.readers,
+        Duration::from_secs(args.duration),
+        args.requests,
+    )
+    .await
 }
 
 /// How the workspace was filled.
