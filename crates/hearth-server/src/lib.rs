@@ -17,6 +17,7 @@ pub mod extract;
 pub mod files;
 pub mod gateway;
 pub mod maintenance;
+pub mod memo;
 pub mod migrate_data;
 pub mod notify;
 pub mod state;

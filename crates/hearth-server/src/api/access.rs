@@ -34,6 +34,40 @@ pub async fn channel(state: &AppState, me: &User, raw_id: &str) -> ApiResult<Vis
     })
 }
 
+/// [`channel`] for a request that only checks the caller's access before acting on the
+/// channel (posting, reading history): answered from the node's access cache when it has
+/// a fresh entry. The channel's `last_message_seq` and the membership's `last_read_seq`
+/// may then be up to a second old; see `api::access_cache` for why access itself is not.
+pub async fn channel_to_use(
+    state: &AppState,
+    me: &User,
+    raw_id: &str,
+) -> ApiResult<VisibleChannel> {
+    let not_found = || ApiError::not_found(NotFound::Channel);
+    let id = ChannelId::parse(raw_id).ok_or_else(not_found)?;
+    let ws = &me.workspace_id;
+    let cache = state.hub.access();
+    let (channel, membership) = match cache.get(ws, &id, &me.id) {
+        Ok(access) => access,
+        Err(ticket) => {
+            let access = state
+                .store
+                .channel_for(ws, &id, &me.id)
+                .await?
+                .ok_or_else(not_found)?;
+            cache.store(ticket, &me.id, &access);
+            access
+        }
+    };
+    if !permission::can_see_channel(me, &channel, membership.as_ref()) {
+        return Err(not_found());
+    }
+    Ok(VisibleChannel {
+        channel,
+        membership,
+    })
+}
+
 /// A message the caller can see (it can see the message's channel), and that channel.
 pub async fn message(
     state: &AppState,

@@ -68,7 +68,7 @@ pub async fn post(
     channel_id: &str,
     req: wire::PostMessageRequest,
 ) -> ApiResult<Posted> {
-    let visible = access::channel(state, me, channel_id).await?;
+    let visible = access::channel_to_use(state, me, channel_id).await?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
     let retry = req.client_msg_id.is_some();
     let file_ids = access::shareable_files(state, me, &req.file_ids, retry).await?;
@@ -149,7 +149,7 @@ pub async fn list_messages(
     Path(id): Path<String>,
     Query(params): Query<HistoryParams>,
 ) -> ApiResult<Json<wire::MessagePage>> {
-    let visible = access::channel(&state, &me.user, &id).await?;
+    let visible = access::channel_to_use(&state, &me.user, &id).await?;
     let range = params.range()?;
     let page = state
         .store

@@ -5,6 +5,7 @@
 //! `#[utoipa::path]` annotation; the OpenAPI test fails for a route the document lacks.
 
 pub mod access;
+pub mod access_cache;
 mod accounts;
 mod channels;
 mod events;

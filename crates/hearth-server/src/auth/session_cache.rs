@@ -13,10 +13,8 @@
 //! - **Deactivation, role or profile changes**: they commit a `user.updated` event;
 //!   `Hub::publish` forgets every session of that account. This node publishes before it
 //!   answers the change; other nodes hear it over the bus.
-//! - **A lookup racing with one of these**: an entry is stored only if no forgetting
-//!   happened since its lookup began (a generation counter, checked under the same lock as
-//!   the insert), so a read that saw the session just before its deletion cannot
-//!   re-insert it afterwards.
+//! - **A lookup racing with one of these**: it cannot re-insert what it read (see
+//!   [`crate::memo`]).
 //!
 //! With several nodes the bus (Redis) is at-most-once: a lost signal would leave another
 //! node serving a revoked session. Entries therefore live at most [`TTL`] (one second):
@@ -24,100 +22,51 @@
 //! session within that second. On one node (the in-process bus) nothing is lost and the
 //! revocation is immediate.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use hearth_core::Timestamp;
 use hearth_core::id::{UserId, WorkspaceId};
 use hearth_core::model::Session;
 use hearth_core::secret::SecretHash;
 
-/// The longest an entry is served without asking the store again: the bound on how long a
-/// session revoked on another node can still work here if the bus lost the signal.
-pub const TTL: Duration = Duration::from_secs(1);
+pub use crate::memo::TTL;
+use crate::memo::{Memo, Ticket};
 
-/// At most this many sessions are remembered (about 0.5 KiB each); a full cache first
-/// drops its stale entries, and if it is still full it stores nothing more.
+/// At most this many sessions are remembered (about 0.5 KiB each).
 const CAPACITY: usize = 10_000;
 
-#[derive(Default)]
 pub struct SessionCache {
-    inner: Mutex<Inner>,
+    memo: Memo<SecretHash, Session>,
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<SecretHash, Entry>,
-    /// Bumped by every forgetting; see the module docs.
-    generation: u64,
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self {
+            memo: Memo::new(CAPACITY),
+        }
+    }
 }
-
-struct Entry {
-    session: Session,
-    stored: Instant,
-}
-
-/// Where a lookup started, to hand back to [`SessionCache::store`].
-#[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
 
 impl SessionCache {
-    /// The cached session of `token`, if one is fresh; otherwise the ticket with which to
-    /// store what the store says.
+    /// The cached session of `token`, if one is fresh and not expired; otherwise the ticket
+    /// with which to store what the store says.
     pub fn get(&self, token: &SecretHash) -> Result<Session, Ticket> {
-        let inner = self.lock();
-        match inner.entries.get(token) {
-            Some(entry)
-                if entry.stored.elapsed() < TTL && entry.session.expires_at > Timestamp::now() =>
-            {
-                Ok(entry.session.clone())
-            }
-            _ => Err(Ticket(inner.generation)),
-        }
+        self.memo
+            .get(token, |session| session.expires_at > Timestamp::now())
     }
 
     /// Remembers what the store said of `token`, unless something was forgotten since the
     /// lookup's `ticket` was taken.
     pub fn store(&self, ticket: Ticket, token: &SecretHash, session: &Session) {
-        let mut inner = self.lock();
-        if inner.generation != ticket.0 {
-            return;
-        }
-        if inner.entries.len() >= CAPACITY {
-            inner.entries.retain(|_, e| e.stored.elapsed() < TTL);
-            if inner.entries.len() >= CAPACITY {
-                return;
-            }
-        }
-        inner.entries.insert(
-            token.clone(),
-            Entry {
-                session: session.clone(),
-                stored: Instant::now(),
-            },
-        );
+        self.memo.store(ticket, token.clone(), session.clone());
     }
 
     /// Forgets one session (it ended).
     pub fn forget_session(&self, token: &SecretHash) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.entries.remove(token);
+        self.memo.forget(token);
     }
 
     /// Forgets every session of an account (it changed: deactivated, a new role...).
     pub fn forget_user(&self, ws: &WorkspaceId, user: &UserId) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner
-            .entries
-            .retain(|_, e| !(e.session.user.id == *user && e.session.user.workspace_id == *ws));
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding this lock cannot leave the map half-updated in a way that
-        // matters (every operation is one map call), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.memo
+            .forget_where(|_, s| s.user.id == *user && s.user.workspace_id == *ws);
     }
 }

@@ -230,3 +230,55 @@ async fn group_dms_hold_up_to_nine_people() {
         .await
         .expect(422, "too_many_members");
 }
+
+/// Posting and reading history check access through the node's access cache: a change of
+/// membership or of the channel must apply to the very next request, even one made right
+/// after the same user's requests filled the cache.
+#[tokio::test]
+async fn access_changes_apply_to_the_next_post_and_history_read() {
+    let app = TestApp::spawn().await;
+    let owner = app.create_workspace("acme").await;
+    let bob = app.add_user(&owner, "bob@acme.test", "member").await;
+    let carol = app.add_user(&owner, "carol@acme.test", "member").await;
+    let secret = app.create_channel(&owner, "secret", true).await;
+    let members_path = format!("/api/v1/channels/{secret}/members");
+    app.post(&owner, &members_path, json!({"user_ids": [bob.user_id]}))
+        .await
+        .ok();
+    let history = |channel: &str| format!("/api/v1/channels/{channel}/messages");
+
+    // Bob posts and reads, then is removed: both are refused at once.
+    app.send(&bob, &secret, "hi").await;
+    app.get(&bob, &history(&secret)).await.ok();
+    let removed = app
+        .delete(&owner, &format!("{members_path}/{}", bob.user_id))
+        .await;
+    assert_eq!(removed.status, 204);
+    app.post(&bob, &history(&secret), json!({"text": "still here?"}))
+        .await
+        .expect(404, "channel_not_found");
+    app.get(&bob, &history(&secret))
+        .await
+        .expect(404, "channel_not_found");
+
+    // Carol reads a public channel she has not joined, may not post, joins, and posts.
+    let open = app.create_channel(&owner, "open", false).await;
+    app.get(&carol, &history(&open)).await.ok();
+    app.post(&carol, &history(&open), json!({"text": "may I?"}))
+        .await
+        .expect(403, "not_in_channel");
+    app.join(&carol, &open).await;
+    app.send(&carol, &open, "joined").await;
+
+    // Once the channel is archived, her next post is refused.
+    app.patch(
+        &owner,
+        &format!("/api/v1/channels/{open}"),
+        json!({"archived": true}),
+    )
+    .await
+    .ok();
+    app.post(&carol, &history(&open), json!({"text": "one more"}))
+        .await
+        .expect(403, "channel_archived");
+}

@@ -48,6 +48,7 @@ use tokio::sync::mpsc;
 
 use self::link::{NodeId, PresenceLink, RemoteStatus, Report};
 use super::outbox::{ConnId, Outbox};
+use crate::api::access_cache::AccessCache;
 use crate::auth::SessionCache;
 
 /// The hub's tunables; the defaults are the product's behaviour.
@@ -207,6 +208,8 @@ pub struct Hub {
     /// every session end, this node's and the other nodes', passes through `publish` and
     /// `end_session` here, which is what the cache must forget on (see its docs).
     sessions: Arc<SessionCache>,
+    /// The node's channel access lookups, kept by the hub for the same reason.
+    access: Arc<AccessCache>,
     /// The other nodes, for presence lookups; `None` on a single node.
     link: Option<Arc<dyn PresenceLink>>,
 }
@@ -242,6 +245,7 @@ impl Hub {
             shards: shards.into(),
             stats,
             sessions: Arc::default(),
+            access: Arc::default(),
             link,
         }
     }
@@ -253,6 +257,11 @@ impl Hub {
     /// The session lookups this node remembers, kept true by what the hub hears.
     pub fn sessions(&self) -> &SessionCache {
         &self.sessions
+    }
+
+    /// The channel access lookups this node remembers, kept true by what the hub hears.
+    pub fn access(&self) -> &AccessCache {
+        &self.access
     }
 
     /// Sends a command to the shard that owns `ws`. The queue is unbounded on purpose:
@@ -356,6 +365,7 @@ impl Hub {
             if let EventPayload::UserUpdated { user } = &event.payload {
                 self.sessions.forget_user(ws, &user.id);
             }
+            self.access.forget_on(ws, &event.payload);
         }
         if !events.is_empty() {
             self.send(
