@@ -7,6 +7,7 @@ use hearth_core::id::{ChannelId, FileId, MessageId, UserId};
 use hearth_core::model::{Channel, File, MAX_FILES_PER_MESSAGE, Membership, Message, User};
 use hearth_core::permission;
 
+use crate::api::access_cache::Access;
 use crate::error::{ApiError, ApiResult, NotFound};
 use crate::state::AppState;
 
@@ -16,22 +17,14 @@ pub struct VisibleChannel {
     pub membership: Option<Membership>,
 }
 
+/// A channel the caller can see, read from the store.
 pub async fn channel(state: &AppState, me: &User, raw_id: &str) -> ApiResult<VisibleChannel> {
-    let not_found = || ApiError::not_found(NotFound::Channel);
-    let id = ChannelId::parse(raw_id).ok_or_else(not_found)?;
-    let ws = &me.workspace_id;
-    let (channel, membership) = state
+    let id = channel_id(raw_id)?;
+    let found = state
         .store
-        .channel_for(ws, &id, &me.id)
-        .await?
-        .ok_or_else(not_found)?;
-    if !permission::can_see_channel(me, &channel, membership.as_ref()) {
-        return Err(not_found());
-    }
-    Ok(VisibleChannel {
-        channel,
-        membership,
-    })
+        .channel_for(&me.workspace_id, &id, &me.id)
+        .await?;
+    visible(me, found)
 }
 
 /// [`channel`] for a request that only checks the caller's access before acting on the
@@ -43,29 +36,39 @@ pub async fn channel_to_use(
     me: &User,
     raw_id: &str,
 ) -> ApiResult<VisibleChannel> {
-    let not_found = || ApiError::not_found(NotFound::Channel);
-    let id = ChannelId::parse(raw_id).ok_or_else(not_found)?;
+    let id = channel_id(raw_id)?;
     let ws = &me.workspace_id;
     let cache = state.hub.access();
-    let (channel, membership) = match cache.get(ws, &id, &me.id) {
-        Ok(access) => access,
+    let found = match cache.get(ws, &id, &me.id) {
+        Ok(access) => Some(access),
         Err(ticket) => {
-            let access = state
-                .store
-                .channel_for(ws, &id, &me.id)
-                .await?
-                .ok_or_else(not_found)?;
-            cache.store(ticket, &me.id, &access);
-            access
+            let found = state.store.channel_for(ws, &id, &me.id).await?;
+            if let Some(access) = &found {
+                cache.store(ticket, &me.id, access);
+            }
+            found
         }
     };
-    if !permission::can_see_channel(me, &channel, membership.as_ref()) {
-        return Err(not_found());
+    visible(me, found)
+}
+
+fn channel_id(raw_id: &str) -> ApiResult<ChannelId> {
+    ChannelId::parse(raw_id).ok_or_else(|| ApiError::not_found(NotFound::Channel))
+}
+
+/// The channel found for the caller, if the caller may see it; 404 otherwise.
+fn visible(me: &User, found: Option<Access>) -> ApiResult<VisibleChannel> {
+    match found {
+        Some((channel, membership))
+            if permission::can_see_channel(me, &channel, membership.as_ref()) =>
+        {
+            Ok(VisibleChannel {
+                channel,
+                membership,
+            })
+        }
+        _ => Err(ApiError::not_found(NotFound::Channel)),
     }
-    Ok(VisibleChannel {
-        channel,
-        membership,
-    })
 }
 
 /// A message the caller can see (it can see the message's channel), and that channel.

@@ -28,8 +28,10 @@ use hearth_core::model::{Channel, Membership};
 pub use crate::memo::TTL;
 use crate::memo::{Memo, Ticket};
 
-/// At most this many lookups are remembered (about 0.5 KiB each).
-const CAPACITY: usize = 50_000;
+/// At most this many lookups are remembered (about 0.5 KiB each, so 10 MiB at most).
+/// Entries older than a second make room first, so this bounds the distinct (channel,
+/// user) pairs posting or reading within one second, far above what one node serves.
+const CAPACITY: usize = 20_000;
 
 type Key = (WorkspaceId, ChannelId, UserId);
 
