@@ -40,6 +40,7 @@ use crate::scenarios::files::{self, FilesArgs};
 use crate::scenarios::history::{self, HistoryArgs};
 use crate::scenarios::idle::{self, IdleArgs};
 use crate::scenarios::idle_workers::{self, IdleWorkerArgs};
+use crate::scenarios::multi_node::{self, MultiNodeArgs, MultiNodeLoad};
 use crate::scenarios::notify::{self, NotifyArgs};
 use crate::scenarios::reconnect::{self, ReconnectArgs};
 use crate::scenarios::search::{self, SearchArgs};
@@ -118,6 +119,9 @@ enum Command {
     Reconnect(ReconnectArgs),
     /// Small-room delivery within one node and across two nodes (PostgreSQL and Redis).
     CrossNode(CrossNodeArgs),
+    /// Small-rooms or big-room on several nodes (PostgreSQL and Redis): every client on
+    /// one node against the clients spread over all of them.
+    MultiNode(MultiNodeArgs),
     /// The latest page of a random channel's history, in a filled workspace.
     History(HistoryArgs),
     /// Full-text search over a generated workspace, by kind of query, against the raw
@@ -381,6 +385,37 @@ async fn run_scenario(
             );
             json!({ "scenario": "cross-node", "command": command_line, "report": report })
         }
+        Command::MultiNode(args) => {
+            args.check()?;
+            let mut nodes = servers.nodes(args.nodes, &args.node_args()).await?;
+            let sources = global.sources;
+            let outcome = match &args.load {
+                MultiNodeLoad::SmallRooms(load) => {
+                    let leg = async |a: &mut Target, others: &[Target]| {
+                        small_rooms::run_spread(a, others, load, sources).await
+                    };
+                    multi_node::legs(&mut nodes, leg)
+                        .await
+                        .map(|(one, spread)| {
+                            compare_nodes(args, command_line, one, spread, &mut failures, &mut row)
+                        })
+                }
+                MultiNodeLoad::BigRoom(load) => {
+                    let leg = async |a: &mut Target, others: &[Target]| {
+                        big_room::run_spread(a, others, load, sources).await
+                    };
+                    multi_node::legs(&mut nodes, leg)
+                        .await
+                        .map(|(one, spread)| {
+                            compare_nodes(args, command_line, one, spread, &mut failures, &mut row)
+                        })
+                }
+            };
+            for node in nodes {
+                node.stop().await;
+            }
+            outcome?
+        }
         Command::Reconnect(args) => {
             let scenario = async |t: &mut Target| reconnect::run(t, args, global.sources).await;
             let report = run_on(servers.start(&[]).await?, scenario).await?;
@@ -580,15 +615,38 @@ impl Servers {
                 "cross-node: give both --server (node A) and --second-server (node B), or neither"
             ),
         }
+        let mut nodes = self.nodes(2, &args.node_args()).await?.into_iter();
+        let (Some(a), Some(b)) = (nodes.next(), nodes.next()) else {
+            bail!("two nodes were started, fewer came back");
+        };
+        Ok((a, b))
+    }
+
+    /// `count` nodes of one deployment, started here on the run's PostgreSQL database
+    /// with `extra` arguments (their bus); stopped again if one fails to start.
+    async fn nodes(&self, count: usize, extra: &[String]) -> anyhow::Result<Vec<Target>> {
+        if self.external.is_some() {
+            bail!("several nodes are started here: drop --server");
+        }
         if Storage::of_run(None, &self.args) == Storage::Sqlite {
             bail!(
-                "cross-node starts two nodes on one PostgreSQL database: pass --postgres[=URL] \
+                "several nodes share one PostgreSQL database: pass --postgres[=URL] \
                  (or --server-arg --database --server-arg postgres://...)"
             );
         }
-        let a = self.start(&args.node_args()).await?;
-        let b = self.start(&args.node_args()).await?;
-        Ok((a, b))
+        let mut nodes = Vec::with_capacity(count);
+        for _ in 0..count {
+            match self.start(extra).await {
+                Ok(node) => nodes.push(node),
+                Err(e) => {
+                    for node in nodes {
+                        node.stop().await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(nodes)
     }
 }
 
@@ -658,6 +716,49 @@ fn compare<R: Report>(
         "command": command_line,
         "ours": ours,
         "baseline": baseline,
+        "ratio": ratios,
+    })
+}
+
+/// Prints both legs of a multi-node run and the ratio spread / one node.
+fn compare_nodes<R: Report>(
+    args: &MultiNodeArgs,
+    command_line: &str,
+    one: R,
+    spread: R,
+    failures: &mut Vec<String>,
+    row: &mut Row,
+) -> serde_json::Value {
+    let name = args.name();
+    println!("(a) one node: every client on node A");
+    print_lines(&one.lines());
+    println!();
+    println!("(b) spread: the clients over {} nodes", args.nodes);
+    print_lines(&spread.lines());
+    failures.extend(one.failures().into_iter().map(|f| format!("one node: {f}")));
+    failures.extend(
+        spread
+            .failures()
+            .into_iter()
+            .map(|f| format!("spread: {f}")),
+    );
+    let ratios = Ratios::of(&spread.headline(), &one.headline());
+    println!();
+    println!("spread / one node: {ratios}");
+    *row = Row::new(
+        &format!("{name} ({} nodes)", args.nodes),
+        markdown::latency(&spread.headline()),
+    )
+    .against(
+        format!("one node: {}", markdown::latency(&one.headline())),
+        Some(ratios.to_string()),
+    );
+    json!({
+        "scenario": name,
+        "command": command_line,
+        "nodes": args.nodes,
+        "one_node": one,
+        "spread": spread,
         "ratio": ratios,
     })
 }

@@ -12,9 +12,9 @@ use clap::Args;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::client::{Dialer, Observer};
+use crate::client::Observer;
 use crate::scenarios::fanout::{self, DeliveryArgs, Route, Schedule, SendPlan, SendVia};
-use crate::scenarios::{Health, Room, connect_all, run_tag};
+use crate::scenarios::{Health, Room, connect_all, dialers, node_of, on_nodes, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, Latency, LatencySummary, Micros};
 
@@ -47,6 +47,10 @@ pub struct MessageFanout {
 #[derive(Debug, Clone, Serialize)]
 pub struct BigRoomReport {
     pub target: &'static str,
+    /// Nodes the members were spread over (1 unless `multi-node`).
+    pub nodes: usize,
+    /// The share of deliveries whose recipient is on another node than the sender.
+    pub cross_node_share: f64,
     pub members: usize,
     pub messages: u64,
     pub interval_ms: u64,
@@ -67,8 +71,9 @@ impl BigRoomReport {
     pub fn lines(&self) -> Vec<String> {
         let mut lines = vec![
             format!(
-                "big-room on {}: {} members online (connected in {:.1} s), {} messages {} ms apart via {:?}",
+                "big-room on {}{}: {} members online (connected in {:.1} s), {} messages {} ms apart via {:?}",
                 self.target,
+                on_nodes(self.nodes, self.cross_node_share),
                 self.members,
                 self.connect_seconds,
                 self.messages,
@@ -114,15 +119,31 @@ pub async fn run(
     args: &BigRoomArgs,
     sources: usize,
 ) -> anyhow::Result<BigRoomReport> {
+    run_spread(target, &[], args, sources).await
+}
+
+/// Big-room with the members spread over `target` (node A) and `others`, the other nodes
+/// of one deployment ([`node_of`]). The sender is member 0: every node but the sender's
+/// gets each message over the bus and fans it out to its own members.
+pub async fn run_spread(
+    target: &mut Target,
+    others: &[Target],
+    args: &BigRoomArgs,
+    sources: usize,
+) -> anyhow::Result<BigRoomReport> {
     if args.members < 2 || args.messages == 0 {
         bail!("big-room needs at least 2 members and 1 message");
     }
     let room = Room::prepare(target, "big-room", args.members).await?;
-    let dialer = Dialer::new(&target.realtime_url(), sources).await?;
+    let dialers = dialers(target, others, sources).await?;
     let (observer, mut observations) = Observer::new(&run_tag());
-    eprintln!("connecting {} members", args.members);
+    eprintln!(
+        "connecting {} members to {} node(s)",
+        args.members,
+        dialers.len()
+    );
     let connected = connect_all(
-        &dialer,
+        &dialers,
         args.members,
         |i| room.members[i].token.clone(),
         &observer,
@@ -165,7 +186,7 @@ pub async fn run(
             &observer.counters,
         )
     );
-    let health = Health::gather(target, &connected, &observer.counters);
+    let health = Health::gather(target, &connected, &observer.counters).with_nodes(others);
     let connect_seconds = connected.elapsed.as_secs_f64();
     drop(connected);
 
@@ -188,6 +209,8 @@ pub async fn run(
         } else {
             "hearth"
         },
+        nodes: 1 + others.len(),
+        cross_node_share: cross_node_share(args.members, 1 + others.len()),
         members: args.members,
         messages: args.messages,
         interval_ms: args.interval_ms,
@@ -201,6 +224,16 @@ pub async fn run(
         refusals: collected.refusals,
         health,
     })
+}
+
+/// The share of the recipients (members `1..members`) on another node than the sender,
+/// member 0, with the members spread over `nodes` nodes by [`node_of`].
+fn cross_node_share(members: usize, nodes: usize) -> f64 {
+    let sender = node_of(0, nodes);
+    let crossing = (1..members)
+        .filter(|&i| node_of(i, nodes) != sender)
+        .count();
+    crossing as f64 / members.saturating_sub(1).max(1) as f64
 }
 
 fn message_fanout(msg: u64, latencies: &[u64], recipients: u64) -> MessageFanout {

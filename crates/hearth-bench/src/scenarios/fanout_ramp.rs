@@ -138,7 +138,7 @@ pub async fn run(
         bail!("fanout needs a positive start rate, a factor above 1 and a step duration");
     }
     let (observer, mut observations) = Observer::new(&run_tag());
-    let setup = rooms::prepare(target, &args.rooms, sources, &observer).await?;
+    let setup = rooms::prepare(target, &[], &args.rooms, sources, &observer).await?;
     let route = setup.route.clone();
     // The sender thread owns the plan for the whole ramp; steps are fed to it in turn.
     let (steps_tx, steps_rx) = std::sync::mpsc::channel::<Schedule>();

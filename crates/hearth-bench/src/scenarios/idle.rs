@@ -150,7 +150,7 @@ pub async fn run(
         ),
     };
     let connected = connect_all(
-        &dialer,
+        std::slice::from_ref(&dialer),
         local,
         |i| tokens[i % tokens.len()].clone(),
         &observer,

@@ -64,7 +64,13 @@ pub async fn serve(args: &IdleWorkerArgs, sources: usize) -> anyhow::Result<()> 
     let (observer, _observations) = Observer::new(&run_tag());
     let first = args.first;
     let token_of = |i: usize| tokens[(first + i) % tokens.len()].to_owned();
-    let connected = connect_all(&dialer, args.count, token_of, &observer).await;
+    let connected = connect_all(
+        std::slice::from_ref(&dialer),
+        args.count,
+        token_of,
+        &observer,
+    )
+    .await;
     let ready = WorkerReady {
         connected: connected.clients.len(),
         failures: connected.failures,

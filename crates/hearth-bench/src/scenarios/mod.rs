@@ -10,6 +10,7 @@ pub mod files;
 pub mod history;
 pub mod idle;
 pub mod idle_workers;
+pub mod multi_node;
 pub mod notify;
 pub mod reconnect;
 pub mod rooms;
@@ -77,6 +78,38 @@ impl Room {
     }
 }
 
+/// Node `i`'s letter in reports: A, B, C...
+pub fn node_name(i: usize) -> char {
+    char::from(b'A' + (i % 26) as u8)
+}
+
+/// The node client `i` connects to, of `nodes`: a fixed pseudo-random draw (SplitMix64's
+/// finalizer of `i`), so the clients spread evenly over the nodes and the members of
+/// any room, whatever the room's layout, are spread over them too (with 2 nodes and a
+/// layout of stride 100, `i % 2` would put every member of a room on one node).
+pub fn node_of(i: usize, nodes: usize) -> usize {
+    if nodes <= 1 {
+        return 0;
+    }
+    let mut z = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % nodes as u64) as usize
+}
+
+/// " (N nodes, X % of deliveries cross nodes)" in a report's first line when its
+/// clients were spread over several nodes; empty on one.
+pub fn on_nodes(nodes: usize, cross_node_share: f64) -> String {
+    match nodes {
+        0 | 1 => String::new(),
+        n => format!(
+            " ({n} nodes, {:.0} % of deliveries cross nodes)",
+            cross_node_share * 100.0
+        ),
+    }
+}
+
 /// A name for this run, unique enough to tell its messages from any others.
 pub fn run_tag() -> String {
     let nanos = std::time::SystemTime::now()
@@ -93,9 +126,11 @@ pub struct Connected {
     pub elapsed: Duration,
 }
 
-/// Connects `count` clients, client `i` as `token_of(i)`, a bounded number at a time.
+/// Connects `count` clients, client `i` as `token_of(i)` through the dialer of node
+/// [`node_of`]`(i)` (one dialer per node the clients are spread over), a bounded number
+/// at a time.
 pub async fn connect_all(
-    dialer: &Dialer,
+    dialers: &[Dialer],
     count: usize,
     token_of: impl Fn(usize) -> String,
     observer: &Observer,
@@ -106,6 +141,7 @@ pub async fn connect_all(
         .map(|i| {
             let token = token_of(i);
             let observer = observer.clone();
+            let dialer = &dialers[node_of(i, dialers.len())];
             async move {
                 let conn = u32::try_from(i).expect("fewer than 4 billion clients");
                 (i, Client::connect(dialer, conn, &token, observer).await)
@@ -139,6 +175,20 @@ pub async fn connect_all(
     }
 }
 
+/// One dialer per node a scenario's clients are spread over: `target` (node A) first,
+/// then `others`, the other nodes of the same deployment (none outside `multi-node`).
+pub async fn dialers(
+    target: &Target,
+    others: &[Target],
+    sources: usize,
+) -> anyhow::Result<Vec<Dialer>> {
+    let mut dialers = Vec::with_capacity(1 + others.len());
+    for node in std::iter::once(target).chain(others) {
+        dialers.push(Dialer::new(&node.realtime_url(), sources).await?);
+    }
+    Ok(dialers)
+}
+
 /// How the connections fared over the run, and what the server logged.
 #[derive(Debug, Clone, Serialize)]
 pub struct Health {
@@ -164,6 +214,26 @@ impl Health {
             server_memory: target.memory(),
             server_log: target.log_summary(),
         }
+    }
+
+    /// Adds what the other nodes of a multi-node run logged to node A's log summary
+    /// (the memory figure stays node A's).
+    pub fn with_nodes(mut self, others: &[Target]) -> Self {
+        for (i, node) in others.iter().enumerate() {
+            let (Some(log), Some(theirs)) = (self.server_log.as_mut(), node.log_summary()) else {
+                continue;
+            };
+            log.warnings += theirs.warnings;
+            log.errors += theirs.errors;
+            let name = node_name(i + 1);
+            log.first_lines.extend(
+                theirs
+                    .first_lines
+                    .into_iter()
+                    .map(|l| format!("node {name}: {l}")),
+            );
+        }
+        self
     }
 
     /// Why the connections make the run unclean; empty when they do not.
@@ -202,6 +272,21 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use tokio::net::TcpListener;
+
+    #[test]
+    fn clients_spread_evenly_over_the_nodes() {
+        for nodes in 1..=4 {
+            let mut per_node = vec![0usize; nodes];
+            for i in 0..10_000 {
+                per_node[super::node_of(i, nodes)] += 1;
+            }
+            let even = 10_000 / nodes;
+            assert!(
+                per_node.iter().all(|&n| n.abs_diff(even) < even / 20),
+                "{per_node:?}"
+            );
+        }
+    }
 
     use super::big_room::{self, BigRoomArgs};
     use super::fanout::{DeliveryArgs, SendVia};

@@ -16,9 +16,9 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api, Population};
 use crate::baseline::token_with_rooms;
-use crate::client::{Dialer, Observer};
+use crate::client::Observer;
 use crate::scenarios::fanout::{DeliveryArgs, Route, SendPlan, SendRoom};
-use crate::scenarios::{Connected, connect_all};
+use crate::scenarios::{Connected, connect_all, dialers, node_of};
 use crate::server::Target;
 
 /// Channel set-up calls in flight at once.
@@ -57,6 +57,26 @@ impl RoomsArgs {
         members
     }
 
+    /// Of the deliveries of messages `0..messages` (message `i` to room `i % channels`
+    /// from its members in turn), the share whose recipient is on another node than its
+    /// sender, with the users spread over `nodes` nodes by [`node_of`].
+    pub fn cross_node_share(&self, messages: u64, nodes: usize) -> f64 {
+        let members: Vec<Vec<usize>> = (0..self.channels).map(|c| self.members_of(c)).collect();
+        let (mut crossing, mut all) = (0u64, 0u64);
+        for i in 0..messages {
+            let room = &members[(i % self.channels as u64) as usize];
+            let sender = room[((i / self.channels as u64) % room.len() as u64) as usize];
+            for &member in room.iter().filter(|&&m| m != sender) {
+                all += 1;
+                crossing += u64::from(node_of(member, nodes) != node_of(sender, nodes));
+            }
+        }
+        if all == 0 {
+            return 0.0;
+        }
+        crossing as f64 / all as f64
+    }
+
     /// Extra `hearth serve` arguments so that no user's sends at `rate` per second in all
     /// hit the per-connection command limit (with room to spare).
     pub fn server_args(&self, rate: f64) -> Vec<String> {
@@ -74,9 +94,11 @@ pub struct Rooms {
 }
 
 /// Creates the users and channels (on Hearth, over REST; on the baseline, as rooms named
-/// in each client's token) and connects every user.
+/// in each client's token) and connects every user, to node [`node_of`] of `target`
+/// (node A) and `others` (the other nodes of a multi-node run, usually none).
 pub async fn prepare(
     target: &mut Target,
+    others: &[Target],
     args: &RoomsArgs,
     sources: usize,
     observer: &Observer,
@@ -105,9 +127,19 @@ pub async fn prepare(
         let (ids, accounts) = on_hearth(target, args, &members).await?;
         (ids, accounts, Some(Api::new(&target.base_url)?))
     };
-    let dialer = Dialer::new(&target.realtime_url(), sources).await?;
-    eprintln!("connecting {} users", args.users);
-    let connected = connect_all(&dialer, args.users, |i| accounts[i].token.clone(), observer).await;
+    let dialers = dialers(target, others, sources).await?;
+    eprintln!(
+        "connecting {} users to {} node(s)",
+        args.users,
+        dialers.len()
+    );
+    let connected = connect_all(
+        &dialers,
+        args.users,
+        |i| accounts[i].token.clone(),
+        observer,
+    )
+    .await;
     if connected.failures > 0 {
         bail!(
             "{} of {} users could not connect: {:?}",
@@ -209,6 +241,17 @@ mod tests {
             }
         }
         assert!(per_user.iter().all(|&n| n == 10));
+    }
+
+    #[test]
+    fn rooms_spread_over_the_nodes_so_deliveries_cross_them() {
+        let a = args(1_000, 10, 1_000);
+        assert_eq!(a.cross_node_share(2_000, 1), 0.0);
+        // A recipient is on another node than the sender about (n - 1) / n of the time.
+        for (nodes, expected) in [(2, 0.5), (3, 0.667), (4, 0.75)] {
+            let share = a.cross_node_share(2_000, nodes);
+            assert!((share - expected).abs() < 0.03, "{nodes} nodes: {share}");
+        }
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub async fn run_sending_to(
     let dialer = Dialer::new(&target.realtime_url(), sources).await?;
     let (observer, mut observations) = Observer::new(&run_tag());
     let connected = connect_all(
-        &dialer,
+        std::slice::from_ref(&dialer),
         args.members,
         |i| room.members[i].token.clone(),
         &observer,

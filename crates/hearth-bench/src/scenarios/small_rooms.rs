@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::client::Observer;
 use crate::scenarios::fanout::{self, Schedule, SendVia};
 use crate::scenarios::rooms::{self, RoomsArgs};
-use crate::scenarios::{Health, run_tag};
+use crate::scenarios::{Health, on_nodes, run_tag};
 use crate::server::Target;
 use crate::stats::{DeliveryCounts, LatencySummary};
 
@@ -31,6 +31,10 @@ pub struct SmallRoomsArgs {
 #[derive(Debug, Clone, Serialize)]
 pub struct SmallRoomsReport {
     pub target: &'static str,
+    /// Nodes the users were spread over (1 unless `multi-node`).
+    pub nodes: usize,
+    /// The share of deliveries whose recipient is on another node than the sender.
+    pub cross_node_share: f64,
     pub channels: usize,
     pub members: usize,
     pub users: usize,
@@ -51,9 +55,10 @@ impl SmallRoomsReport {
     pub fn lines(&self) -> Vec<String> {
         let mut lines = vec![
             format!(
-                "small-rooms on {}: {} channels of {} members ({} users online), {} msg/s \
+                "small-rooms on {}{}: {} channels of {} members ({} users online), {} msg/s \
                  for {} s via {:?} (set up in {:.1} s)",
                 self.target,
+                on_nodes(self.nodes, self.cross_node_share),
                 self.channels,
                 self.members,
                 self.users,
@@ -85,11 +90,23 @@ pub async fn run(
     args: &SmallRoomsArgs,
     sources: usize,
 ) -> anyhow::Result<SmallRoomsReport> {
+    run_spread(target, &[], args, sources).await
+}
+
+/// Small-rooms with the users spread over `target` (node A) and `others`, the other nodes
+/// of one deployment ([`node_of`](crate::scenarios::node_of)); each sends over its own
+/// socket, so a message reaches the members on other nodes over the bus.
+pub async fn run_spread(
+    target: &mut Target,
+    others: &[Target],
+    args: &SmallRoomsArgs,
+    sources: usize,
+) -> anyhow::Result<SmallRoomsReport> {
     if args.rate <= 0.0 || args.duration == 0 {
         bail!("small-rooms needs a positive rate and a duration");
     }
     let (observer, mut observations) = Observer::new(&run_tag());
-    let setup = rooms::prepare(target, &args.rooms, sources, &observer).await?;
+    let setup = rooms::prepare(target, others, &args.rooms, sources, &observer).await?;
     let schedule = Schedule {
         start: Instant::now() + Duration::from_millis(100),
         period: Duration::from_secs_f64(1.0 / args.rate),
@@ -111,13 +128,17 @@ pub async fn run(
             &observer.counters,
         )
     );
-    let health = Health::gather(target, &setup.connected, &observer.counters);
+    let health = Health::gather(target, &setup.connected, &observer.counters).with_nodes(others);
     Ok(SmallRoomsReport {
         target: if target.baseline {
             "baseline"
         } else {
             "hearth"
         },
+        nodes: 1 + others.len(),
+        cross_node_share: args
+            .rooms
+            .cross_node_share(schedule.messages, 1 + others.len()),
         channels: args.rooms.channels,
         members: args.rooms.members,
         users: args.rooms.users,
