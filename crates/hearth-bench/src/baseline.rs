@@ -28,6 +28,8 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 /// Frames queued per connection.
 const QUEUE: usize = 1024;
 const BUFFER_BYTES: usize = 4096;
+/// Frames written before one flush, at most (as Hearth's gateway).
+const WRITE_BATCH: usize = 64;
 /// A fixed timestamp of realistic length: there is no clock to honour without storage.
 const CREATED_AT: &str = "2026-01-01T00:00:00.000000Z";
 
@@ -178,9 +180,20 @@ async fn connection(stream: TcpStream, hub: Arc<Hub>) {
     };
     let _ = queue.try_send(encode(&hello).into());
 
+    // Batched as Hearth's writer is: the first frame and whatever else has queued are
+    // fed, then flushed once.
     let writer = async {
-        while let Some(bytes) = outbound.recv().await {
-            if sink.send(Message::Text(bytes)).await.is_err() {
+        while let Some(first) = outbound.recv().await {
+            let mut sent = sink.feed(Message::Text(first)).await;
+            for _ in 1..WRITE_BATCH {
+                let Ok(bytes) = outbound.try_recv() else {
+                    break;
+                };
+                if sent.is_ok() {
+                    sent = sink.feed(Message::Text(bytes)).await;
+                }
+            }
+            if sent.is_err() || sink.flush().await.is_err() {
                 break;
             }
         }

@@ -36,6 +36,8 @@ use crate::state::AppState;
 
 /// Replay reads the log in pages of this many events.
 const REPLAY_PAGE: u32 = 200;
+/// Frames written to the socket before one flush, at most.
+const WRITE_BATCH: usize = 64;
 /// How long a close frame may take to reach a client that stopped reading.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one frame of the hello or the replay may take to be taken by the client.
@@ -311,15 +313,20 @@ fn read_error_code(error: &axum::Error) -> u16 {
 
 /// Writes queued frames until the connection is killed or the socket fails, then closes.
 ///
-/// Every send races the kill switch: a client that stopped reading leaves a send pending
+/// Every write races the kill switch: a client that stopped reading leaves a write pending
 /// forever, and it must still be cut off (and its hub registration freed) when the hub
 /// or the heartbeat gives up on it.
+///
+/// Frames go out in batches: whatever has queued (up to [`WRITE_BATCH`]) is fed to the
+/// socket's write buffer and flushed once, so a connection that fell behind (a big room
+/// under load) catches up with one system call per few KiB of frames rather than one
+/// per frame. Order is the queue's; a lone frame is flushed at once.
 async fn write_loop<S>(sink: &mut S, mut queue: mpsc::Receiver<Utf8Bytes>, kill: &Arc<KillSwitch>)
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
     loop {
-        let frame = tokio::select! {
+        let first = tokio::select! {
             // A kill wins over frames still queued: they are the resume's business.
             biased;
             code = kill.killed() => {
@@ -337,13 +344,32 @@ where
                 close(sink, code, reason(code)).await;
                 return;
             }
-            sent = sink.send(Message::Text(frame)) => {
-                if sent.is_err() {
+            written = write_queued(sink, first, &mut queue) => {
+                if written.is_err() {
                     return;
                 }
             }
         }
     }
+}
+
+/// Feeds `first` and whatever else has already queued (up to [`WRITE_BATCH`] frames in
+/// all) to the socket in order, then flushes it once. Nothing is kept between batches,
+/// so an idle connection holds no batch buffer.
+async fn write_queued<S>(
+    sink: &mut S,
+    first: Utf8Bytes,
+    queue: &mut mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..WRITE_BATCH {
+        let Ok(frame) = queue.try_recv() else { break };
+        sink.feed(Message::Text(frame)).await?;
+    }
+    sink.flush().await
 }
 
 fn reason(code: u16) -> &'static str {
