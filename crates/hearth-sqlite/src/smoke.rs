@@ -576,7 +576,7 @@ async fn from_and_in_stay_exact_while_the_index_gains_scope_tokens() {
                     .filter(|m| !m.deleted && m.text.contains("deploy") && keep(m))
                     .map(|m| (m.seq, m.id.clone()))
                     .collect();
-                ids.sort_by(|a, b| b.0.cmp(&a.0));
+                ids.sort_by_key(|m| std::cmp::Reverse(m.0));
                 ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
             };
             let cases = [

@@ -158,7 +158,7 @@ pub(crate) async fn search(
         if parts.len() > 1 {
             // Disjoint rowid ranges, each newest first: the newest `limit` of them all
             // are what one statement over every row would have found.
-            matches.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            matches.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
             matches.truncate(limit as usize);
         }
     }
