@@ -19,6 +19,20 @@
 //! counted: the workspace, not deleted, at or before the search's `through_seq`, and in a
 //! channel the viewer is a member of now or, when allowed, a public one.
 //!
+//! `from:` and `in:` are conditions of the same statement, on `user_id` and `channel_id`;
+//! `messages_by_author` and `messages_by_channel` (workspace, author or channel, seq) let
+//! the planner walk one author's or channel's messages newest first and check the words
+//! on each, or AND a bitmap of them with the words' GIN bitmap, whichever it costs lower.
+//! Without them, a common word with a rare author read and sorted most of the word's
+//! matches (262 ms at p99 on 1M messages). Adding the author and channel to the vector as
+//! lexemes instead (as SQLite adds them to its FTS5 rows, whose posting lists are read in
+//! order and stop once the window is full) would leave GIN's intersection unordered, so a
+//! busy channel and a common word would still read and sort thousands of rows; it would
+//! also change `ts_rank`'s document length (so every score) and need a re-index that
+//! keeps old rows findable. The two B-trees cost each post two index inserts. Known gap:
+//! for a rare word in a busy channel the planner may AND the channel's whole bitmap with
+//! the word's rather than filter the word's few matches (see BENCHMARKS.md, Search).
+//!
 //! The statement is assembled from fixed fragments (only the conditions a request uses,
 //! so the planner never sees an `x IS NULL OR …` it cannot use an index for), with every
 //! value bound, and sent unprepared so each search is planned for its own terms: a rare
@@ -181,15 +195,30 @@ pub(crate) async fn search_messages(
             .push_bind(excludes.as_str())
             .push("::tsquery)");
     }
-    if !request.authors.is_empty() {
-        q.push(" AND m.user_id = ANY(")
-            .push_bind(text_array(request.authors.iter().map(|u| u.as_str())))
-            .push(")");
+    // One author or channel is `=`, not `= ANY`: PostgreSQL (before 17) reads an index
+    // in order only when a list is on its first column, and `messages_by_author` /
+    // `messages_by_channel` are walked newest first.
+    match request.authors.as_slice() {
+        [] => {}
+        [one] => {
+            q.push(" AND m.user_id = ").push_bind(one.as_str());
+        }
+        many => {
+            q.push(" AND m.user_id = ANY(")
+                .push_bind(text_array(many.iter().map(|u| u.as_str())))
+                .push(")");
+        }
     }
-    if !request.channels.is_empty() {
-        q.push(" AND m.channel_id = ANY(")
-            .push_bind(text_array(request.channels.iter().map(|c| c.as_str())))
-            .push(")");
+    match request.channels.as_slice() {
+        [] => {}
+        [one] => {
+            q.push(" AND m.channel_id = ").push_bind(one.as_str());
+        }
+        many => {
+            q.push(" AND m.channel_id = ANY(")
+                .push_bind(text_array(many.iter().map(|c| c.as_str())))
+                .push(")");
+        }
     }
     if let Some(from) = request.created_from {
         q.push(" AND m.created_at >= ").push_bind(from.0);

@@ -293,8 +293,7 @@ pub(crate) async fn delete_file(
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-        let index = IndexRow::of(&message.text, !message.files.is_empty());
-        search::index(conn, &message_id, &index).await?;
+        search::index(conn, &message_id, &IndexRow::message(&message)).await?;
         let payload = EventPayload::MessageUpdated { message };
         events.push(log::append(conn, ws, now, payload).await?);
     }

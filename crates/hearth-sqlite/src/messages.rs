@@ -153,8 +153,7 @@ pub(crate) async fn post_message(
         .execute(&mut *conn)
         .await
         .map_err(db)?;
-    let has_files = !message.files.is_empty();
-    search::index(conn, &message.id, &IndexRow::of(&message.text, has_files)).await?;
+    search::index(conn, &message.id, &IndexRow::message(&message)).await?;
     files::link(conn, &message).await?;
     insert_mentions(conn, &message, &new.mentions).await?;
 
@@ -374,8 +373,7 @@ pub(crate) async fn edit_message(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    let index = IndexRow::of(&message.text, !message.files.is_empty());
-    search::index(conn, id, &index).await?;
+    search::index(conn, id, &IndexRow::message(&message)).await?;
     delete_mentions(conn, ws, id).await?;
     insert_mentions(conn, &message, &mentions).await?;
     let event = log::append(

@@ -375,7 +375,12 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
             store
                 .writer
                 .write_raw(move |raw| {
-                    let index = crate::search::IndexRow::of(message.text.as_str(), false);
+                    let index = crate::search::IndexRow::of(
+                        message.text.as_str(),
+                        false,
+                        &message.author,
+                        &message.channel_id,
+                    );
                     let now = hearth_core::Timestamp::now();
                     crate::post::post_top_level(raw, &ws, message, &index, now)?;
                     Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
@@ -496,4 +501,145 @@ async fn the_search_backlog_is_indexed_in_steps() {
     assert_eq!(seen.len(), count - 1, "each once, the deleted one never");
     assert!(!seen.contains(&ids[0]));
     assert_eq!(store.index_search_backlog().await.unwrap(), 0);
+}
+
+/// A database indexed before scope tokens (0005_search_scope puts every message back in
+/// the backlog): `deploy from:@bob` and `deploy in:#quiet` find exactly the messages they
+/// should, in order and page by page, before the rows are rewritten, after every step of
+/// it (edits, a delete and new posts landing in the middle), and once it is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn from_and_in_stay_exact_while_the_index_gains_scope_tokens() {
+    use hearth_core::model::Message;
+    use hearth_core::search::text::Document;
+    use hearth_core::search::{SearchOptions, search};
+    use hearth_core::store::SearchSort;
+    use hearth_core::testing::Fixture;
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.db");
+    let store = Arc::new(open(&path).await);
+    let f = Fixture::new(store.clone()).await;
+    let general = f.channel(&f.owner, "general", &[&f.bob]).await;
+    let quiet = f.channel(&f.owner, "quiet", &[&f.bob]).await;
+    // Every message is "deploy" and one more word, so all score alike: relevance is
+    // newest first too.
+    let mut model: Vec<Message> = Vec::new();
+    for i in 0..40 {
+        let (channel, author) = match i % 5 {
+            0 => (&quiet, &f.bob),
+            1 => (&general, &f.bob),
+            2 => (&quiet, &f.owner),
+            _ => (&general, &f.owner),
+        };
+        model.push(f.post(channel, author, &format!("deploy {i}")).await);
+    }
+
+    // Rewrite every index row as it was before scope tokens, and reset the backlog as the
+    // migration does.
+    let url = format!("sqlite://{}", path.display());
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT rowid, text FROM messages")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    for (rowid, text) in rows {
+        let doc = Document::of(&text, false);
+        sqlx::query(
+            "INSERT INTO message_search (rowid, terms, variants, flags) VALUES (?, ?, ?, ?)",
+        )
+        .bind(rowid)
+        .bind(doc.terms.join(" "))
+        .bind(doc.variants.join(" "))
+        .bind(doc.flags.join(" "))
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    }
+    sqlx::raw_sql(include_str!("../migrations/0005_search_scope.sql"))
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let check = |model: Vec<Message>, when: String| {
+        let f = &f;
+        let (bob, quiet) = (f.bob.id.clone(), quiet.id.clone());
+        async move {
+            let newest_first = |keep: &dyn Fn(&Message) -> bool| {
+                let mut ids: Vec<_> = model
+                    .iter()
+                    .filter(|m| !m.deleted && m.text.contains("deploy") && keep(m))
+                    .map(|m| (m.seq, m.id.clone()))
+                    .collect();
+                ids.sort_by_key(|m| std::cmp::Reverse(m.0));
+                ids.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+            };
+            let cases = [
+                ("deploy from:@bob", newest_first(&|m| m.user_id == bob)),
+                ("deploy in:#quiet", newest_first(&|m| m.channel_id == quiet)),
+                (
+                    "deploy from:@bob in:#quiet",
+                    newest_first(&|m| m.user_id == bob && m.channel_id == quiet),
+                ),
+            ];
+            for (q, expected) in cases {
+                for sort in [SearchSort::Recent, SearchSort::Relevance] {
+                    let mut seen = Vec::new();
+                    let mut cursor: Option<String> = None;
+                    loop {
+                        let options = SearchOptions {
+                            query: q,
+                            sort,
+                            cursor: cursor.as_deref(),
+                            limit: Some(3),
+                        };
+                        let page = search(&*f.store, &f.owner, options).await.unwrap();
+                        seen.extend(page.results.into_iter().map(|r| r.hit.message.id));
+                        match page.next_cursor {
+                            Some(next) => cursor = Some(next),
+                            None => break,
+                        }
+                    }
+                    assert_eq!(seen, expected, "{q} {sort:?} {when}");
+                }
+            }
+        }
+    };
+
+    check(model.clone(), "before the backlog".into()).await;
+    let mut step = 0;
+    loop {
+        let n = store
+            .write(move |c| Box::pin(crate::search::index_backlog_step(c, 7)))
+            .await
+            .unwrap();
+        step += 1;
+        if step == 2 {
+            // Inside the range still to rewrite: an edit that keeps the word, one that
+            // drops it, a delete; and new posts after the range.
+            let ws = f.ws_id();
+            for (i, text) in [(30, "deploy again"), (35, "withdrawn")] {
+                let edited = store
+                    .edit_message(ws, &model[i].id, MessageText::parse(text).unwrap(), {
+                        mention::parse(text)
+                    })
+                    .await
+                    .unwrap();
+                model[i] = edited.value;
+            }
+            model[36] = store.delete_message(ws, &model[36].id).await.unwrap().value;
+            model.push(f.post(&quiet, &f.bob, "deploy later").await);
+            model.push(f.post(&general, &f.owner, "deploy later").await);
+        }
+        check(model.clone(), format!("after step {step}")).await;
+        if n == 0 {
+            break;
+        }
+    }
+    assert!(step > 5, "{step} steps of 7 rows");
 }

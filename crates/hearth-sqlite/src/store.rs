@@ -267,7 +267,12 @@ impl Store for SqliteStore {
         let message = if message.thread_root_id.is_none() && message.file_ids.is_empty() {
             let fast_ws = ws.clone();
             // Tokenized here, so the writer only copies the index row in.
-            let index = IndexRow::of(message.text.as_str(), false);
+            let index = IndexRow::of(
+                message.text.as_str(),
+                false,
+                &message.author,
+                &message.channel_id,
+            );
             let fast = self
                 .writer
                 .write_raw(move |raw| {

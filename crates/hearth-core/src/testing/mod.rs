@@ -247,6 +247,7 @@ macro_rules! store_conformance_tests {
                 prefixes_match_words_and_stems,
                 cjk_text_is_found_by_substrings,
                 from_and_in_filters,
+                rare_authors_and_channels_among_a_common_words_matches,
                 date_filters,
                 has_and_is_filters,
                 relevance_ranks_better_matches_first_and_recent_sorts_by_time,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::model::{Channel, Message, Role, User};
 use crate::search::{SearchError, SearchOptions, SearchResults, search};
-use crate::store::{SearchSort, Store};
+use crate::store::{RELEVANCE_WINDOW, SearchSort, Store};
 
 use super::*;
 
@@ -169,6 +169,106 @@ pub async fn from_and_in_filters(store: Arc<dyn Store>) {
     // A name that matches nothing finds nothing; it is not an error.
     assert!(find(&f, &f.owner, "standup from:@nobody").await.is_empty());
     assert!(find(&f, &f.owner, "standup in:#nowhere").await.is_empty());
+}
+
+/// Every page of `q` for `viewer`, `limit` at a time, followed by their cursors.
+async fn all_pages(
+    f: &Fixture,
+    viewer: &User,
+    q: &str,
+    sort: SearchSort,
+    limit: u32,
+) -> Vec<Message> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let options = SearchOptions {
+            query: q,
+            sort,
+            cursor: cursor.as_deref(),
+            limit: Some(limit),
+        };
+        let page = search(&*f.store, viewer, options)
+            .await
+            .unwrap_or_else(|e| panic!("search {q:?}: {e:?}"));
+        seen.extend(page.results.into_iter().map(|r| r.hit.message));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+}
+
+/// A word hundreds of messages use, with `from:` an author and `in:` a channel that have
+/// only a few of them, some older than the newest [`RELEVANCE_WINDOW`] matches of the
+/// word: all of theirs and nothing else, in both sorts, page by page. And an id typed as a
+/// word finds nothing, though the index may hold ids to answer `from:` and `in:`.
+pub async fn rare_authors_and_channels_among_a_common_words_matches(store: Arc<dyn Store>) {
+    let f = Fixture::new(store).await;
+    let general = f.channel(&f.owner, "general", &[&f.bob]).await;
+    let quiet = f.channel(&f.owner, "quiet", &[&f.bob]).await;
+    let mut by_bob = vec![f.post(&general, &f.bob, "deploy early").await];
+    let mut in_quiet = vec![f.post(&quiet, &f.owner, "deploy quietly").await];
+    f.post(&general, &f.bob, "lunch plans").await;
+    f.post(&quiet, &f.owner, "nothing to see").await;
+    let both = f.post(&quiet, &f.bob, "deploy deploy").await;
+    by_bob.push(both.clone());
+    in_quiet.push(both.clone());
+    for i in 0..RELEVANCE_WINDOW + 20 {
+        f.post(&general, &f.owner, &format!("deploy number {i}"))
+            .await;
+        if i == RELEVANCE_WINDOW / 2 {
+            by_bob.push(f.post(&general, &f.bob, "deploy midway").await);
+        }
+    }
+    by_bob.push(f.post(&general, &f.bob, "deploy latest").await);
+    let newest_first = |ms: &[Message]| ms.iter().rev().map(|m| m.id.clone()).collect::<Vec<_>>();
+    let ids = |ms: Vec<Message>| ms.into_iter().map(|m| m.id).collect::<Vec<_>>();
+
+    for (q, expected) in [
+        ("deploy from:@bob", newest_first(&by_bob)),
+        ("deploy in:#quiet", newest_first(&in_quiet)),
+        ("deploy in:#quiet from:@bob", vec![both.id.clone()]),
+        ("deploy -midway from:@bob", {
+            let mut e = newest_first(&by_bob);
+            e.remove(1);
+            e
+        }),
+    ] {
+        let recent = ids(all_pages(&f, &f.owner, q, SearchSort::Recent, 2).await);
+        assert_eq!(recent, expected, "{q}, newest first");
+        // Relevance: the same messages, best first (the word twice, all else equal), then
+        // newest first.
+        let ranked = all_pages(&f, &f.owner, q, SearchSort::Relevance, 2).await;
+        assert_eq!(
+            ranked.iter().map(|m| &m.id).collect::<HashSet<_>>(),
+            expected.iter().collect::<HashSet<_>>(),
+            "{q}, by relevance"
+        );
+        let mut by_score = ids(ranked);
+        if by_score.contains(&both.id) {
+            assert_eq!(by_score.remove(0), both.id, "{q}: the best match first");
+        }
+        let rest: Vec<_> = expected.into_iter().filter(|id| *id != both.id).collect();
+        assert_eq!(by_score, rest, "{q}: equal matches newest first");
+    }
+    // Bob can read both channels: his search agrees with the owner's.
+    let bobs = ids(all_pages(&f, &f.bob, "deploy from:@bob", SearchSort::Recent, 100).await);
+    assert_eq!(bobs, newest_first(&by_bob));
+    // Ids are no words: neither whole nor as a prefix, nor the author's or channel's.
+    for id in [f.bob.id.as_str(), quiet.id.as_str(), general.id.as_str()] {
+        assert!(find(&f, &f.owner, id).await.is_empty(), "{id}");
+        assert!(
+            find(&f, &f.owner, &format!("{}*", &id[..8]))
+                .await
+                .is_empty(),
+            "{id}"
+        );
+        assert!(
+            find(&f, &f.owner, &format!("deploy {id}")).await.is_empty(),
+            "{id}"
+        );
+    }
 }
 
 pub async fn date_filters(store: Arc<dyn Store>) {
