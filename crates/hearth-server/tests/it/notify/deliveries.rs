@@ -28,9 +28,24 @@ async fn attempted(hooks: &super::hooks::Hooks, name: &str, n: usize) {
     }
 }
 
+/// A server whose first retry comes a second or so after the failed attempt, so that
+/// what a test changes in between lands before it even on a loaded machine (with
+/// `fast()`'s 50–150 ms it sometimes did not).
+async fn spawn_slow_retry() -> TestApp {
+    TestApp::spawn_with(Settings {
+        notify: NotifySettings {
+            retry_base: Duration::from_millis(1_000),
+            retry_max: Duration::from_millis(1_000),
+            ..fast()
+        },
+        ..Settings::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn what_changed_before_delivery_is_not_sent() {
-    let app = spawn_fast().await;
+    let app = spawn_slow_retry().await;
     let o = office(&app, &["bob", "carol", "dave", "erin"]).await;
     let (bob, carol) = (&o.people[0], &o.people[1]);
     // Every first attempt fails, so each notification waits for its retry.
@@ -195,16 +210,7 @@ async fn a_target_that_is_gone_is_removed() {
 
 #[tokio::test]
 async fn settings_changed_before_delivery_hold_it() {
-    // Retries a second or so away, so the changes below land before them.
-    let app = TestApp::spawn_with(Settings {
-        notify: NotifySettings {
-            retry_base: Duration::from_millis(1_000),
-            retry_max: Duration::from_millis(1_000),
-            ..fast()
-        },
-        ..Settings::default()
-    })
-    .await;
+    let app = spawn_slow_retry().await;
     let o = office(&app, &["bob", "carol", "dave", "erin"]).await;
     let (bob, carol, dave) = (&o.people[0], &o.people[1], &o.people[2]);
     for name in ["bob", "carol", "dave", "erin"] {
