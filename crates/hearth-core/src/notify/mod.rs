@@ -1,6 +1,7 @@
 //! Notifications, without I/O: what each user asked for ([`prefs`]), who a message
 //! concerns and why ([`decide`]), the excerpt a notification shows ([`excerpt`]), the
-//! records the pipeline keeps ([`model`]), and how preferences are stored ([`stored`]).
+//! records the pipeline keeps ([`model`]), how preferences are stored ([`stored`]), and
+//! whether a push still goes out when it is delivered ([`recheck`]).
 //!
 //! The pipeline (run by the server's workers, stored through
 //! [`crate::store::NotifyStore`]): the event log is the outbox. Each workspace has a
@@ -14,10 +15,12 @@ pub mod decide;
 pub mod excerpt;
 pub mod model;
 pub mod prefs;
+pub mod recheck;
 pub mod stored;
 
 pub use decide::reason_for;
 pub use excerpt::{EXCERPT_CHARS, excerpt};
 pub use model::*;
 pub use prefs::{ChannelNotify, Keyword, NotifyLevel, NotifyPrefs, Quiet, QuietHours, TimeZone};
+pub use recheck::{PushCheck, PushContent, PushMessage, PushSender, recheck};
 pub use stored::StoredPrefs;

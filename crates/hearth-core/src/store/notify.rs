@@ -23,7 +23,7 @@ use super::StoreResult;
 use crate::id::{ChannelId, DeliveryId, PushTargetId, UserId, WorkspaceId};
 use crate::notify::{
     Candidate, ChannelNotify, Delivery, DeliveryOutcome, Lease, NewNotification, NewPushTarget,
-    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushTarget,
+    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushCheck, PushTarget,
 };
 
 /// The most push targets (browsers and webhooks) one user may register.
@@ -169,6 +169,26 @@ pub trait NotifyStore: Send + Sync {
         id: &DeliveryId,
         outcome: &DeliveryOutcome,
     ) -> StoreResult<bool>;
+
+    /// Records how each of several attempts ended, in one write (one job on SQLite's
+    /// writer, one transaction on PostgreSQL): for each `(id, outcome)`, exactly what
+    /// [`finish_delivery`](Self::finish_delivery) does, checked against the same `lease`
+    /// (its owner and `now`). Returns, in the same order, whether each was recorded: a
+    /// delivery the lease no longer holds (lapsed, taken over, or settled meanwhile) is
+    /// left as it is and says false, whatever the others say. An id listed twice is
+    /// recorded once, by its first outcome. If the write fails, none is recorded.
+    async fn finish_deliveries(
+        &self,
+        lease: &Lease,
+        finished: &[(DeliveryId, DeliveryOutcome)],
+    ) -> StoreResult<Vec<bool>>;
+
+    /// Everything re-checking a push of notification `n` reads, in one statement (see
+    /// [`crate::notify::recheck`]): its channel with the recipient's read marker and mute,
+    /// the message, whether the recipient is deactivated, their preferences and the
+    /// message's sender. `None` when the channel is gone or the recipient is not a
+    /// member of it.
+    async fn push_check(&self, n: &Notification) -> StoreResult<Option<PushCheck>>;
 
     /// What an email of (user, channel) should list: the user's notifications in the
     /// channel newer than both their read marker and the newest one a sent email

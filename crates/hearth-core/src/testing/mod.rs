@@ -44,6 +44,7 @@ pub mod messages;
 pub mod notify;
 pub mod notify_delivery;
 pub mod notify_expansion;
+pub mod notify_recheck;
 pub mod read_markers;
 pub mod realtime_support;
 pub mod search;
@@ -100,6 +101,7 @@ const AREAS: &[(&str, &str)] = &[
     ("notify", include_str!("notify.rs")),
     ("notify_delivery", include_str!("notify_delivery.rs")),
     ("notify_expansion", include_str!("notify_expansion.rs")),
+    ("notify_recheck", include_str!("notify_recheck.rs")),
     ("read_markers", include_str!("read_markers.rs")),
     ("realtime_support", include_str!("realtime_support.rs")),
     ("search", include_str!("search.rs")),
@@ -289,6 +291,10 @@ macro_rules! store_conformance_tests {
                 unread_notifications_follow_read_marker_and_sent_emails,
                 notifications_recorded_while_an_email_is_sent_get_the_next,
                 prune_removes_finished_work,
+                finish_deliveries_records_each_that_its_lease_still_holds,
+            }
+            notify_recheck {
+                push_check_reads_what_a_push_is_rechecked_against,
             }
             concurrency {
                 concurrent_posts_get_distinct_seqs_in_commit_order,

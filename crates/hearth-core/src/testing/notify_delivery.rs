@@ -419,3 +419,73 @@ pub async fn prune_removes_finished_work(store: Arc<dyn Store>) {
     expected.sort();
     assert_eq!(carried, expected, "two pushes and dee's email");
 }
+
+pub async fn finish_deliveries_records_each_that_its_lease_still_holds(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone()).await;
+    let channel = f.channel(&f.owner, "general", &[&f.bob]).await;
+    for device in ["phone", "laptop", "tablet", "watch"] {
+        target(&f, &f.bob, device).await;
+    }
+    let m = f.post(&channel, &f.owner, "@bob ping").await;
+    record(&f, 0, &[decided(&f.bob, &m, 0, None)]).await;
+
+    // w1 claims one delivery whose lease lapses at 31, then three held until 50.
+    let early = store.claim_deliveries(&lease("w1", 1, 30), 1).await;
+    let late = store.claim_deliveries(&lease("w1", 20, 30), 3).await;
+    let (early, late) = (early.unwrap(), late.unwrap());
+    assert_eq!((early.len(), late.len()), (1, 3));
+    let (lapsed, delivered, failed, refused) = (&early[0], &late[0], &late[1], &late[2]);
+
+    // Four attempts ended and are recorded together at 40; one id is listed twice.
+    let retry = DeliveryOutcome::Retry {
+        at: at(100),
+        error: "503 Service Unavailable".to_owned(),
+    };
+    let dead = DeliveryOutcome::Dead {
+        error: "400 Bad Request".to_owned(),
+    };
+    let finished = [
+        (lapsed.id.clone(), sent()),
+        (delivered.id.clone(), sent()),
+        (failed.id.clone(), retry),
+        (refused.id.clone(), dead.clone()),
+        (delivered.id.clone(), dead),
+    ];
+    let recorded = store
+        .finish_deliveries(&lease("w1", 40, 30), &finished)
+        .await
+        .expect("finish_deliveries");
+    assert_eq!(recorded, [false, true, true, true, false]);
+    let none = store.finish_deliveries(&lease("w1", 40, 30), &[]).await;
+    assert!(none.unwrap().is_empty());
+
+    // The one whose lease lapsed was not recorded: it is due again, for anyone, and
+    // its new holder records its own attempt.
+    let w2 = lease("w2", 41, 30);
+    let again = claim(&store, &w2).await;
+    assert_eq!(
+        again.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        [&lapsed.id]
+    );
+    assert_eq!(again[0].attempts, 2);
+    assert!(finish(&store, &w2, &again[0], sent()).await);
+
+    // The refused one is a dead letter (the repeated id's second outcome changed
+    // nothing), and the failed one is due again at its time, with its error.
+    let letters = store.dead_letters(f.ws_id(), None, 10).await.unwrap();
+    assert_eq!(
+        letters.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        [&refused.id]
+    );
+    assert_eq!(letters[0].last_error.as_deref(), Some("400 Bad Request"));
+    assert!(claim(&store, &lease("w3", 99, 30)).await.is_empty());
+    let retried = claim(&store, &lease("w3", 100, 30)).await;
+    assert_eq!(
+        retried.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        [&failed.id]
+    );
+    assert_eq!(
+        retried[0].last_error.as_deref(),
+        Some("503 Service Unavailable")
+    );
+}

@@ -9,6 +9,9 @@
 //! notification recorded meanwhile gets no email of its own. Sending that email starts
 //! the next one when something it did not list is still unread (`rearm_email`).
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use hearth_core::Timestamp;
 use hearth_core::id::{ChannelId, DeliveryId, PushTargetId, UserId, WorkspaceId};
 use hearth_core::notify::{Delivery, DeliveryKind, DeliveryOutcome, Lease, Notification};
@@ -56,83 +59,139 @@ pub(crate) async fn claim(
     rows.into_iter().map(DeliveryRow::into_delivery).collect()
 }
 
-/// The delivery `finish` settled, as it was before.
+/// A delivery `finish` settled, as it is now.
 #[derive(FromRow)]
 struct Finished {
+    id: String,
     workspace_id: String,
     user_id: String,
     channel_id: String,
     kind: String,
     target_id: Option<String>,
-    /// How long after it was created it was due: the conversation's email delay.
+    /// How long after it was created it was due: the conversation's email delay (a sent
+    /// email keeps its `due_at`).
     delay: i64,
 }
 
-/// Records the outcome if `lease` still holds the delivery (and it is still pending: a
-/// deleted target skips its deliveries, leased or not). `updated_at` is the lease's now.
-/// Runs in a write transaction.
+/// Binds `$1` owner, `$2` now, and the outcomes as parallel arrays: `$3` ids, `$4`
+/// states, `$5` errors, `$6` due_at, `$7` through_seq (NULLs keep the column as it is).
+/// Only the holder of a running lease on a delivery still pending may settle it (a
+/// deleted target skips its deliveries, leased or not); every outcome ends the lease and
+/// `updated_at` is the lease's now.
+const SETTLE: &str = "UPDATE deliveries d SET state = o.state, \
+       last_error = COALESCE(o.error, d.last_error), due_at = COALESCE(o.due_at, d.due_at), \
+       through_seq = COALESCE(o.through_seq, d.through_seq), \
+       lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[]) \
+       AS o(id, state, error, due_at, through_seq) \
+     WHERE d.id = o.id AND d.state = 'pending' AND d.lease_owner = $1 AND d.lease_until >= $2 \
+     RETURNING d.id, d.workspace_id, d.user_id, d.channel_id, d.kind, d.target_id, \
+       d.due_at - d.created_at AS delay";
+
+/// The outcomes as `SETTLE` binds them, each id's first only.
+#[derive(Default)]
+struct Settle<'a> {
+    ids: Vec<&'a str>,
+    states: Vec<&'static str>,
+    errors: Vec<Option<&'a str>>,
+    due_ats: Vec<Option<i64>>,
+    through_seqs: Vec<Option<i64>>,
+}
+
+impl<'a> Settle<'a> {
+    fn push(&mut self, id: &'a DeliveryId, outcome: &'a DeliveryOutcome) {
+        let (state, error, due_at, through_seq) = match outcome {
+            DeliveryOutcome::Sent { through_seq } => ("sent", None, None, *through_seq),
+            DeliveryOutcome::Skipped { reason } => ("skipped", Some(reason.as_str()), None, None),
+            DeliveryOutcome::Retry { at, error } => {
+                ("pending", Some(error.as_str()), Some(at.0), None)
+            }
+            DeliveryOutcome::Dead { error } => ("dead", Some(error.as_str()), None, None),
+            DeliveryOutcome::TargetGone { error } => ("skipped", Some(error.as_str()), None, None),
+        };
+        self.ids.push(id.as_str());
+        self.states.push(state);
+        self.errors.push(error);
+        self.due_ats.push(due_at);
+        self.through_seqs.push(through_seq);
+    }
+}
+
+/// Records each outcome if `lease` still holds its delivery (and it is still pending);
+/// says which were. One statement settles them all, then each settled one's outcome does
+/// what it entails: a sent email starts the next when something it did not list is
+/// unread, a target gone is deleted and its other pending deliveries skipped. So every
+/// outcome is settled before any target is forgotten, as if recorded one after another
+/// in that order. An id listed again after its first outcome is not recorded. Runs in a
+/// write transaction.
 pub(crate) async fn finish(
     conn: &mut PgConnection,
     lease: &Lease,
-    id: &DeliveryId,
-    outcome: &DeliveryOutcome,
-) -> StoreResult<bool> {
-    // Only a sent email can start the next one (see `rearm_email`); pushes never wait.
-    let may_rearm = matches!(
-        outcome,
-        DeliveryOutcome::Sent {
-            through_seq: Some(_)
+    finished: &[(DeliveryId, DeliveryOutcome)],
+) -> StoreResult<Vec<bool>> {
+    // Each id's first outcome, by its index in `finished`.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut settle = Settle::default();
+    for (i, (id, outcome)) in finished.iter().enumerate() {
+        if let Entry::Vacant(slot) = first.entry(id.as_str()) {
+            slot.insert(i);
+            settle.push(id, outcome);
         }
-    );
-    if may_rearm {
-        hold_out_recording(conn, id).await?;
     }
-    // (state, error, due_at, through_seq); NULLs keep the column as it is.
-    let (state, error, due_at, through_seq) = match outcome {
-        DeliveryOutcome::Sent { through_seq } => ("sent", None, None, *through_seq),
-        DeliveryOutcome::Skipped { reason } => ("skipped", Some(reason.as_str()), None, None),
-        DeliveryOutcome::Retry { at, error } => ("pending", Some(error.as_str()), Some(at.0), None),
-        DeliveryOutcome::Dead { error } => ("dead", Some(error.as_str()), None, None),
-        DeliveryOutcome::TargetGone { error } => ("skipped", Some(error.as_str()), None, None),
-    };
-    let finished: Option<Finished> = sqlx::query_as(
-        "UPDATE deliveries SET state = $4, last_error = COALESCE($5, last_error), \
-           due_at = COALESCE($6, due_at), through_seq = COALESCE($7, through_seq), \
-           lease_owner = NULL, lease_until = NULL, updated_at = $3 \
-         WHERE id = $1 AND state = 'pending' AND lease_owner = $2 AND lease_until >= $3 \
-         RETURNING workspace_id, user_id, channel_id, kind, target_id, \
-           due_at - created_at AS delay",
-    )
-    .bind(id.as_str())
-    .bind(&lease.owner)
-    .bind(lease.now.0)
-    .bind(state)
-    .bind(error)
-    .bind(due_at)
-    .bind(through_seq)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    let Some(finished) = finished else {
-        return Ok(false);
-    };
-    if may_rearm && finished.kind == DeliveryKind::Email.as_str() {
-        rearm_email(conn, &finished, lease.now).await?;
+    // Only a sent email can start the next one (see `rearm_email`); pushes never wait.
+    let may_rearm: Vec<&str> = settle
+        .ids
+        .iter()
+        .zip(&settle.through_seqs)
+        .zip(&settle.states)
+        .filter(|((_, seq), state)| seq.is_some() && **state == "sent")
+        .map(|((id, _), _)| *id)
+        .collect();
+    if !may_rearm.is_empty() {
+        hold_out_recording(conn, &may_rearm).await?;
     }
-    if let (DeliveryOutcome::TargetGone { .. }, Some(target)) = (outcome, &finished.target_id) {
-        let (ws, target) = (
-            WorkspaceId::from_trusted(finished.workspace_id),
-            PushTargetId::from_trusted(target.clone()),
-        );
-        sqlx::query("DELETE FROM push_targets WHERE workspace_id = $1 AND id = $2")
-            .bind(ws.as_str())
-            .bind(target.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        targets::skip_pending(conn, &ws, &target, "target_gone", lease.now).await?;
+    let settled: Vec<Finished> = sqlx::query_as(SETTLE)
+        .bind(&lease.owner)
+        .bind(lease.now.0)
+        .bind(&settle.ids)
+        .bind(&settle.states)
+        .bind(&settle.errors)
+        .bind(&settle.due_ats)
+        .bind(&settle.through_seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut recorded = vec![false; finished.len()];
+    for done in settled {
+        let Some(&i) = first.get(done.id.as_str()) else {
+            continue;
+        };
+        recorded[i] = true;
+        match &finished[i].1 {
+            DeliveryOutcome::Sent {
+                through_seq: Some(_),
+            } if done.kind == DeliveryKind::Email.as_str() => {
+                rearm_email(conn, &done, lease.now).await?;
+            }
+            DeliveryOutcome::TargetGone { .. } => {
+                if let Some(target) = &done.target_id {
+                    let (ws, target) = (
+                        WorkspaceId::from_trusted(done.workspace_id.clone()),
+                        PushTargetId::from_trusted(target.clone()),
+                    );
+                    sqlx::query("DELETE FROM push_targets WHERE workspace_id = $1 AND id = $2")
+                        .bind(ws.as_str())
+                        .bind(target.as_str())
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(db)?;
+                    targets::skip_pending(conn, &ws, &target, "target_gone", lease.now).await?;
+                }
+            }
+            _ => {}
+        }
     }
-    Ok(true)
+    Ok(recorded)
 }
 
 /// The notifications `n` unread in the conversation of `$1` workspace, `$2` user and
@@ -152,7 +211,7 @@ macro_rules! unread_in_conversation {
     };
 }
 
-/// Waits for a batch of notifications being recorded in the delivery's workspace to
+/// Waits for a batch of notifications being recorded in the deliveries' workspaces to
 /// commit, and keeps the next from starting until this transaction ends, so
 /// `rearm_email` sees every notification whose own email the sent one stood in for.
 /// Without it, a batch that found this email pending and committed just after
@@ -160,12 +219,12 @@ macro_rules! unread_in_conversation {
 /// the cursor row `FOR UPDATE` from its start; this takes it `FOR SHARE`, before
 /// touching the delivery, so the two never wait on each other in a cycle. Does nothing
 /// for a push.
-async fn hold_out_recording(conn: &mut PgConnection, id: &DeliveryId) -> StoreResult<()> {
+async fn hold_out_recording(conn: &mut PgConnection, ids: &[&str]) -> StoreResult<()> {
     sqlx::query(
         "SELECT 1 FROM notify_cursors c JOIN deliveries d ON d.workspace_id = c.workspace_id \
-         WHERE d.id = $1 AND d.kind = 'email' FOR SHARE OF c",
+         WHERE d.id = ANY($1) AND d.kind = 'email' FOR SHARE OF c",
     )
-    .bind(id.as_str())
+    .bind(ids)
     .execute(conn)
     .await
     .map_err(db)?;

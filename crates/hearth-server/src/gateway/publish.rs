@@ -28,7 +28,7 @@ use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, Workspa
 use hearth_core::id::{DeliveryId, PushTargetId};
 use hearth_core::notify::{
     Candidate, ChannelNotify, Delivery, DeliveryOutcome, Lease, NewNotification, NewPushTarget,
-    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushTarget,
+    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushCheck, PushTarget,
 };
 use hearth_core::store::NotifyStore;
 
@@ -515,6 +515,18 @@ impl NotifyStore for PublishingStore {
         outcome: &DeliveryOutcome,
     ) -> StoreResult<bool> {
         self.inner.finish_delivery(lease, id, outcome).await
+    }
+
+    async fn finish_deliveries(
+        &self,
+        lease: &Lease,
+        finished: &[(DeliveryId, DeliveryOutcome)],
+    ) -> StoreResult<Vec<bool>> {
+        self.inner.finish_deliveries(lease, finished).await
+    }
+
+    async fn push_check(&self, n: &Notification) -> StoreResult<Option<PushCheck>> {
+        self.inner.push_check(n).await
     }
 
     async fn unread_notifications(

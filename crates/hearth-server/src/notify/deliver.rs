@@ -6,9 +6,15 @@
 //! reading right now (attention), it is skipped with that reason. The payload is built
 //! then too, so it never carries content the recipient can no longer read.
 //!
-//! Each delivery is recorded as soon as its attempt ends, so a node that dies mid-batch
-//! leaves only the attempts in flight (their answers were never heard) to be tried again
-//! by whoever takes the lapsed leases.
+//! The re-check is one read
+//! ([`push_check`](hearth_core::store::NotifyStore::push_check)) and hearth-core's
+//! decision ([`recheck`]); only attention is asked after it.
+//!
+//! Each delivery is recorded as soon as its attempt ends, give or take a few
+//! milliseconds: outcomes are recorded together, a few at a time ([`outcomes`]), so a
+//! node that dies mid-batch leaves only the attempts in flight and those whose outcome
+//! was not yet written (their answers were heard, at most [`outcomes::FLUSH_AFTER`] ago)
+//! to be tried again by whoever takes the lapsed leases.
 
 use std::sync::Arc;
 
@@ -16,14 +22,16 @@ use futures::StreamExt;
 use hearth_core::Timestamp;
 use hearth_core::model::{Channel, ChannelKind};
 use hearth_core::notify::{
-    Delivery, DeliveryKind, DeliveryOutcome, Notification, PushKind, PushTarget,
+    Delivery, DeliveryKind, DeliveryOutcome, Notification, PushContent, PushKind, PushTarget,
+    recheck,
 };
 use hearth_core::store::StoreError;
+use tokio::sync::mpsc;
 
 use super::email::{Digest, DigestMessage};
 use super::webpush::{self, PushOutcome, Subscription};
 use super::worker::Inner;
-use super::{backoff, payload, webhook};
+use super::{backoff, outcomes, payload, webhook};
 
 /// Deliveries claimed at once.
 const CLAIM: u32 = 64;
@@ -35,7 +43,8 @@ const EMAIL_COVERS: u32 = 200;
 /// Web Push messages live this long at the push service if the device is offline.
 const PUSH_TTL_SECS: u32 = 24 * 3600;
 
-/// Delivers one claimed batch; `Ok(true)` if there may be more.
+/// Delivers one claimed batch; `Ok(true)` if there may be more. Returns once every
+/// attempt of the batch has ended and its outcome is recorded (see [`outcomes`]).
 pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
     let lease = inner.lease();
     let batch = inner.store.claim_deliveries(&lease, CLAIM).await?;
@@ -43,27 +52,28 @@ pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
         return Ok(false);
     }
     let full = batch.len() as u32 == CLAIM;
-    let results = futures::stream::iter(batch)
-        .map(|delivery| {
-            let lease = lease.clone();
-            async move {
+    // At most `CLAIM` outcomes ever wait here, so the queue needs no bound of its own.
+    let (finished, waiting) = mpsc::unbounded_channel();
+    let attempts = async move {
+        futures::stream::iter(batch)
+            .map(|delivery| async move {
                 let outcome = match attempt(inner, &delivery).await {
                     Ok(outcome) => outcome,
                     Err(e) => retry_or_dead(inner, &delivery, format!("store: {e}"), None),
                 };
-                let now = inner.renewed_now(&lease);
-                inner
-                    .store
-                    .finish_delivery(&now, &delivery.id, &outcome)
-                    .await
-            }
-        })
-        .buffer_unordered(inner.settings.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    for result in results {
-        result?;
-    }
+                (delivery.id, outcome)
+            })
+            .buffer_unordered(inner.settings.concurrency.max(1))
+            .for_each(|outcome| {
+                // The recorder outlives this stream (it ends when `finished` is dropped).
+                let _ = finished.send(outcome);
+                async {}
+            })
+            .await;
+        // `finished` is dropped here: the recorder writes what is left at once.
+    };
+    let ((), recorded) = tokio::join!(attempts, outcomes::record(inner, &lease, waiting));
+    recorded?;
     Ok(full)
 }
 
@@ -80,54 +90,6 @@ fn skip(reason: &str) -> DeliveryOutcome {
     }
 }
 
-/// What a push is built from, read while re-checking it.
-struct Context {
-    channel: Channel,
-    message: hearth_core::model::Message,
-}
-
-/// The channel and message of a notification that should still be sent now, or why it
-/// should not. The cheapest and most telling checks go first.
-async fn recheck(
-    inner: &Inner,
-    n: &Notification,
-) -> Result<Result<Context, &'static str>, StoreError> {
-    let store = &inner.store;
-    let ws = &n.workspace_id;
-    let Some((channel, Some(membership))) =
-        store.channel_for(ws, &n.channel_id, &n.user_id).await?
-    else {
-        return Ok(Err("removed"));
-    };
-    if membership.last_read_seq >= n.seq {
-        return Ok(Err("read"));
-    }
-    let message = match store.message(ws, &n.message_id).await? {
-        Some(message) if !message.deleted => message,
-        _ => return Ok(Err("deleted")),
-    };
-    match store.user(ws, &n.user_id).await? {
-        Some(user) if !user.deactivated => {}
-        _ => return Ok(Err("deactivated")),
-    }
-    if let Some(settings) = store.channel_notify(ws, &n.channel_id, &n.user_id).await?
-        && settings.muted
-    {
-        return Ok(Err("muted"));
-    }
-    if let Some(quiet) = store
-        .notify_prefs(ws, &n.user_id)
-        .await?
-        .quiet_at(Timestamp::now())
-    {
-        return Ok(Err(quiet.as_str()));
-    }
-    if inner.attention.is_attentive(ws, &n.user_id).await {
-        return Ok(Err("active"));
-    }
-    Ok(Ok(Context { channel, message }))
-}
-
 async fn push(inner: &Inner, delivery: &Delivery) -> Result<DeliveryOutcome, StoreError> {
     let (Some(n), Some(target)) = (&delivery.notification, &delivery.target) else {
         return Ok(skip("target_deleted"));
@@ -135,14 +97,26 @@ async fn push(inner: &Inner, delivery: &Delivery) -> Result<DeliveryOutcome, Sto
     // Reading the database is where a delivery competes with senders: only a few
     // deliveries of this node do it at once, however many requests are in flight.
     let permit = inner.db_slots.acquire().await;
-    let Context { channel, message } = match recheck(inner, n).await? {
-        Ok(context) => context,
+    let check = inner.store.push_check(n).await?;
+    drop(permit);
+    let PushContent {
+        channel,
+        message,
+        sender,
+    } = match recheck(n, check, Timestamp::now()) {
+        Ok(content) => content,
         Err(reason) => return Ok(skip(reason)),
     };
-    let Some(sender) = inner.store.user(&n.workspace_id, &message.user_id).await? else {
+    if inner
+        .attention
+        .is_attentive(&n.workspace_id, &n.user_id)
+        .await
+    {
+        return Ok(skip("active"));
+    }
+    let Some(sender) = sender else {
         return Ok(skip("deleted"));
     };
-    drop(permit);
     let body = payload::build(n, &channel, &message, &sender);
     let bytes = serde_json::to_vec(&body).map_err(|e| StoreError::Internal(e.to_string()))?;
     let outcome = send_push(inner, target, n, &bytes).await?;

@@ -9,23 +9,25 @@
 //!                 decide each member's reason, record notifications + deliveries
 //!                 and the cursor's new position in one transaction
 //!            ──► deliver (one task per node, N attempts in flight; deliveries leased)
-//!                 re-check (read? removed? deleted? active? do-not-disturb?),
-//!                 send (Web Push, webhook, email), then sent / retry with backoff /
-//!                 dead letter
+//!                 re-check in one read (read? removed? deleted? do-not-disturb?),
+//!                 then attention (active?), send (Web Push, webhook, email), then
+//!                 sent / retry with backoff / dead letter, recorded a few at a time
 //! ```
 //!
 //! Nothing here runs on the send path: a send commits its message and event, and a
 //! worker picks it up within [`NotifySettings::poll`] (at once on the node that took the
 //! send, which pokes its worker). Every node runs both workers; leases keep two nodes off
 //! the same work, and a node that dies mid-batch leaves its leases to lapse and be taken
-//! over, so nothing is lost; what it had already sent is recorded as sent and is not sent
-//! again.
+//! over, so nothing is lost. What it had sent and recorded is not sent again; what it
+//! had sent in its last few milliseconds, before the outcome was written (`outcomes`),
+//! may be sent a second time, with the same notification id.
 
 mod attention;
 mod backoff;
 mod deliver;
 pub mod email;
 mod expand;
+mod outcomes;
 mod payload;
 mod targets;
 mod webhook;

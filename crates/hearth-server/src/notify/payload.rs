@@ -2,15 +2,15 @@
 //! the message as it is then (an edit since is shown as edited; a deletion was caught by
 //! the re-check before this).
 
-use hearth_core::model::{Channel, Message, User};
-use hearth_core::notify::{Notification, excerpt};
+use hearth_core::model::Channel;
+use hearth_core::notify::{Notification, PushMessage, PushSender, excerpt};
 use hearth_proto::{NotificationPayload, PayloadChannel, PayloadMessage, PayloadSender};
 
 pub fn build(
     notification: &Notification,
     channel: &Channel,
-    message: &Message,
-    sender: &User,
+    message: &PushMessage,
+    sender: &PushSender,
 ) -> NotificationPayload {
     NotificationPayload {
         id: notification.id.to_string(),

@@ -8,6 +8,7 @@
 //! next email when something it did not list is still unread.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use hearth_core::Timestamp;
 use hearth_core::id::{ChannelId, DeliveryId, MessageId, NotificationId, UserId, WorkspaceId};
@@ -196,36 +197,28 @@ pub(super) async fn claim(
     attach(conn, rows).await
 }
 
-/// Binds `?1` state, `?2` due_at (NULL keeps it), `?3` last_error (NULL keeps it), `?4`
-/// through_seq, `?5` now, `?6` id. Every outcome ends the lease.
-const SETTLE: &str = "UPDATE deliveries SET state = ?1, due_at = COALESCE(?2, due_at), \
-       last_error = COALESCE(?3, last_error), through_seq = ?4, lease_owner = NULL, \
-       lease_until = NULL, updated_at = ?5 \
-     WHERE id = ?6";
+/// Binds `?1` the outcomes (a JSON array of [`Settled`]), `?2` now, `?3` the lease's
+/// owner. Only the holder of a running lease on a delivery still pending may settle it: a
+/// worker that lost its lease, or whose delivery was skipped meanwhile (its target
+/// deleted), changes nothing. Every outcome ends the lease. NULLs keep `due_at` and
+/// `last_error` as they are. Returns the settled rows as they were before (`due_at`
+/// changes only for a retry, which needs no delay).
+const SETTLE: &str = "UPDATE deliveries SET state = o.new_state, \
+       due_at = COALESCE(o.new_due_at, due_at), last_error = COALESCE(o.new_error, last_error), \
+       through_seq = o.new_through_seq, lease_owner = NULL, lease_until = NULL, updated_at = ?2 \
+     FROM (SELECT json_extract(value, '$.id') AS settled_id, \
+             json_extract(value, '$.state') AS new_state, \
+             json_extract(value, '$.due_at') AS new_due_at, \
+             json_extract(value, '$.error') AS new_error, \
+             json_extract(value, '$.through_seq') AS new_through_seq \
+           FROM json_each(?1)) AS o \
+     WHERE deliveries.id = o.settled_id AND deliveries.state = 'pending' \
+       AND deliveries.lease_owner = ?3 AND deliveries.lease_until >= ?2 \
+     RETURNING id, workspace_id, user_id, channel_id, kind, target_id, \
+       due_at - created_at AS delay";
 
-pub(super) async fn finish(
-    conn: &mut SqliteConnection,
-    lease: &Lease,
-    id: &DeliveryId,
-    outcome: &DeliveryOutcome,
-) -> StoreResult<bool> {
-    // Only the holder of a running lease on a delivery still pending may settle it: a
-    // worker that lost its lease, or whose delivery was skipped meanwhile (its target
-    // deleted), changes nothing.
-    let held: Option<HeldRow> = sqlx::query_as(
-        "SELECT workspace_id, user_id, channel_id, kind, target_id, due_at - created_at AS delay \
-         FROM deliveries \
-         WHERE id = ? AND state = 'pending' AND lease_owner = ? AND lease_until >= ?",
-    )
-    .bind(id.as_str())
-    .bind(&lease.owner)
-    .bind(lease.now.0)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(db)?;
-    let Some(held) = held else {
-        return Ok(false);
-    };
+/// One outcome as `SETTLE` reads it: an element of its JSON array.
+fn settled(id: &DeliveryId, outcome: &DeliveryOutcome) -> serde_json::Value {
     let (state, due_at, error, through_seq) = match outcome {
         DeliveryOutcome::Sent { through_seq } => (DeliveryState::Sent, None, None, *through_seq),
         DeliveryOutcome::Skipped { reason } => (DeliveryState::Skipped, None, Some(reason), None),
@@ -235,36 +228,71 @@ pub(super) async fn finish(
         DeliveryOutcome::Dead { error } => (DeliveryState::Dead, None, Some(error), None),
         DeliveryOutcome::TargetGone { error } => (DeliveryState::Skipped, None, Some(error), None),
     };
-    sqlx::query(SETTLE)
-        .bind(state.as_str())
-        .bind(due_at)
-        .bind(error.map(String::as_str))
-        .bind(through_seq)
-        .bind(lease.now.0)
-        .bind(id.as_str())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    match outcome {
-        DeliveryOutcome::TargetGone { .. } => {
-            if let Some(target) = &held.target_id {
-                let ws = WorkspaceId::from_trusted(held.workspace_id.clone());
-                targets::forget(conn, &ws, target, lease.now).await?;
-            }
-        }
-        DeliveryOutcome::Sent {
-            through_seq: Some(_),
-        } if held.kind == DeliveryKind::Email.as_str() => {
-            rearm_email(conn, &held, lease.now).await?;
-        }
-        _ => {}
-    }
-    Ok(true)
+    serde_json::json!({
+        "id": id.as_str(),
+        "state": state.as_str(),
+        "due_at": due_at,
+        "error": error,
+        "through_seq": through_seq,
+    })
 }
 
-/// The delivery `finish` settles, as it was before.
+/// Records each outcome, if `lease` still holds its delivery; says which were. One
+/// statement settles them all; then, for each settled one, what its outcome entails: a
+/// target gone is forgotten (its other pending deliveries skipped), a sent email starts
+/// the next one when something it did not list is unread. So every outcome of the batch
+/// is settled before any target is forgotten, as if they had been recorded one after
+/// another in that order. An id listed again after its first outcome is not recorded.
+pub(super) async fn finish(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    finished: &[(DeliveryId, DeliveryOutcome)],
+) -> StoreResult<Vec<bool>> {
+    // Each id's first outcome, by its index in `finished`.
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let mut settle = Vec::new();
+    for (i, (id, outcome)) in finished.iter().enumerate() {
+        if let Entry::Vacant(slot) = first.entry(id.as_str()) {
+            slot.insert(i);
+            settle.push(settled(id, outcome));
+        }
+    }
+    let json = serde_json::Value::Array(settle).to_string();
+    let held: Vec<HeldRow> = sqlx::query_as(SETTLE)
+        .bind(json)
+        .bind(lease.now.0)
+        .bind(&lease.owner)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut recorded = vec![false; finished.len()];
+    for held in &held {
+        let Some(&i) = first.get(held.id.as_str()) else {
+            continue;
+        };
+        recorded[i] = true;
+        match &finished[i].1 {
+            DeliveryOutcome::TargetGone { .. } => {
+                if let Some(target) = &held.target_id {
+                    let ws = WorkspaceId::from_trusted(held.workspace_id.clone());
+                    targets::forget(conn, &ws, target, lease.now).await?;
+                }
+            }
+            DeliveryOutcome::Sent {
+                through_seq: Some(_),
+            } if held.kind == DeliveryKind::Email.as_str() => {
+                rearm_email(conn, held, lease.now).await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(recorded)
+}
+
+/// A delivery `finish` settled, as it was before.
 #[derive(FromRow)]
 struct HeldRow {
+    id: String,
     workspace_id: String,
     user_id: String,
     channel_id: String,

@@ -12,6 +12,7 @@
 mod deliveries;
 mod expand;
 mod prefs;
+mod recheck;
 mod record;
 mod targets;
 
@@ -20,7 +21,7 @@ use hearth_core::Timestamp;
 use hearth_core::id::{ChannelId, DeliveryId, PushTargetId, UserId, WorkspaceId};
 use hearth_core::notify::{
     Candidate, ChannelNotify, Delivery, DeliveryOutcome, Lease, NewNotification, NewPushTarget,
-    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushTarget,
+    Notification, NotifyCursor, NotifyPrefs, NotifySource, NotifySources, PushCheck, PushTarget,
 };
 use hearth_core::store::{NotifyStore, PRUNE_STEP, StoreResult};
 use sqlx::SqliteConnection;
@@ -173,11 +174,27 @@ impl NotifyStore for SqliteStore {
         id: &DeliveryId,
         outcome: &DeliveryOutcome,
     ) -> StoreResult<bool> {
-        let (lease, id, outcome) = (lease.clone(), id.clone(), outcome.clone());
-        self.write(move |c| {
-            Box::pin(async move { deliveries::finish(c, &lease, &id, &outcome).await })
-        })
-        .await
+        let finished = self
+            .finish_deliveries(lease, &[(id.clone(), outcome.clone())])
+            .await?;
+        Ok(finished.first().copied().unwrap_or(false))
+    }
+
+    async fn finish_deliveries(
+        &self,
+        lease: &Lease,
+        finished: &[(DeliveryId, DeliveryOutcome)],
+    ) -> StoreResult<Vec<bool>> {
+        if finished.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (lease, finished) = (lease.clone(), finished.to_vec());
+        self.write(move |c| Box::pin(async move { deliveries::finish(c, &lease, &finished).await }))
+            .await
+    }
+
+    async fn push_check(&self, n: &Notification) -> StoreResult<Option<PushCheck>> {
+        recheck::push_check(&mut *self.read().await?, n).await
     }
 
     async fn unread_notifications(

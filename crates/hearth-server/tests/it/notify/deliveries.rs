@@ -5,8 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{QUIET, WAIT, office, spawn_fast};
+use hearth_server::Settings;
+use hearth_server::notify::NotifySettings;
+
+use super::{QUIET, WAIT, fast, office, spawn_fast};
 use crate::realtime::{id, seq};
+use crate::support::TestApp;
 
 /// Waits until `name` was attempted `n` times (answered with anything).
 async fn attempted(hooks: &super::hooks::Hooks, name: &str, n: usize) {
@@ -24,9 +28,24 @@ async fn attempted(hooks: &super::hooks::Hooks, name: &str, n: usize) {
     }
 }
 
+/// A server whose first retry comes a second or so after the failed attempt, so that
+/// what a test changes in between lands before it even on a loaded machine (with
+/// `fast()`'s 50–150 ms it sometimes did not).
+async fn spawn_slow_retry() -> TestApp {
+    TestApp::spawn_with(Settings {
+        notify: NotifySettings {
+            retry_base: Duration::from_millis(1_000),
+            retry_max: Duration::from_millis(1_000),
+            ..fast()
+        },
+        ..Settings::default()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn what_changed_before_delivery_is_not_sent() {
-    let app = spawn_fast().await;
+    let app = spawn_slow_retry().await;
     let o = office(&app, &["bob", "carol", "dave", "erin"]).await;
     let (bob, carol) = (&o.people[0], &o.people[1]);
     // Every first attempt fails, so each notification waits for its retry.
@@ -187,4 +206,54 @@ async fn a_target_that_is_gone_is_removed() {
     app.send(&o.owner, &o.general, "@bob two").await;
     o.hooks.expect_no_more(0, QUIET).await;
     assert_eq!(o.hooks.all().len(), 1, "nothing more was sent to it");
+}
+
+#[tokio::test]
+async fn settings_changed_before_delivery_hold_it() {
+    let app = spawn_slow_retry().await;
+    let o = office(&app, &["bob", "carol", "dave", "erin"]).await;
+    let (bob, carol, dave) = (&o.people[0], &o.people[1], &o.people[2]);
+    for name in ["bob", "carol", "dave", "erin"] {
+        o.hooks.respond(name, &[503]);
+    }
+    app.send(&o.owner, &o.general, "@bob @carol @dave @erin standup?")
+        .await;
+    for name in ["bob", "carol", "dave", "erin"] {
+        attempted(&o.hooks, name, 1).await;
+    }
+
+    // Between the failed attempt and the retry: Bob mutes the channel, Carol's account
+    // is deactivated, Dave turns on do-not-disturb.
+    let level = format!("/api/v1/channels/{}/notifications", o.general);
+    app.put_json(bob, &level, json!({"level": "default", "muted": true}))
+        .await
+        .ok();
+    app.patch(
+        &o.owner,
+        &format!("/api/v1/users/{}", carol.user_id),
+        json!({"deactivated": true}),
+    )
+    .await
+    .ok();
+    app.put_json(
+        dave,
+        "/api/v1/notifications/prefs",
+        json!({"dnd_until": "2999-01-01T00:00:00Z"}),
+    )
+    .await
+    .ok();
+
+    // Only Erin's retry goes out, with everything the payload shows.
+    let delivered = o.hooks.wait_for(1, WAIT).await;
+    assert!(delivered[0].endpoint.ends_with("/erin"));
+    let body = &delivered[0].body;
+    assert_eq!(
+        body["message"]["excerpt"],
+        "@bob @carol @dave @erin standup?"
+    );
+    assert_eq!(body["channel"]["name"], "general");
+    assert_eq!(body["sender"]["id"], o.owner.user_id.as_str());
+    assert_eq!(body["reason"], "mention");
+    o.hooks.expect_no_more(1, QUIET).await;
+    assert_eq!(o.hooks.all().len(), 5, "four failed attempts, one retry");
 }
