@@ -144,9 +144,15 @@ impl SqliteStore {
             .clone()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // A batch runs each job in a savepoint, and SQLite keeps what a savepoint
+            // would restore in a statement journal, which spills to a temporary file past
+            // 64 KiB: a file created, written page by page and deleted for every batch.
+            // In memory it is a copy; a batch's journal is bounded by the batch.
+            .pragma("temp_store", "memory")
             .connect()
             .await
             .map_err(db)?;
+        raw::keep_plans(&mut writer).await.map_err(db)?;
         sqlx::migrate!("./migrations")
             .run(&mut writer)
             .await
@@ -158,6 +164,7 @@ impl SqliteStore {
             // A connection to a local file cannot go stale, and sqlx's test is a ping:
             // a round trip to the connection's worker thread before every query.
             .test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(raw::keep_plans(conn)))
             .connect_with(base.read_only(true).pragma("mmap_size", READ_MMAP_BYTES))
             .await
             .map_err(db)?;

@@ -643,3 +643,48 @@ async fn from_and_in_stay_exact_while_the_index_gains_scope_tokens() {
     }
     assert!(step > 5, "{step} steps of 7 rows");
 }
+
+/// Every connection keeps a prepared statement's plan whatever is bound to it later:
+/// otherwise SQLite prepares a cached statement that pages with `LIMIT ?` again, from its
+/// text, on every run with a new limit.
+#[tokio::test]
+async fn cached_statements_are_not_prepared_again_for_new_bindings() {
+    use crate::raw::{self, Param};
+    const PAGE: &str =
+        "SELECT seq FROM messages WHERE workspace_id = ?1 ORDER BY seq DESC LIMIT ?2";
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("hearth.db")).await;
+    let (ws, ada, general) = seed(&store).await;
+    for text in ["one", "two", "three"] {
+        store
+            .post_message(&ws, post(&general, &ada, text))
+            .await
+            .unwrap();
+    }
+    let (newest, prepared_again) = store
+        .writer
+        .write_raw(move |raw| {
+            let mut newest = Vec::new();
+            for limit in [1, 2, 3, 1] {
+                newest.push(raw.int(PAGE, &[Param::Text(ws.as_str()), Param::Int(limit)])?);
+            }
+            Ok((newest, raw.times_prepared_again(PAGE)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(newest.len(), 4);
+    assert!(newest.iter().all(|seq| seq == &newest[0] && seq.is_some()));
+    assert_eq!(
+        prepared_again, 0,
+        "the write connection re-planned `LIMIT ?`"
+    );
+
+    let mut held = Vec::new();
+    for _ in 0..SqliteOptions::default().read_connections {
+        held.push(store.read().await.unwrap());
+    }
+    for conn in &mut held {
+        assert!(raw::keeps_plans(conn).await, "a read connection re-plans");
+    }
+}
