@@ -43,6 +43,7 @@
 mod access;
 mod accounts;
 mod channels;
+mod checkpoint;
 mod error;
 mod files;
 mod log;
@@ -71,6 +72,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Sqlite, SqliteConnection, Transaction};
 
+pub use crate::checkpoint::CheckpointOptions;
+use crate::checkpoint::Checkpointer;
 use crate::error::db;
 pub use crate::writer::WriteStats;
 use crate::writer::Writer;
@@ -91,6 +94,8 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// How many read-only connections may query at once.
     pub read_connections: u32,
+    /// When the log is copied back into the file (see `checkpoint`).
+    pub checkpoint: CheckpointOptions,
 }
 
 impl Default for SqliteOptions {
@@ -98,6 +103,7 @@ impl Default for SqliteOptions {
         Self {
             synchronous: Synchronous::Full,
             read_connections: 8,
+            checkpoint: CheckpointOptions::default(),
         }
     }
 }
@@ -123,6 +129,8 @@ pub struct SqliteStore {
     writer: Writer,
     /// Read-only connections for queries.
     reader: SqlitePool,
+    /// The task that copies the write-ahead log into the file.
+    checkpointer: Checkpointer,
 }
 
 impl SqliteStore {
@@ -149,6 +157,8 @@ impl SqliteStore {
             // 64 KiB: a file created, written page by page and deleted for every batch.
             // In memory it is a copy; a batch's journal is bounded by the batch.
             .pragma("temp_store", "memory")
+            // The checkpointer's task copies the log into the file, not the commits.
+            .pragma("wal_autocheckpoint", "0")
             .connect()
             .await
             .map_err(db)?;
@@ -158,6 +168,13 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Internal(format!("migrating the database: {e}")))?;
 
+        let checkpointer = Checkpointer::start(
+            base.clone().connect().await.map_err(db)?,
+            options.checkpoint,
+        );
+        raw::track_log_pages(&mut writer, checkpointer.log().pages())
+            .await
+            .map_err(db)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -171,16 +188,18 @@ impl SqliteStore {
 
         tracing::info!(path = %path.display(), synchronous = ?options.synchronous, "opened SQLite store");
         Ok(Self {
-            writer: Writer::start(writer),
+            writer: Writer::start(writer, checkpointer.log()),
             reader,
+            checkpointer,
         })
     }
 
     /// Graceful shutdown: commits every write already submitted (later ones fail with
-    /// `Unavailable`), stops the writer task, closes the read pool, then the write
-    /// connection last so that it checkpoints the WAL into the file.
+    /// `Unavailable`), stops the writer task and the checkpointer, closes the read pool,
+    /// then the write connection last so that it checkpoints the WAL into the file.
     pub async fn close(&self) {
         let writer = self.writer.stop().await;
+        self.checkpointer.stop().await;
         self.reader.close().await;
         if let Some(writer) = writer {
             writer::close(writer).await;

@@ -4,8 +4,9 @@
 //! It does what `messages::post_message` does for a message that is not a thread reply,
 //! statement for statement and with the same SQL, so the two cannot drift apart in what
 //! they store: the channel and author checks, the seq bump, the message, its mentions,
-//! the channel's newest seq, the search index row and the `message.created` event, all in
-//! the job's savepoint.
+//! the channel's newest seq and the `message.created` event, all in the job's savepoint,
+//! and the search index row deferred to the end of the writer's run of raw jobs (see
+//! `writer`), in the same transaction.
 //! Thread replies (which read and re-serialize their root), posts that share files, and
 //! retries of a known `client_msg_id` (which read the original back) are rarer; they
 //! take the sqlx path.
@@ -20,7 +21,7 @@ use crate::log::{EventColumns, INSERT_EVENT, NEXT_SEQ};
 use crate::messages::{INSERT_MENTIONS, INSERT_MESSAGE, UPDATE_CHANNEL_LAST_SEQ, broadcast_name};
 use crate::raw::{Param, Raw};
 use crate::rows::json_list;
-use crate::search::{INDEX_LAST_INSERTED, IndexRow};
+use crate::search::{INDEX_ROW, IndexRow};
 
 /// What the raw path made of a post.
 pub(crate) enum FastPost {
@@ -45,7 +46,7 @@ pub(crate) fn post_top_level(
     raw: &mut Raw<'_>,
     ws: &WorkspaceId,
     new: NewMessage,
-    index: &IndexRow,
+    index: IndexRow,
     now: Timestamp,
 ) -> StoreResult<FastPost> {
     debug_assert!(new.thread_root_id.is_none() && new.file_ids.is_empty());
@@ -106,14 +107,18 @@ pub(crate) fn post_top_level(
             Param::Null,
         ],
     )?;
-    raw.run(
-        INDEX_LAST_INSERTED,
-        &[
-            Param::Text(&index.terms),
-            Param::Text(&index.variants),
-            Param::Text(&index.flags),
-        ],
-    )?;
+    let rowid = raw.last_insert_rowid();
+    raw.defer(Box::new(move |raw| {
+        raw.run(
+            INDEX_ROW,
+            &[
+                Param::Int(rowid),
+                Param::Text(&index.terms),
+                Param::Text(&index.variants),
+                Param::Text(&index.flags),
+            ],
+        )
+    }));
     let mentions = &new.mentions;
     if !(mentions.user_ids.is_empty() && mentions.handles.is_empty()) {
         let ids = json_list(mentions.user_ids.iter().map(UserId::as_str));

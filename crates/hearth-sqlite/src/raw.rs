@@ -12,8 +12,9 @@
 //!
 //! # Safety
 //!
-//! [`keep_plans`], which every connection runs once when it opens, is here for the same
-//! reason: sqlx has no call for it, so it goes to the handle directly.
+//! [`keep_plans`], which every connection runs once when it opens, and the writer's log
+//! size hook ([`track_log_pages`]) are here for the same reason: sqlx has no call for
+//! them, so they go to the handle directly.
 //!
 //! This is the crate's only unsafe code (the crate denies it elsewhere). [`Raw`] borrows a
 //! `LockedSqliteHandle`, which gives this thread exclusive use of the `sqlite3` handle for
@@ -24,8 +25,10 @@
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
-use std::ffi::{CStr, c_int};
+use std::ffi::{CStr, c_char, c_int, c_void};
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use hearth_core::store::{StoreError, StoreResult};
 use libsqlite3_sys as ffi;
@@ -67,10 +70,15 @@ impl Statements {
     }
 }
 
+/// Work a job leaves for after the last job of its run (see [`Raw::defer`]).
+pub(crate) type Deferred = Box<dyn for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> StoreResult<()> + Send>;
+
 /// The write connection's handle, usable directly while its lock is held.
 pub(crate) struct Raw<'a> {
     db: NonNull<ffi::sqlite3>,
     statements: &'a mut Statements,
+    /// What the run's jobs deferred, oldest first.
+    deferred: Vec<Deferred>,
     /// Holding the borrow keeps the connection locked while `db` is in use.
     _locked: std::marker::PhantomData<&'a mut ()>,
 }
@@ -85,8 +93,40 @@ impl<'a> Raw<'a> {
         Self {
             db: locked.as_raw_handle(),
             statements,
+            deferred: Vec::new(),
             _locked: std::marker::PhantomData,
         }
+    }
+
+    /// Leaves `work` for after the last job of this run, outside every job's savepoint
+    /// but in the same transaction: what must commit with the job without being done
+    /// inside its savepoint. The writer drops it if the job fails.
+    pub(crate) fn defer(&mut self, work: Deferred) {
+        self.deferred.push(work);
+    }
+
+    /// How much work is deferred so far; with [`Raw::forget_deferred_since`], how the
+    /// writer drops what a failed job deferred.
+    pub(crate) fn deferred_len(&self) -> usize {
+        self.deferred.len()
+    }
+
+    pub(crate) fn forget_deferred_since(&mut self, len: usize) {
+        self.deferred.truncate(len);
+    }
+
+    /// Does the deferred work, oldest first.
+    pub(crate) fn run_deferred(&mut self) -> StoreResult<()> {
+        for work in std::mem::take(&mut self.deferred) {
+            work(self)?;
+        }
+        Ok(())
+    }
+
+    /// The rowid of the last row this connection inserted.
+    pub(crate) fn last_insert_rowid(&self) -> i64 {
+        // SAFETY: `db` is ours (see `new`).
+        unsafe { ffi::sqlite3_last_insert_rowid(self.db.as_ptr()) }
     }
 
     /// Runs a statement to completion (an insert, an update, a savepoint).
@@ -248,6 +288,58 @@ pub(crate) async fn keep_plans(conn: &mut SqliteConnection) -> Result<(), sqlx::
             format!("enabling SQLite's query planner stability guarantee: code {rc}").into(),
         ))
     }
+}
+
+/// Has SQLite write into `pages`, after each commit on this connection, how many pages
+/// the write-ahead log then holds. This replaces SQLite's automatic checkpoints on the
+/// connection, which use the same hook. Undo it with [`untrack_log_pages`] before the
+/// connection closes, which also drops the hook's reference to `pages`.
+pub(crate) async fn track_log_pages(
+    conn: &mut SqliteConnection,
+    pages: Arc<AtomicI64>,
+) -> Result<(), sqlx::Error> {
+    let mut locked = conn.lock_handle().await?;
+    let db = locked.as_raw_handle();
+    let arg = Arc::into_raw(pages).cast_mut().cast::<c_void>();
+    // SAFETY: the lock gives this thread the handle; `arg` stays valid until
+    // `untrack_log_pages` takes it back (or, if that never runs, leaks: never dangles).
+    let previous = unsafe { ffi::sqlite3_wal_hook(db.as_ptr(), Some(log_committed), arg) };
+    release_log_pages(previous);
+    Ok(())
+}
+
+/// Undoes [`track_log_pages`].
+pub(crate) async fn untrack_log_pages(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut locked = conn.lock_handle().await?;
+    let db = locked.as_raw_handle();
+    // SAFETY: the lock gives this thread the handle; with no hook SQLite keeps no pointer.
+    let previous = unsafe { ffi::sqlite3_wal_hook(db.as_ptr(), None, ptr::null_mut()) };
+    release_log_pages(previous);
+    Ok(())
+}
+
+/// Drops the reference a hook set by [`track_log_pages`] held (`arg` is that hook's
+/// argument, or null or another hook's if it was not ours).
+fn release_log_pages(arg: *mut c_void) {
+    if !arg.is_null() {
+        // SAFETY: the only hook this crate sets is `log_committed`, whose argument came
+        // from `Arc::into_raw` in `track_log_pages` and is released once, here.
+        drop(unsafe { Arc::from_raw(arg.cast_const().cast::<AtomicI64>()) });
+    }
+}
+
+/// SQLite's callback after each commit in WAL mode.
+extern "C" fn log_committed(
+    arg: *mut c_void,
+    _db: *mut ffi::sqlite3,
+    _schema: *const c_char,
+    pages: c_int,
+) -> c_int {
+    // SAFETY: `arg` is the `AtomicI64` that `track_log_pages` registered, alive while the
+    // hook is.
+    let count = unsafe { &*arg.cast_const().cast::<AtomicI64>() };
+    count.store(i64::from(pages), Ordering::Relaxed);
+    ffi::SQLITE_OK
 }
 
 /// Whether [`keep_plans`] is in force on this connection.

@@ -382,7 +382,7 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
                         &message.channel_id,
                     );
                     let now = hearth_core::Timestamp::now();
-                    crate::post::post_top_level(raw, &ws, message, &index, now)?;
+                    crate::post::post_top_level(raw, &ws, message, index, now)?;
                     Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
                 })
                 .await
@@ -687,4 +687,184 @@ async fn cached_statements_are_not_prepared_again_for_new_bindings() {
     for conn in &mut held {
         assert!(raw::keeps_plans(conn).await, "a read connection re-plans");
     }
+}
+
+/// Under a steady stream of posts, with no pause for the log to empty, the write-ahead
+/// log still starts over once it passes the restart size: the file stays a fraction of
+/// what was written instead of growing with everything written since the store opened.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_file_stays_bounded_under_steady_writes() {
+    use crate::CheckpointOptions;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    const PAGE: u64 = 4096;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hearth.db");
+    let options = SqliteOptions {
+        checkpoint: CheckpointOptions { restart_pages: 64 },
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(&path, options).await.unwrap());
+    let (ws, ada, general) = seed(&store).await;
+
+    // Eight writers post closed loop for two seconds; the log's size is sampled meanwhile.
+    let wal = dir.path().join("hearth.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let db_len = || std::fs::metadata(&path).map_or(0, |m| m.len());
+    let start_len = db_len();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (store, ws, ada, general, stop) = (
+                store.clone(),
+                ws.clone(),
+                ada.clone(),
+                general.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let text = format!("writer {w} message {i} {}", "words ".repeat(40));
+                    store
+                        .post_message(&ws, post(&general, &ada, &text))
+                        .await
+                        .unwrap();
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let mut largest = 0;
+    let end = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while tokio::time::Instant::now() < end {
+        largest = largest.max(wal_len());
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    largest = largest.max(wal_len()) / PAGE;
+    let copied = (db_len() - start_len) / PAGE;
+    eprintln!("largest log {largest} pages, file grew {copied} pages");
+    // At most the restart size plus the batch that crossed it (256 posts of a few pages)
+    // and what the checkpoint copied meanwhile: without restarts, two seconds of posts
+    // take the log to well over 10,000 pages.
+    assert!(
+        largest < 64 + 2_000,
+        "the log grew to {largest} pages while the file grew by {copied}"
+    );
+    assert!(copied > 0, "nothing was copied into the file");
+}
+
+/// Posts index their text at the end of their run of raw jobs; an edit or a delete of
+/// such a post later in the same batch must still find it indexed, so search shows the
+/// edited text, not the original, and never the deleted post.
+#[tokio::test(flavor = "multi_thread")]
+async fn posts_edited_or_deleted_in_their_own_batch_are_searched_as_they_end() {
+    use hearth_core::search::{SearchOptions, search};
+    use hearth_core::store::SearchSort;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("hearth.db")).await);
+    let (ws, ada, general) = seed(&store).await;
+
+    // Hold the writer until the whole batch is queued.
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (release, gate) = tokio::sync::oneshot::channel::<()>();
+    let holder = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(move |_conn| {
+                    Box::pin(async move {
+                        started_tx.send(()).unwrap();
+                        gate.await.unwrap();
+                        Ok(())
+                    })
+                })
+                .await
+        })
+    };
+    started.await.unwrap();
+    let mut queued = 0;
+    let mut jobs = Vec::new();
+    // post, edit it, post, delete it: raw, sqlx, raw, sqlx.
+    for (text, change) in [("walrus original", "edit"), ("walrus doomed", "delete")] {
+        let (s, w, m) = (store.clone(), ws.clone(), post(&general, &ada, text));
+        jobs.push(tokio::spawn(async move {
+            s.post_message(&w, m).await.map(|_| ())
+        }));
+        queued += 1;
+        while store.writer.queued() < queued {
+            tokio::task::yield_now().await;
+        }
+        let (s, w) = (store.clone(), ws.clone());
+        jobs.push(tokio::spawn(async move {
+            s.write(move |conn| {
+                Box::pin(async move {
+                    let id: String = sqlx::query_scalar("SELECT id FROM messages WHERE text = ?")
+                        .bind(text)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap();
+                    let id = hearth_core::id::MessageId::parse(&id).unwrap();
+                    let now = hearth_core::Timestamp::now();
+                    if change == "edit" {
+                        let text = MessageText::parse("walrus edited").unwrap();
+                        let mentions = mention::parse(text.as_str());
+                        crate::messages::edit_message(conn, &w, &id, text, mentions, now).await?;
+                    } else {
+                        crate::messages::delete_message(conn, &w, &id, now).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+        }));
+        queued += 1;
+        while store.writer.queued() < queued {
+            tokio::task::yield_now().await;
+        }
+    }
+    let commits_before = store.write_stats().commits;
+    release.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    for job in jobs {
+        job.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store.write_stats().commits,
+        commits_before + 2,
+        "the holder's batch, then the four jobs in one"
+    );
+    store
+        .post_message(&ws, post(&general, &ada, "walrus untouched"))
+        .await
+        .unwrap();
+
+    let viewer = store.user(&ws, &ada).await.unwrap().unwrap();
+    let texts = |query: &'static str| {
+        let (store, viewer) = (store.clone(), viewer.clone());
+        async move {
+            let options = SearchOptions {
+                query,
+                sort: SearchSort::Recent,
+                cursor: None,
+                limit: Some(10),
+            };
+            let page = search(&*store, &viewer, options).await.unwrap();
+            page.results
+                .into_iter()
+                .map(|r| r.hit.message.text)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        texts("walrus").await,
+        vec!["walrus untouched".to_owned(), "walrus edited".to_owned()]
+    );
+    assert!(texts("original").await.is_empty());
+    assert!(texts("doomed").await.is_empty());
 }

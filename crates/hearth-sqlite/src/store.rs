@@ -276,7 +276,7 @@ impl Store for SqliteStore {
             let fast = self
                 .writer
                 .write_raw(move |raw| {
-                    post::post_top_level(raw, &fast_ws, message, &index, Timestamp::now())
+                    post::post_top_level(raw, &fast_ws, message, index, Timestamp::now())
                 })
                 .await?;
             match fast {

@@ -30,9 +30,19 @@
 //!
 //! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
 //! handle (`Writer::write_raw`, see `raw`). A run of consecutive raw jobs shares one
-//! `lock_handle` and runs on the writer task's own thread, each still in its savepoint;
-//! their statements write only to SQLite's cache and the WAL, while `BEGIN` and the
-//! fsyncing `COMMIT` stay on sqlx's thread, off the async runtime.
+//! `lock_handle` and runs on the writer's own thread, each still in its savepoint, with
+//! the batch's `BEGIN` or `COMMIT` when the run opens or closes the batch. The writer
+//! task runs on a thread of its own (with a single-threaded runtime), so those calls,
+//! the fsync of `COMMIT` included, never block the server's async workers.
+//!
+//! A raw job may defer work to the end of its run (`Raw::defer`): it runs after the
+//! run's last `RELEASE job`, in the same transaction, and is dropped with a job that
+//! fails. Posts defer their search index row this way. The full-text index writes what
+//! it has gathered as a new segment of the index at every savepoint, so indexing inside
+//! each job's savepoint would write a segment per message; deferred, a run's messages
+//! make one segment at `COMMIT`. Deferred work runs before any later sqlx job of the
+//! batch, so a message posted and edited or deleted in one batch is indexed before the
+//! edit or delete sees the index.
 //!
 //! Jobs run strictly one after another on the one connection, so the log's guarantees are
 //! those of the single writer: each job bumps `workspaces.last_seq` inside the transaction,
@@ -42,7 +52,7 @@
 //!
 //! # Lifecycle
 //!
-//! [`Writer::start`] spawns the task with the connection. It lives until either every
+//! [`Writer::start`] starts the task, on its thread, with the connection. It lives until either every
 //! [`Writer`] handle is dropped (the queue closes) or [`Writer::stop`] is called, which
 //! queues a stop after everything already submitted: the task finishes those jobs, refuses
 //! new ones (`Unavailable`), and hands the connection back so the caller can close it last.
@@ -59,11 +69,11 @@ use futures::future::BoxFuture;
 use hearth_core::store::{StoreError, StoreResult};
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
 use crate::ACQUIRE_TIMEOUT;
+use crate::checkpoint::Log;
 use crate::error::db;
-use crate::raw::{Raw, Statements};
+use crate::raw::{self, Raw, Statements};
 
 /// The most jobs committed together. Bounds how long one transaction holds the write lock
 /// and how many callers one failed commit can fail.
@@ -113,16 +123,31 @@ struct Counters {
 /// The handle through which store methods submit writes to the writer task.
 pub(crate) struct Writer {
     queue: mpsc::Sender<Command>,
-    task: Mutex<Option<JoinHandle<SqliteConnection>>>,
+    /// Hands the connection back when the writer's thread ends.
+    task: Mutex<Option<oneshot::Receiver<SqliteConnection>>>,
     counters: Arc<Counters>,
 }
 
 impl Writer {
-    /// Spawns the writer task, which owns `conn` from now on.
-    pub(crate) fn start(conn: SqliteConnection) -> Self {
+    /// Starts the writer task on a thread of its own; it owns `conn` from now on.
+    /// It tells `log` (the checkpointer) of each commit.
+    pub(crate) fn start(conn: SqliteConnection, log: Arc<Log>) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(run(conn, rx, counters.clone()));
+        let (done, task) = oneshot::channel();
+        let thread_counters = counters.clone();
+        // Its own thread, so the batches' SQLite calls (the fsync of `COMMIT` among them)
+        // block neither the runtime's workers nor wait behind their tasks for a turn.
+        std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .expect("a runtime for the SQLite writer");
+                let conn = runtime.block_on(run(conn, rx, thread_counters, log));
+                let _ = done.send(conn);
+            })
+            .expect("spawning the SQLite writer thread");
         Self {
             queue,
             task: Mutex::new(Some(task)),
@@ -204,8 +229,8 @@ impl Writer {
         let _ = self.queue.send(Command::Stop).await;
         match task.await {
             Ok(conn) => Some(conn),
-            Err(e) => {
-                tracing::error!(error = %e, "the SQLite writer task failed");
+            Err(_) => {
+                tracing::error!("the SQLite writer thread failed");
                 None
             }
         }
@@ -235,6 +260,7 @@ async fn run(
     mut conn: SqliteConnection,
     mut rx: mpsc::Receiver<Command>,
     counters: Arc<Counters>,
+    log: Arc<Log>,
 ) -> SqliteConnection {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut statements = Statements::default();
@@ -251,8 +277,10 @@ async fn run(
                 Err(_) => break,
             }
         }
-        if !batch.is_empty() {
-            commit_batch(&mut conn, &mut statements, &mut batch, &counters).await;
+        if !batch.is_empty()
+            && commit_batch(&mut conn, &mut statements, &mut batch, &counters).await
+        {
+            log.committed(&mut conn).await;
         }
     }
     // The prepared statements must go before the connection can close cleanly.
@@ -260,16 +288,20 @@ async fn run(
         Ok(_locked) => statements.finalize(),
         Err(e) => tracing::error!(error = %e, "cannot finalize the writer's statements"),
     }
+    if let Err(e) = raw::untrack_log_pages(&mut conn).await {
+        tracing::error!(error = %e, "cannot remove the writer's commit hook");
+    }
     conn
 }
 
-/// Runs `batch` (emptying it) in one transaction and delivers every result.
+/// Runs `batch` (emptying it) in one transaction and delivers every result; whether it
+/// committed.
 async fn commit_batch(
     conn: &mut SqliteConnection,
     statements: &mut Statements,
     batch: &mut Vec<Job>,
     counters: &Counters,
-) {
+) -> bool {
     let jobs = batch.len();
     let mut delivers = Vec::with_capacity(jobs);
     let outcome = run_batch(conn, statements, batch, &mut delivers).await;
@@ -293,6 +325,7 @@ async fn commit_batch(
     // Jobs that never ran (the batch failed before them) were dropped with the batch: their
     // callers' oneshots closed, which `Writer::write` turns into `Unavailable`.
     batch.clear();
+    outcome.is_ok()
 }
 
 /// What each job of a failed batch is told (`StoreError` is not `Clone`): a busy or
@@ -306,17 +339,24 @@ fn batch_error(error: &StoreError) -> StoreError {
 
 /// `BEGIN IMMEDIATE`, every job in its savepoint, `COMMIT`. Collects each job's deliverer
 /// in `delivers`; an error means the transaction must be rolled back.
+///
+/// `BEGIN` and `COMMIT` go with the jobs next to them: on the raw handle, under the lock
+/// already held for a run of raw jobs, or through sqlx with a sqlx job. A batch of posts
+/// alone is then one hand-off to sqlx's worker thread in all.
 async fn run_batch(
     conn: &mut SqliteConnection,
     statements: &mut Statements,
     batch: &mut Vec<Job>,
     delivers: &mut Vec<Deliver>,
 ) -> StoreResult<()> {
-    exec(conn, "BEGIN IMMEDIATE").await?;
     let mut jobs = batch.drain(..).peekable();
+    let mut begun = false;
     while let Some(job) = jobs.next() {
         match job {
             Job::Sqlx(job) => {
+                if !std::mem::replace(&mut begun, true) {
+                    exec(conn, BEGIN).await?;
+                }
                 exec(conn, "SAVEPOINT job").await?;
                 // A panic inside a job leaves the transaction in an unknown state: fail the
                 // batch.
@@ -331,32 +371,48 @@ async fn run_batch(
                     exec(conn, "ROLLBACK TO job").await?;
                 }
                 exec(conn, "RELEASE job").await?;
+                if jobs.peek().is_none() {
+                    return exec(conn, "COMMIT").await;
+                }
             }
             Job::Raw(first) => {
                 // This raw job and every raw job right after it, under one lock.
                 let mut locked = conn.lock_handle().await.map_err(db)?;
                 let mut raw = Raw::new(&mut locked, statements);
+                if !std::mem::replace(&mut begun, true) {
+                    raw.run(BEGIN, &[])?;
+                }
                 run_raw(&mut raw, first, delivers)?;
                 while let Some(Job::Raw(_)) = jobs.peek() {
                     if let Some(Job::Raw(next)) = jobs.next() {
                         run_raw(&mut raw, next, delivers)?;
                     }
                 }
+                raw.run_deferred()?;
+                if jobs.peek().is_none() {
+                    return raw.run("COMMIT", &[]);
+                }
             }
         }
     }
-    drop(jobs);
-    exec(conn, "COMMIT").await
+    // Only an empty batch gets here: it has nothing to commit.
+    Ok(())
 }
+
+/// Opens a batch's transaction, taking the write lock at once: a job never finds the
+/// database locked halfway through.
+const BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// One raw job in its savepoint, as `run_batch` runs a sqlx one.
 fn run_raw(raw: &mut Raw<'_>, job: RunRaw, delivers: &mut Vec<Deliver>) -> StoreResult<()> {
     raw.run("SAVEPOINT job", &[])?;
+    let deferred = raw.deferred_len();
     let (ok, deliver) =
         std::panic::catch_unwind(AssertUnwindSafe(|| job(raw))).map_err(|_| panicked())?;
     delivers.push(deliver);
     if !ok {
         raw.run("ROLLBACK TO job", &[])?;
+        raw.forget_deferred_since(deferred);
     }
     raw.run("RELEASE job", &[])
 }

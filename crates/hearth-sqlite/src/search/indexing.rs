@@ -71,9 +71,9 @@ pub(crate) fn scope_token(id: &str) -> &str {
     id
 }
 
-/// Indexes the message just inserted on this connection: binds terms, variants, flags.
-pub(crate) const INDEX_LAST_INSERTED: &str = "INSERT INTO message_search \
-     (rowid, terms, variants, flags) VALUES (last_insert_rowid(), ?1, ?2, ?3)";
+/// Indexes the message with this rowid: binds rowid, terms, variants, flags.
+pub(crate) const INDEX_ROW: &str = "INSERT INTO message_search \
+     (rowid, terms, variants, flags) VALUES (?1, ?2, ?3, ?4)";
 
 /// (Re)indexes the message with this id.
 pub(crate) async fn index(

@@ -48,7 +48,7 @@ use crate::rows::{
     ChannelRow, MessageRow, UserRow, channel_columns, json_list, message_columns, user_columns,
 };
 
-pub(crate) use indexing::{INDEX_LAST_INSERTED, IndexRow, index, index_backlog_step, unindex};
+pub(crate) use indexing::{INDEX_ROW, IndexRow, index, index_backlog_step, unindex};
 
 pub(crate) async fn user_by_handle(
     conn: &mut SqliteConnection,
