@@ -27,14 +27,17 @@
 //! one hand-off. Everything else still goes through sqlx inside the same transaction.
 //!
 //! Reads use a separate pool of read-only connections, which WAL lets run alongside the
-//! writer; a reader sees every transaction committed before its read began.
+//! writer; a reader sees every transaction committed before its read began. A
+//! checkpointer task on a connection of its own copies the log into the file after
+//! commits (`checkpoint`), so commits do not.
 //!
 //! # Layout
 //!
 //! `store` maps each trait method to a writer job, a read or a read snapshot, and a function of the module that owns
 //! that part of the schema: `accounts` (workspaces, users), `access` (sessions, invites),
 //! `channels`, `members` (memberships, conversations, read markers), `messages`,
-//! `reactions` and `log`; `post` is the raw path of a top-level post over `raw`. `rows`
+//! `reactions` and `log`; `post` is the raw path of a top-level post over `raw`;
+//! `writer` the group commit and `checkpoint` the log's copying. `rows`
 //! turns rows into domain types and `error` turns sqlx
 //! errors into [`StoreError`]s. The schema itself is in `migrations/`, applied by
 //! [`SqliteStore::open`].

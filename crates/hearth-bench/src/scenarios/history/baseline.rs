@@ -20,7 +20,11 @@ use super::{PAGE, Rng};
 use crate::scenarios::search::{Backend, sqlite_reader};
 use crate::stats::{Latency, LatencySummary};
 
-/// hearth-sqlite's history page (`messages::list_messages`, `rows::message_reactions`).
+/// hearth-sqlite's history page (`messages::list_messages`, `rows::message_reactions`),
+/// with the limit (`PAGE + 1`) written in: SQLite (3.47 and later) prepares a statement
+/// with `LIMIT ?` again each time the limit is bound unless the connection turns on the
+/// query planner stability guarantee, as the server's do; a literal keeps this loop's
+/// one prepared statement as the server keeps its own.
 const SQLITE_PAGE: &str = "SELECT m.id, m.workspace_id, m.channel_id, m.seq, m.user_id, \
      m.text, m.created_at, m.edited_at, m.deleted, m.thread_root_id, m.reply_count, \
      m.last_reply_at, m.client_msg_id, m.files, \
@@ -28,7 +32,8 @@ const SQLITE_PAGE: &str = "SELECT m.id, m.workspace_id, m.channel_id, m.seq, m.u
       FROM reactions r WHERE r.message_id = m.id AND r.workspace_id = m.workspace_id \
       HAVING count(*) > 0) AS reactions \
      FROM messages m WHERE m.workspace_id = ? AND m.channel_id = ? \
-     AND m.thread_root_id IS NULL AND m.seq < ? ORDER BY m.seq DESC LIMIT ?";
+     AND m.thread_root_id IS NULL AND m.seq < ? ORDER BY m.seq DESC LIMIT 51";
+const _: () = assert!(PAGE + 1 == 51, "SQLITE_PAGE's limit is PAGE + 1");
 
 /// hearth-postgres's history page, the same on PostgreSQL.
 const POSTGRES_PAGE: &str = "SELECT m.id, m.workspace_id, m.channel_id, m.seq, m.user_id, \
@@ -94,7 +99,6 @@ pub async fn run(
                             .bind(&ws)
                             .bind(channel)
                             .bind(i64::MAX)
-                            .bind(limit)
                             .fetch_all(&mut conn)
                             .await?;
                         tally.record(sent, rows.len(), *count);
