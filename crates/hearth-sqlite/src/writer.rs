@@ -141,7 +141,9 @@ impl Writer {
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
             .spawn(move || {
+                // Timers on, so a job may time out what it waits for like any task.
                 let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_time()
                     .build()
                     .expect("a runtime for the SQLite writer");
                 let conn = runtime.block_on(run(conn, rx, thread_counters, log));
