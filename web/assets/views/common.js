@@ -4,7 +4,7 @@
  * standalone build does not include).
  */
 
-import { html, Component, useEffect, useRef } from '../vendor/preact-htm.js';
+import { html, Component, useLayoutEffect, useRef } from '../vendor/preact-htm.js';
 import { useStore, own } from '../lib/store.js';
 
 /** Wraps a function component so it re-renders only when a prop changes identity. */
@@ -54,7 +54,9 @@ export function PresenceDot({ userId }) {
 /** A dialog over the app: Escape or a click outside closes it. */
 export function Modal({ title, onClose, children, testid, wide }) {
   const box = useRef(null);
-  useEffect(() => {
+  // A layout effect runs as the dialog is put on the page; a plain effect waits for the
+  // next frame, and an Escape pressed as the dialog appears would be lost.
+  useLayoutEffect(() => {
     const onKey = (e) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
