@@ -57,6 +57,46 @@ async fn seed(store: &SqliteStore) -> (WorkspaceId, UserId, ChannelId) {
     (ws.id, owner.value.id, channel.value.id)
 }
 
+/// The writer held inside a job: jobs submitted meanwhile line up as its next batch.
+struct HeldWriter {
+    release: tokio::sync::oneshot::Sender<()>,
+    holder: tokio::task::JoinHandle<hearth_core::store::StoreResult<()>>,
+}
+
+async fn hold_writer(store: &Arc<SqliteStore>) -> HeldWriter {
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (release, gate) = tokio::sync::oneshot::channel::<()>();
+    let store = store.clone();
+    let holder = tokio::spawn(async move {
+        store
+            .write(move |_conn| {
+                Box::pin(async move {
+                    started_tx.send(()).unwrap();
+                    gate.await.unwrap();
+                    Ok(())
+                })
+            })
+            .await
+    });
+    started.await.unwrap();
+    HeldWriter { release, holder }
+}
+
+impl HeldWriter {
+    /// Lets the writer go on: the holding job commits, then the batch lined up behind it.
+    async fn release(self) {
+        self.release.send(()).unwrap();
+        self.holder.await.unwrap().unwrap();
+    }
+}
+
+/// Waits until `jobs` jobs wait in the writer's queue.
+async fn queued(store: &SqliteStore, jobs: usize) {
+    while store.writer.queued() < jobs {
+        tokio::task::yield_now().await;
+    }
+}
+
 fn post(channel: &ChannelId, author: &UserId, text: &str) -> NewMessage {
     NewMessage {
         channel_id: channel.clone(),
@@ -214,37 +254,17 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
     let stats_before = store.write_stats();
 
     // Hold the writer inside a job until the next batch is lined up behind it.
-    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
-    let (release, gate) = tokio::sync::oneshot::channel::<()>();
-    let holder = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |_conn| {
-                    Box::pin(async move {
-                        started_tx.send(()).unwrap();
-                        gate.await.unwrap();
-                        Ok(())
-                    })
-                })
-                .await
-        })
-    };
-    started.await.unwrap();
+    let held = hold_writer(&store).await;
 
     let send = |text: &'static str, channel: ChannelId| {
         let (store, ws, ada) = (store.clone(), ws.clone(), ada.clone());
         tokio::spawn(async move { store.post_message(&ws, post(&channel, &ada, text)).await })
     };
     let first = send("first", general.clone());
-    while store.writer.queued() < 1 {
-        tokio::task::yield_now().await;
-    }
+    queued(&store, 1).await;
     // Fails before taking a seq: the channel does not exist.
     let missing = send("nowhere", ChannelId::generate());
-    while store.writer.queued() < 2 {
-        tokio::task::yield_now().await;
-    }
+    queued(&store, 2).await;
     // Fails after everything a send writes (seq bump, message row, event).
     let broken = {
         let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
@@ -265,15 +285,10 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
                 .await
         })
     };
-    while store.writer.queued() < 3 {
-        tokio::task::yield_now().await;
-    }
+    queued(&store, 3).await;
     let last = send("last", general.clone());
-    while store.writer.queued() < 4 {
-        tokio::task::yield_now().await;
-    }
-    release.send(()).unwrap();
-    holder.await.unwrap().unwrap();
+    queued(&store, 4).await;
+    held.release().await;
 
     let first = first.await.unwrap().unwrap().message;
     assert!(matches!(
@@ -343,31 +358,13 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
     let before = store.last_seq(&ws).await.unwrap();
 
     // Hold the writer until the three raw jobs are queued, so they run in one lock.
-    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
-    let (release, gate) = tokio::sync::oneshot::channel::<()>();
-    let holder = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |_conn| {
-                    Box::pin(async move {
-                        started_tx.send(()).unwrap();
-                        gate.await.unwrap();
-                        Ok(())
-                    })
-                })
-                .await
-        })
-    };
-    started.await.unwrap();
+    let held = hold_writer(&store).await;
     let send = |text: &'static str| {
         let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, text));
         tokio::spawn(async move { store.post_message(&ws, message).await })
     };
     let first = send("first");
-    while store.writer.queued() < 1 {
-        tokio::task::yield_now().await;
-    }
+    queued(&store, 1).await;
     // A raw job that writes everything a post writes, then fails.
     let doomed = {
         let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
@@ -388,15 +385,10 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
                 .await
         })
     };
-    while store.writer.queued() < 2 {
-        tokio::task::yield_now().await;
-    }
+    queued(&store, 2).await;
     let last = send("last");
-    while store.writer.queued() < 3 {
-        tokio::task::yield_now().await;
-    }
-    release.send(()).unwrap();
-    holder.await.unwrap().unwrap();
+    queued(&store, 3).await;
+    held.release().await;
 
     let first = first.await.unwrap().unwrap().message;
     assert!(doomed.await.unwrap().is_err());
@@ -771,24 +763,8 @@ async fn posts_edited_or_deleted_in_their_own_batch_are_searched_as_they_end() {
     let (ws, ada, general) = seed(&store).await;
 
     // Hold the writer until the whole batch is queued.
-    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
-    let (release, gate) = tokio::sync::oneshot::channel::<()>();
-    let holder = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .write(move |_conn| {
-                    Box::pin(async move {
-                        started_tx.send(()).unwrap();
-                        gate.await.unwrap();
-                        Ok(())
-                    })
-                })
-                .await
-        })
-    };
-    started.await.unwrap();
-    let mut queued = 0;
+    let held = hold_writer(&store).await;
+    let mut lined_up = 0;
     let mut jobs = Vec::new();
     // post, edit it, post, delete it: raw, sqlx, raw, sqlx.
     for (text, change) in [("walrus original", "edit"), ("walrus doomed", "delete")] {
@@ -796,10 +772,8 @@ async fn posts_edited_or_deleted_in_their_own_batch_are_searched_as_they_end() {
         jobs.push(tokio::spawn(async move {
             s.post_message(&w, m).await.map(|_| ())
         }));
-        queued += 1;
-        while store.writer.queued() < queued {
-            tokio::task::yield_now().await;
-        }
+        lined_up += 1;
+        queued(&store, lined_up).await;
         let (s, w) = (store.clone(), ws.clone());
         jobs.push(tokio::spawn(async move {
             s.write(move |conn| {
@@ -823,14 +797,11 @@ async fn posts_edited_or_deleted_in_their_own_batch_are_searched_as_they_end() {
             })
             .await
         }));
-        queued += 1;
-        while store.writer.queued() < queued {
-            tokio::task::yield_now().await;
-        }
+        lined_up += 1;
+        queued(&store, lined_up).await;
     }
     let commits_before = store.write_stats().commits;
-    release.send(()).unwrap();
-    holder.await.unwrap().unwrap();
+    held.release().await;
     for job in jobs {
         job.await.unwrap().unwrap();
     }
