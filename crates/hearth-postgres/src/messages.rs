@@ -63,6 +63,16 @@ pub(crate) async fn message(
     }
 }
 
+/// Binds `$1` workspace, `$2` author, `$3` client_msg_id: the author's earlier send with
+/// that key. The author is compared as `user_id || ''`, the expression of the unique index
+/// `messages_client_key`, so that no other index can serve the probe (see migration 0006).
+pub(crate) const EARLIER_SEND: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages m WHERE m.workspace_id = $1 AND m.client_msg_id = $3 \
+     AND (m.user_id || '') = $2"
+);
+
 /// A retry racing the original send waits on the workspace lock, then finds the original
 /// by its `client_msg_id` and replays it. `vector` must have been built with the file flag
 /// when `new` shares files.
@@ -75,17 +85,13 @@ pub(crate) async fn post_message(
     now: Timestamp,
 ) -> StoreResult<Posted> {
     if let Some(key) = &new.client_msg_id {
-        let earlier: Option<MessageRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            message_columns!(),
-            " FROM messages m WHERE m.workspace_id = $1 AND m.user_id = $2 AND m.client_msg_id = $3"
-        ))
-        .bind(ws.as_str())
-        .bind(new.author.as_str())
-        .bind(key)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db)?;
+        let earlier: Option<MessageRow> = sqlx::query_as(EARLIER_SEND)
+            .bind(ws.as_str())
+            .bind(new.author.as_str())
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
         if let Some(earlier) = earlier {
             return replay(with_reactions(conn, ws, earlier).await?, &new);
         }
