@@ -15,7 +15,7 @@ mod deliveries;
 mod prefs;
 mod recheck;
 mod rows;
-mod sources;
+pub(crate) mod sources;
 mod targets;
 
 use async_trait::async_trait;

@@ -164,6 +164,8 @@ macro_rules! participants {
 }
 
 /// The channel's memberships (`mb`) as candidates. Binds `$1` workspace, `$2` channel.
+/// The workspaces are filters (`|| ''`) so that only the primary keys match (see
+/// `members::membership`).
 macro_rules! members {
     () => {
         concat!(
@@ -171,12 +173,12 @@ macro_rules! members {
             prefs_columns!(),
             ", p.user_id IS NOT NULL AS thread_participant \
              FROM memberships mb \
-             JOIN users u ON u.workspace_id = mb.workspace_id AND u.id = mb.user_id \
+             JOIN users u ON u.id = mb.user_id AND (u.workspace_id || '') = mb.workspace_id \
                AND NOT u.deactivated \
              LEFT JOIN notify_prefs np \
                ON np.workspace_id = mb.workspace_id AND np.user_id = mb.user_id \
              LEFT JOIN participants p ON p.user_id = mb.user_id \
-             WHERE mb.workspace_id = $1 AND mb.channel_id = $2"
+             WHERE mb.channel_id = $2 AND (mb.workspace_id || '') = $1"
         )
     };
 }
@@ -199,7 +201,7 @@ const EVERYONE: &str = concat!(
 /// large channel does not walk all its members. `OFFSET 0` keeps the lookup a lookup
 /// per user: without it the planner may join the other way round, walking the members
 /// (or every user) to find the few.
-const CONCERNED: &str = concat!(
+pub(crate) const CONCERNED: &str = concat!(
     "WITH ",
     participants!(),
     ", concerned AS ( \
