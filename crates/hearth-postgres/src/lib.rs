@@ -48,6 +48,17 @@
 //! channels and its seq, a message and its reactions) run in a `REPEATABLE READ, READ ONLY`
 //! transaction: one snapshot for all their statements.
 //!
+//! # Plans that do not depend on statistics
+//!
+//! A table's statistics lag its growth (a new deployment's first minute, a bot's burst,
+//! an import), and on a table believed small every index looks like one row. Queries on
+//! the send path and the notification worker's are written so that the planner has only
+//! the right path: checks as `LATERAL ... LIMIT 1` probes (`posts::CHECK`), keys whose
+//! columns no other index leads with (migration 0006, and the workspace compared as
+//! `|| ''` where the channel or the id is known: `members::membership`), the sources page
+//! read without sorts, the candidates planned once (`notify::sources`). Each has a test
+//! that analyzes its tables small, grows them, and checks the plan.
+//!
 //! A write, once started, runs to its end even if its caller stops waiting, as on SQLite;
 //! the `transactions` module explains why (sqlx is not safe to cancel inside a transaction).
 //!
