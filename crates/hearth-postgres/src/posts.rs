@@ -146,7 +146,9 @@ struct Check {
 /// did on statistics older than the table's growth (40 ms for a batch of 30 in a
 /// workspace of 12,000 messages, under the workspace's lock). `seen` compares the author
 /// as `user_id || ''`, like `messages::EARLIER_SEND`, so that its probe is the unique
-/// index `messages_client_key` whatever the statistics (migration 0006).
+/// index `messages_client_key` whatever the statistics (migration 0006); `author_ok`
+/// compares the workspace as `workspace_id || ''`, so that `users_handle` (workspace_id,
+/// handle) cannot stand in for the primary key (see `members::membership`).
 const CHECK: &str = "SELECT c.ok IS NOT NULL AS channel_ok, u.ok IS NOT NULL AS author_ok, \
        s.ok IS NOT NULL AS seen \
      FROM UNNEST($2::text[], $3::text[], $4::text[]) WITH ORDINALITY \
@@ -154,7 +156,8 @@ const CHECK: &str = "SELECT c.ok IS NOT NULL AS channel_ok, u.ok IS NOT NULL AS 
      LEFT JOIN LATERAL (SELECT 1 AS ok FROM channels c \
        WHERE c.workspace_id = $1 AND c.id = p.channel_id LIMIT 1) c ON TRUE \
      LEFT JOIN LATERAL (SELECT 1 AS ok FROM users u \
-       WHERE u.workspace_id = $1 AND u.id = p.author AND NOT u.deactivated LIMIT 1) u ON TRUE \
+       WHERE u.id = p.author AND (u.workspace_id || '') = $1 AND NOT u.deactivated \
+       LIMIT 1) u ON TRUE \
      LEFT JOIN LATERAL (SELECT 1 AS ok FROM messages m \
        WHERE m.workspace_id = $1 AND m.client_msg_id = p.client_msg_id \
          AND (m.user_id || '') = p.author LIMIT 1) s ON TRUE \
@@ -449,6 +452,7 @@ mod tests {
                 );
             }
             assert!(!plan.contains("hashed"), "{plan}");
+            assert!(!plan.contains("users_handle"), "{plan}");
         }
     }
 }
