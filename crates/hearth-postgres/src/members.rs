@@ -533,15 +533,21 @@ mod tests {
         let page = MEMBERS_PAGE.replace("LIMIT $4", "LIMIT $4::int8");
         assert_no_walk(&plan(&mut conn, &page, &[ws, "CX1", "", "50"]).await);
 
-        // The notification worker's candidates, as it runs them: with a generic plan.
-        let concerned = CONCERNED
-            .replace("$6", "$6::int8")
-            .replace("$7", "$7::int8");
+        // The notification worker's candidates, as it runs them: with a generic plan
+        // (a statement prepared in SQL, as `EXPLAIN` of a statement with parameters
+        // would plan it for the values bound).
+        let prepare = format!(
+            "PREPARE concerned(text, text, text, text, text, int8, int8, text[]) AS {CONCERNED}"
+        );
+        conn.execute(AssertSqlSafe(prepare)).await.unwrap();
         conn.execute("SET plan_cache_mode = force_generic_plan")
             .await
             .unwrap();
-        let binds = [ws, "CX1", owner, "", "UX7", "5", "100", "{UX9}"];
-        let generic = plan(&mut conn, &concerned, &binds).await;
+        // The ids are letters and digits: safe to write into the statement.
+        let execute =
+            format!("EXECUTE concerned('{ws}', 'CX1', '{owner}', '', 'UX7', 5, 100, '{{UX9}}')");
+        let generic = plan(&mut conn, &execute, &[]).await;
+        assert!(generic.contains("$2"), "not the generic plan: {generic}");
         assert!(generic.contains("memberships_pkey"), "{generic}");
         assert_no_walk(&generic);
     }
