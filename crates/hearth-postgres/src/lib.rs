@@ -92,6 +92,8 @@ mod posts;
 mod reactions;
 mod rows;
 mod search;
+#[cfg(test)]
+mod stale_statistics;
 mod store;
 mod transactions;
 

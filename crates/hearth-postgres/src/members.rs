@@ -445,29 +445,22 @@ mod tests {
     //! The membership reads' plans on statistics taken before the tables grew: each must
     //! reach a membership through the channel, whatever the planner believes.
 
-    use std::sync::Arc;
-
-    use hearth_core::testing::Fixture;
-    use sqlx::{AssertSqlSafe, Connection, Executor, Row};
+    use sqlx::{AssertSqlSafe, Executor};
 
     use super::*;
     use crate::notify::sources::CONCERNED;
-    use crate::testing::ScratchDatabase;
-    use crate::{PgOptions, PgStore};
+    use crate::stale_statistics::{self, explain, freeze_statistics, scratch};
 
     /// Indexes that lead with the workspace: matching one of them, a read walks every
     /// membership of the user or of the workspace, or every user of the workspace.
     const WALKS: [&str; 3] = ["memberships_by_user", "users_handle", "users_email"];
 
     async fn plan(conn: &mut PgConnection, sql: &str, binds: &[&str]) -> String {
-        let text = format!("EXPLAIN {sql}");
-        let mut query = sqlx::query(AssertSqlSafe(text));
+        let mut query = explain(sql);
         for bind in binds {
             query = query.bind(*bind);
         }
-        let rows = query.fetch_all(&mut *conn).await.unwrap();
-        let lines: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
-        lines.join("\n")
+        stale_statistics::plan(conn, query).await
     }
 
     fn assert_no_walk(plan: &str) {
@@ -478,25 +471,13 @@ mod tests {
 
     #[tokio::test]
     async fn membership_reads_go_through_the_channel_whatever_the_statistics() {
-        let db = ScratchDatabase::create().await;
-        let pg = Arc::new(
-            PgStore::connect(db.url(), PgOptions::default())
-                .await
-                .unwrap(),
-        );
-        let f = Fixture::new(pg.clone()).await;
-        let (ws, owner) = (f.ws_id().as_str(), f.owner.id.as_str());
+        let mut s = scratch().await;
+        let (ws, owner) = (s.f.ws_id().as_str(), s.f.owner.id.as_str());
+        let conn = &mut s.conn;
 
         // Statistics of three users and no channels; then 2,000 users, and 1,000 channels
         // that the owner is in, the first of them with everyone.
-        let mut conn = PgConnection::connect(db.url()).await.unwrap();
-        conn.execute(
-            "ALTER TABLE users SET (autovacuum_enabled = false); \
-             ALTER TABLE memberships SET (autovacuum_enabled = false); \
-             ANALYZE users; ANALYZE memberships; ANALYZE channels",
-        )
-        .await
-        .unwrap();
+        freeze_statistics(conn, &["users", "memberships", "channels"]).await;
         sqlx::query(
             "INSERT INTO users (id, workspace_id, email, handle, display_name, role, \
                password_hash, created_at) \
@@ -504,7 +485,7 @@ mod tests {
              FROM generate_series(1, 2000) i",
         )
         .bind(ws)
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query(
@@ -513,7 +494,7 @@ mod tests {
         )
         .bind(ws)
         .bind(owner)
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await
         .unwrap();
         sqlx::query(
@@ -523,15 +504,15 @@ mod tests {
         )
         .bind(ws)
         .bind(owner)
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .await
         .unwrap();
 
-        let lookup = plan(&mut conn, MEMBERSHIP, &[ws, "CX5", owner]).await;
+        let lookup = plan(conn, MEMBERSHIP, &[ws, "CX5", owner]).await;
         assert!(lookup.contains("memberships_pkey"), "{lookup}");
         assert_no_walk(&lookup);
         let page = MEMBERS_PAGE.replace("LIMIT $4", "LIMIT $4::int8");
-        assert_no_walk(&plan(&mut conn, &page, &[ws, "CX1", "", "50"]).await);
+        assert_no_walk(&plan(conn, &page, &[ws, "CX1", "", "50"]).await);
 
         // The notification worker's candidates, as it runs them: with a generic plan
         // (a statement prepared in SQL, as `EXPLAIN` of a statement with parameters
@@ -546,7 +527,7 @@ mod tests {
         // The ids are letters and digits: safe to write into the statement.
         let execute =
             format!("EXECUTE concerned('{ws}', 'CX1', '{owner}', '', 'UX7', 5, 100, '{{UX9}}')");
-        let generic = plan(&mut conn, &execute, &[]).await;
+        let generic = plan(conn, &execute, &[]).await;
         assert!(generic.contains("$2"), "not the generic plan: {generic}");
         assert!(generic.contains("memberships_pkey"), "{generic}");
         assert_no_walk(&generic);

@@ -373,73 +373,33 @@ mod tests {
     //! The retry probes' plans. A test of plans rather than of results: both plans find the
     //! same rows, but the wrong one reads every message of the author, under the lock.
 
-    use std::sync::Arc;
-
-    use hearth_core::testing::Fixture;
-    use sqlx::{AssertSqlSafe, Connection, Executor};
-
     use super::*;
     use crate::messages::EARLIER_SEND;
-    use crate::testing::ScratchDatabase;
-    use crate::{PgOptions, PgStore};
-
-    /// The plan PostgreSQL would run for `query`, as text.
-    async fn plan<'q>(
-        conn: &mut PgConnection,
-        query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> String {
-        let rows = query.fetch_all(&mut *conn).await.unwrap();
-        rows.iter()
-            .map(|row| sqlx::Row::get::<String, _>(row, 0))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+    use crate::stale_statistics::{add_messages, explain, freeze_statistics, plan, scratch};
 
     #[tokio::test]
     async fn retries_are_checked_on_the_unique_key_whatever_the_statistics() {
-        let db = ScratchDatabase::create().await;
-        let pg = Arc::new(
-            PgStore::connect(db.url(), PgOptions::default())
-                .await
-                .unwrap(),
-        );
-        let f = Fixture::new(pg.clone()).await;
-        let general = f.channel(&f.owner, "general", &[]).await;
-        let (ws, author) = (f.ws_id().as_str(), f.owner.id.as_str());
+        let mut s = scratch().await;
+        let general = s.f.channel(&s.f.owner, "general", &[]).await;
+        let (ws, owner) = (s.f.ws_id().clone(), s.f.owner.id.clone());
+        let author = owner.as_str();
+        freeze_statistics(&mut s.conn, &["messages"]).await;
+        add_messages(&mut s.conn, &ws, &general.id, &owner, 20_000).await;
 
-        // Statistics taken while the table was empty and never refreshed: a workspace that
-        // grew fast between two of autovacuum's analyzes, or a benchmark's fresh database.
-        let mut conn = PgConnection::connect(db.url()).await.unwrap();
-        conn.execute("ALTER TABLE messages SET (autovacuum_enabled = false); ANALYZE messages")
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, \
-               created_at, client_msg_id) \
-             SELECT 'M' || i, $1, $2, 1000 + i, $3, 'hello', 0, 'key-' || i \
-             FROM generate_series(1, 20000) i",
-        )
-        .bind(ws)
-        .bind(general.id.as_str())
-        .bind(author)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-
-        let alone = sqlx::query(AssertSqlSafe(format!("EXPLAIN {EARLIER_SEND}")))
-            .bind(ws)
+        let alone = explain(EARLIER_SEND)
+            .bind(ws.as_str())
             .bind(author)
             .bind("key-5");
         // A batch large enough that hashing the workspace's messages looks cheaper than
         // thirty probes, to a planner that believes the table is empty.
         let keys: Vec<String> = (0..30).map(|i| format!("key-{}", i * 600)).collect();
-        let grouped = sqlx::query(AssertSqlSafe(format!("EXPLAIN {CHECK}")))
-            .bind(ws)
+        let grouped = explain(CHECK)
+            .bind(ws.as_str())
             .bind(vec![general.id.as_str(); keys.len()])
             .bind(vec![author; keys.len()])
             .bind(keys);
         for query in [alone, grouped] {
-            let plan = plan(&mut conn, query).await;
+            let plan = plan(&mut s.conn, query).await;
             let reads: Vec<&str> = plan
                 .lines()
                 .filter(|l| l.contains(" on messages "))

@@ -288,14 +288,11 @@ pub(crate) async fn candidates(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use hearth_core::store::NotifyStore;
-    use hearth_core::testing::{Fixture, new_message};
+    use hearth_core::testing::new_message;
 
     use super::*;
-    use crate::testing::ScratchDatabase;
-    use crate::{PgOptions, PgStore};
+    use crate::stale_statistics::{add_messages, explain, freeze_statistics, plan, scratch};
 
     /// How often PostgreSQL planned `CONCERNED` on this connection: (generic, custom).
     async fn plans(conn: &mut PgConnection) -> (i64, i64) {
@@ -311,58 +308,30 @@ mod tests {
 
     #[tokio::test]
     async fn a_page_of_new_messages_is_read_in_order_whatever_the_statistics() {
-        let db = ScratchDatabase::create().await;
-        let pg = Arc::new(
-            PgStore::connect(db.url(), PgOptions::default())
-                .await
-                .unwrap(),
-        );
-        let f = Fixture::new(pg.clone()).await;
-        let general = f.channel(&f.owner, "general", &[]).await;
-        let ws = f.ws_id();
+        let mut s = scratch().await;
+        let general = s.f.channel(&s.f.owner, "general", &[]).await;
+        let (ws, owner) = (s.f.ws_id().clone(), s.f.owner.id.clone());
 
         // Statistics of an empty table, then 20,000 messages the worker has not read.
-        let mut conn = PgConnection::connect(db.url()).await.unwrap();
-        sqlx::Executor::execute(
-            &mut conn,
-            "ALTER TABLE messages SET (autovacuum_enabled = false); ANALYZE messages",
-        )
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at) \
-             SELECT 'M' || i, $1, $2, 1000 + i, $3, 'hello', 0 FROM generate_series(1, 20000) i",
-        )
-        .bind(ws.as_str())
-        .bind(general.id.as_str())
-        .bind(f.owner.id.as_str())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        freeze_statistics(&mut s.conn, &["messages"]).await;
+        add_messages(&mut s.conn, &ws, &general.id, &owner, 20_000).await;
         sqlx::query("UPDATE workspaces SET last_seq = 21000 WHERE id = $1")
             .bind(ws.as_str())
-            .execute(&mut conn)
+            .execute(&mut s.conn)
             .await
             .unwrap();
 
-        let mut tx = conn.begin().await.unwrap();
-        sqlx::Executor::execute(&mut *tx, WITHOUT_SORTS)
-            .await
-            .unwrap();
-        let explain = format!("EXPLAIN {NEW_MESSAGES}");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(explain))
+        let mut tx = s.conn.begin().await.unwrap();
+        exec(&mut tx, WITHOUT_SORTS).await.unwrap();
+        let query = explain(NEW_MESSAGES)
             .bind(ws.as_str())
             .bind(1500_i64)
-            .bind(200_i64)
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
-        let plan: Vec<String> = rows.iter().map(|r| sqlx::Row::get(r, 0)).collect();
-        let plan = plan.join("\n");
+            .bind(200_i64);
+        let plan = plan(&mut tx, query).await;
         assert!(plan.contains("Index Scan using messages_by_seq"), "{plan}");
         assert!(!plan.contains("Sort"), "{plan}");
 
-        let page = sources(&mut tx, ws, 1500, 200).await.unwrap();
+        let page = sources(&mut tx, &ws, 1500, 200).await.unwrap();
         let seqs: Vec<i64> = page.sources.iter().map(|s| s.message.seq).collect();
         assert_eq!(seqs, (1501..=1700).collect::<Vec<_>>());
         assert_eq!(page.through_seq, 1700);
@@ -371,30 +340,24 @@ mod tests {
 
     #[tokio::test]
     async fn an_ordinary_messages_candidates_are_planned_once_per_connection() {
-        let db = ScratchDatabase::create().await;
-        let pg = Arc::new(
-            PgStore::connect(db.url(), PgOptions::default())
-                .await
-                .unwrap(),
-        );
-        let f = Fixture::new(pg.clone()).await;
+        let mut s = scratch().await;
+        let f = &s.f;
         let general = f.channel(&f.owner, "general", &[&f.bob, &f.cy]).await;
         let ws = f.ws_id();
         f.store
             .post_message(ws, new_message(&general.id, &f.owner.id, "hello"))
             .await
             .unwrap();
-        let page = pg.notify_sources(ws, 0, 10).await.unwrap();
+        let page = s.pg.notify_sources(ws, 0, 10).await.unwrap();
         let source = page.sources.last().unwrap();
 
-        let mut conn = PgConnection::connect(db.url()).await.unwrap();
         for _ in 0..8 {
-            let found = candidates(&mut conn, ws, source, false, None, 100)
+            let found = candidates(&mut s.conn, ws, source, false, None, 100)
                 .await
                 .unwrap();
             assert!(found.is_empty(), "nobody is concerned by a plain message");
         }
-        let (generic, custom) = plans(&mut conn).await;
+        let (generic, custom) = plans(&mut s.conn).await;
         assert_eq!(custom, 0, "planned for each run's values");
         assert!(generic >= 1);
     }
