@@ -14,6 +14,7 @@
 mod api;
 mod baseline;
 mod client;
+mod cpu;
 mod generate;
 mod markdown;
 mod progress;
@@ -154,6 +155,10 @@ trait Report: Serialize {
     /// Why the run is not clean (lost, duplicated or reordered deliveries, connections
     /// that failed); empty when it is.
     fn failures(&self) -> Vec<String>;
+    /// Microseconds of server CPU per delivery, when the scenario measured it.
+    fn cpu_per_delivery_us(&self) -> Option<f64> {
+        None
+    }
 }
 
 impl Report for small_room::SmallRoomReport {
@@ -177,6 +182,9 @@ impl Report for small_rooms::SmallRoomsReport {
     }
     fn failures(&self) -> Vec<String> {
         self.failures()
+    }
+    fn cpu_per_delivery_us(&self) -> Option<f64> {
+        self.server_cpu?.per_delivery_us(self.deliveries.received)
     }
 }
 
@@ -711,12 +719,21 @@ fn compare<R: Report>(
     );
     println!();
     println!("ours / baseline: {ratios}");
+    let cpu_ratio = ours
+        .cpu_per_delivery_us()
+        .zip(baseline.cpu_per_delivery_us())
+        .filter(|&(_, b)| b > 0.0)
+        .map(|(o, b)| o / b);
+    if let Some(r) = cpu_ratio {
+        println!("server CPU per delivery, ours / baseline: {r:.2}x");
+    }
     json!({
         "scenario": scenario,
         "command": command_line,
         "ours": ours,
         "baseline": baseline,
         "ratio": ratios,
+        "cpu_per_delivery_ratio": cpu_ratio,
     })
 }
 

@@ -15,11 +15,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::Observer;
+use crate::cpu::CpuMeter;
 use crate::markdown::Row;
 use crate::scenarios::fanout::{self, Schedule};
 use crate::scenarios::rooms::{self, RoomsArgs};
 use crate::scenarios::{Health, run_tag};
-use crate::server::{Target, clock_ticks_per_second};
+use crate::server::Target;
 use crate::stats::{DeliveryCounts, LatencySummary};
 
 #[derive(Debug, Clone, Args)]
@@ -149,7 +150,6 @@ pub async fn run(
         setup.plan,
         observer.clone(),
     ));
-    let ticks = clock_ticks_per_second() as f64;
     let mut steps = Vec::new();
     let (mut rate, mut first) = (args.start_rate, 0u64);
     while rate <= args.max_rate {
@@ -161,8 +161,7 @@ pub async fn run(
         };
         first += schedule.messages;
         eprintln!("step: {rate:.0} msg/s for {} s", args.step_seconds);
-        let cpu_before = target.process.as_ref().and_then(|p| p.cpu_ticks().ok());
-        let began = Instant::now();
+        let meter = CpuMeter::start(target);
         if steps_tx.send(schedule).is_err() {
             bail!("the sender thread stopped");
         }
@@ -175,11 +174,7 @@ pub async fn run(
         )
         .await;
         let _ = done_rx.recv().await;
-        let wall = began.elapsed().as_secs_f64();
-        let cpu_after = target.process.as_ref().and_then(|p| p.cpu_ticks().ok());
-        let cpu_s = cpu_before
-            .zip(cpu_after)
-            .map(|(b, a)| a.saturating_sub(b) as f64 / ticks);
+        let cpu = meter.stop(target);
         let received = collected.counts.received as f64;
         let step = Step {
             rate,
@@ -187,8 +182,10 @@ pub async fn run(
             send_to_deliver: collected.deliver.summary(),
             // Over the sending time: the rate the step sustained.
             deliveries_per_s: received / args.step_seconds as f64,
-            server_cores: cpu_s.map(|c| c / wall),
-            deliveries_per_core_s: cpu_s.filter(|&c| c > 0.0).map(|c| received / c),
+            server_cores: cpu.map(|c| c.cores()),
+            deliveries_per_core_s: cpu
+                .filter(|c| c.core_seconds > 0.0)
+                .map(|c| received / c.core_seconds),
         };
         let go_on = step.within(args.p99_ms);
         steps.push(step);

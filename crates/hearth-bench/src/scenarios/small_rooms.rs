@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::client::Observer;
+use crate::cpu::{CpuMeter, ServerCpu};
 use crate::scenarios::fanout::{self, Schedule, SendVia};
 use crate::scenarios::rooms::{self, RoomsArgs};
 use crate::scenarios::{Health, on_nodes, run_tag};
@@ -47,6 +48,9 @@ pub struct SmallRoomsReport {
     pub send_to_deliver: LatencySummary,
     /// From each message's due time to the sender's `ack` (or HTTP answer).
     pub send_to_ack: LatencySummary,
+    /// The server's CPU from the first send until the last delivery was collected (node A
+    /// only on several nodes); absent for a server this tool did not start.
+    pub server_cpu: Option<ServerCpu>,
     pub refusals: Vec<String>,
     pub health: Health,
 }
@@ -71,6 +75,10 @@ impl SmallRoomsReport {
             format!("send-to-deliver: {}", self.send_to_deliver),
             format!("send-to-ack:     {}", self.send_to_ack),
         ];
+        lines.extend(
+            self.server_cpu
+                .map(|cpu| cpu.line(self.deliveries.received)),
+        );
         lines.extend(self.refusals.iter().map(|r| format!("  refused: {r}")));
         lines.extend(self.health.lines());
         lines
@@ -118,6 +126,7 @@ pub async fn run_spread(
         schedule.messages, args.rate, args.rooms.channels
     );
     let via = setup.plan.via;
+    let meter = CpuMeter::start(target);
     let ((), collected) = tokio::join!(
         fanout::drive(schedule, setup.plan, observer.clone()),
         fanout::collect(
@@ -128,6 +137,7 @@ pub async fn run_spread(
             &observer.counters,
         )
     );
+    let server_cpu = meter.stop(target);
     let health = Health::gather(target, &setup.connected, &observer.counters).with_nodes(others);
     Ok(SmallRoomsReport {
         target: if target.baseline {
@@ -149,6 +159,7 @@ pub async fn run_spread(
         deliveries: collected.counts,
         send_to_deliver: collected.deliver.summary(),
         send_to_ack: collected.ack.summary(),
+        server_cpu,
         refusals: collected.refusals,
         health,
     })
