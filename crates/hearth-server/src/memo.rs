@@ -4,9 +4,13 @@
 //!
 //! # Why a memo stays correct
 //!
-//! - An entry is served for at most [`TTL`], then the store is asked again. That bounds
-//!   how long a change another node made is missed if the bus (Redis, at-most-once) lost
-//!   its signal; on one node nothing is lost and forgetting is immediate.
+//! - An entry is served for at most its memo's TTL ([`ttl`]), then the store is asked
+//!   again. With several nodes that is [`SHARED_TTL`], one second: it bounds how long a
+//!   change another node made is missed if the bus (Redis, at-most-once) lost its signal.
+//!   On one node nothing is lost and forgetting is immediate, so the TTL
+//!   ([`ONE_NODE_TTL`]) only bounds how long an entry occupies the memo; it is long
+//!   enough that a user who posts in a channel every few seconds is not looked up each
+//!   time (with a one-second TTL, nearly every post of a busy node read the store first).
 //! - A lookup racing with a change cannot put back what the change made stale: an entry
 //!   is stored only if nothing was forgotten since its lookup began (a generation counter,
 //!   read into a [`Ticket`] when the lookup starts and checked under the same lock as the
@@ -17,13 +21,29 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The longest an entry is served without asking the store again.
-pub const TTL: Duration = Duration::from_secs(1);
+/// The longest an entry is served without asking the store again when several nodes
+/// share the database (see the module docs).
+pub const SHARED_TTL: Duration = Duration::from_secs(1);
+
+/// The longest an entry is served without asking the store again on a single node, where
+/// every change is forgotten as it commits (see the module docs).
+pub const ONE_NODE_TTL: Duration = Duration::from_secs(60);
+
+/// The TTL of a node's memos: [`SHARED_TTL`] when it is one of several nodes.
+pub fn ttl(several_nodes: bool) -> Duration {
+    if several_nodes {
+        SHARED_TTL
+    } else {
+        ONE_NODE_TTL
+    }
+}
 
 pub struct Memo<K, V> {
     inner: Mutex<Inner<K, V>>,
-    /// At most this many entries; a full memo first drops its stale entries, and if it is
-    /// still full it stores nothing more.
+    /// How long an entry is served.
+    ttl: Duration,
+    /// At most this many entries; a full memo first drops its stale entries, and if more
+    /// than three quarters of it are still fresh, all of them.
     capacity: usize,
 }
 
@@ -43,8 +63,9 @@ struct Entry<V> {
 pub struct Ticket(u64);
 
 impl<K: Hash + Eq, V: Clone> Memo<K, V> {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, ttl: Duration) -> Self {
         Self {
+            ttl,
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
                 generation: 0,
@@ -53,12 +74,12 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         }
     }
 
-    /// The value remembered for `key` if it is younger than [`TTL`] and `usable` accepts
+    /// The value remembered for `key` if it is younger than the TTL and `usable` accepts
     /// it; otherwise the ticket with which to store what the store says.
     pub fn get(&self, key: &K, usable: impl FnOnce(&V) -> bool) -> Result<V, Ticket> {
         let inner = self.lock();
         match inner.entries.get(key) {
-            Some(entry) if entry.stored.elapsed() < TTL && usable(&entry.value) => {
+            Some(entry) if entry.stored.elapsed() < self.ttl && usable(&entry.value) => {
                 Ok(entry.value.clone())
             }
             _ => Err(Ticket(inner.generation)),
@@ -73,9 +94,12 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
             return;
         }
         if inner.entries.len() >= self.capacity {
-            inner.entries.retain(|_, e| e.stored.elapsed() < TTL);
-            if inner.entries.len() >= self.capacity {
-                return;
+            let ttl = self.ttl;
+            inner.entries.retain(|_, e| e.stored.elapsed() < ttl);
+            // Still mostly fresh: start over rather than sweep again at the next insert,
+            // so a sweep (linear in the capacity) comes at most once per quarter of it.
+            if inner.entries.len() > self.capacity / 4 * 3 {
+                inner.entries.clear();
             }
         }
         let stored = Instant::now();
@@ -109,7 +133,7 @@ mod tests {
 
     #[test]
     fn an_entry_is_served_until_forgotten() {
-        let memo: Memo<&str, u32> = Memo::new(10);
+        let memo: Memo<&str, u32> = Memo::new(10, SHARED_TTL);
         let ticket = memo.get(&"a", |_| true).unwrap_err();
         memo.store(ticket, "a", 1);
         assert_eq!(memo.get(&"a", |_| true).ok(), Some(1));
@@ -124,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_with_a_forgetting_is_not_stored() {
-        let memo: Memo<&str, u32> = Memo::new(10);
+        let memo: Memo<&str, u32> = Memo::new(10, SHARED_TTL);
         let ticket = memo.get(&"a", |_| true).unwrap_err();
         // A change lands while the lookup reads the store...
         memo.forget(&"a");
@@ -134,13 +158,29 @@ mod tests {
     }
 
     #[test]
-    fn a_full_memo_stores_nothing_more() {
-        let memo: Memo<u32, u32> = Memo::new(2);
-        for key in 0..3 {
+    fn a_full_memo_starts_over() {
+        let memo: Memo<u32, u32> = Memo::new(4, ONE_NODE_TTL);
+        for key in 0..5 {
             let ticket = memo.get(&key, |_| true).unwrap_err();
             memo.store(ticket, key, key);
         }
-        assert!(memo.get(&0, |_| true).is_ok());
-        assert!(memo.get(&2, |_| true).is_err());
+        // Every entry was fresh when the fifth came: the memo dropped them all and kept it.
+        assert!((0..4).all(|key| memo.get(&key, |_| true).is_err()));
+        assert_eq!(memo.get(&4, |_| true).ok(), Some(4));
+        assert_eq!(memo.lock().entries.len(), 1);
+    }
+
+    #[test]
+    fn entries_are_served_for_the_memos_ttl() {
+        let short: Memo<&str, u32> = Memo::new(10, Duration::ZERO);
+        let long: Memo<&str, u32> = Memo::new(10, ONE_NODE_TTL);
+        for memo in [&short, &long] {
+            let ticket = memo.get(&"a", |_| true).unwrap_err();
+            memo.store(ticket, "a", 1);
+        }
+        assert!(short.get(&"a", |_| true).is_err(), "past its TTL at once");
+        assert_eq!(long.get(&"a", |_| true).ok(), Some(1));
+        assert_eq!(ttl(true), SHARED_TTL);
+        assert_eq!(ttl(false), ONE_NODE_TTL);
     }
 }

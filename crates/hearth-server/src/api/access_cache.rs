@@ -3,8 +3,8 @@
 //! busiest requests, do not each cost a database read before their own.
 //!
 //! Only [`super::access::channel_to_use`] reads it, and only for the permission checks:
-//! an entry's counters (the channel's newest seq, the membership's read marker) may be up
-//! to [`TTL`] old, so handlers that show or compare them go through `access::channel`.
+//! an entry's counters (the channel's newest seq, the membership's read marker) may be as
+//! old as the entry, so handlers that show or compare them go through `access::channel`.
 //!
 //! # Why it stays correct
 //!
@@ -19,18 +19,22 @@
 //! request's session, which the session cache keeps true. Lookups that find nothing are
 //! not remembered, so a channel created a moment ago is found at once. A lookup racing
 //! with a change cannot re-insert what it read, and with several nodes a lost bus signal
-//! is outlived by at most [`TTL`] (see [`crate::memo`]).
+//! is outlived by at most [`SHARED_TTL`], one second (see [`crate::memo`]); on one node
+//! entries live longer, as nothing is lost there.
+
+use std::time::Duration;
 
 use hearth_core::event::EventPayload;
 use hearth_core::id::{ChannelId, UserId, WorkspaceId};
 use hearth_core::model::{Channel, Membership};
 
-pub use crate::memo::TTL;
+#[cfg(doc)]
+use crate::memo::SHARED_TTL;
 use crate::memo::{Memo, Ticket};
 
-/// At most this many lookups are remembered (about 0.5 KiB each, so 10 MiB at most).
-/// Entries older than a second make room first, so this bounds the distinct (channel,
-/// user) pairs posting or reading within one second, far above what one node serves.
+/// At most this many lookups are remembered (about 0.5 KiB each, so 10 MiB at most): the
+/// distinct (channel, user) pairs posting or reading within a TTL that one node serves
+/// without reading the store first. Past it the memo starts over (see [`Memo`]).
 const CAPACITY: usize = 20_000;
 
 type Key = (WorkspaceId, ChannelId, UserId);
@@ -42,15 +46,14 @@ pub struct AccessCache {
     memo: Memo<Key, Access>,
 }
 
-impl Default for AccessCache {
-    fn default() -> Self {
+impl AccessCache {
+    /// An empty cache whose entries are served for `ttl` ([`crate::memo::ttl`]).
+    pub fn new(ttl: Duration) -> Self {
         Self {
-            memo: Memo::new(CAPACITY),
+            memo: Memo::new(CAPACITY, ttl),
         }
     }
-}
 
-impl AccessCache {
     /// What the store said of `user` and `channel` a moment ago, or the ticket with which
     /// to store what it says now.
     pub fn get(
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn leaving_a_channel_forgets_only_that_members_access() {
-        let cache = AccessCache::default();
+        let cache = AccessCache::new(crate::memo::SHARED_TTL);
         let ws = WorkspaceId::generate();
         let (plans, other) = (channel(&ws), channel(&ws));
         let (ann, bob) = (UserId::generate(), UserId::generate());
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn joining_and_channel_changes_forget_what_they_touch() {
-        let cache = AccessCache::default();
+        let cache = AccessCache::new(crate::memo::SHARED_TTL);
         let ws = WorkspaceId::generate();
         let plans = channel(&ws);
         let (ann, bob) = (UserId::generate(), UserId::generate());

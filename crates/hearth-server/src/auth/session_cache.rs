@@ -17,17 +17,20 @@
 //!   [`crate::memo`]).
 //!
 //! With several nodes the bus (Redis) is at-most-once: a lost signal would leave another
-//! node serving a revoked session. Entries therefore live at most [`TTL`] (one second):
-//! after a logout or deactivation elsewhere, a node whose signal was lost refuses the
-//! session within that second. On one node (the in-process bus) nothing is lost and the
-//! revocation is immediate.
+//! node serving a revoked session. Entries there live at most [`SHARED_TTL`] (one
+//! second): after a logout or deactivation elsewhere, a node whose signal was lost refuses
+//! the session within that second. On one node (the in-process bus) nothing is lost and
+//! the revocation is immediate, so entries live longer (see [`crate::memo`]).
+
+use std::time::Duration;
 
 use hearth_core::Timestamp;
 use hearth_core::id::{UserId, WorkspaceId};
 use hearth_core::model::Session;
 use hearth_core::secret::SecretHash;
 
-pub use crate::memo::TTL;
+#[cfg(doc)]
+use crate::memo::SHARED_TTL;
 use crate::memo::{Memo, Ticket};
 
 /// At most this many sessions are remembered (about 0.5 KiB each).
@@ -37,15 +40,14 @@ pub struct SessionCache {
     memo: Memo<SecretHash, Session>,
 }
 
-impl Default for SessionCache {
-    fn default() -> Self {
+impl SessionCache {
+    /// An empty cache whose entries are served for `ttl` ([`crate::memo::ttl`]).
+    pub fn new(ttl: Duration) -> Self {
         Self {
-            memo: Memo::new(CAPACITY),
+            memo: Memo::new(CAPACITY, ttl),
         }
     }
-}
 
-impl SessionCache {
     /// The cached session of `token`, if one is fresh and not expired; otherwise the ticket
     /// with which to store what the store says.
     pub fn get(&self, token: &SecretHash) -> Result<Session, Ticket> {

@@ -241,11 +241,13 @@ impl Hub {
         let shards: Vec<_> = (0..count)
             .map(|_| shard::spawn(store.clone(), config.clone(), stats.clone(), link.clone()))
             .collect();
+        // With a link this is one of several nodes, whose bus may lose a signal.
+        let ttl = crate::memo::ttl(link.is_some());
         Self {
             shards: shards.into(),
             stats,
-            sessions: Arc::default(),
-            access: Arc::default(),
+            sessions: Arc::new(SessionCache::new(ttl)),
+            access: Arc::new(AccessCache::new(ttl)),
             link,
         }
     }
