@@ -127,6 +127,18 @@ pub trait NotifyStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Candidate>>;
 
+    /// The first batch of candidates of each of `sources`, in order: for each, what
+    /// [`notify_candidates`](Self::notify_candidates) gives with `everyone` =
+    /// [`NotifySource::concerns_everyone`], no `after` and `limit`. Read together, so a
+    /// page of ordinary messages costs one read rather than one per message (on SQLite a
+    /// read is a hand-off to a connection's thread and a fresh snapshot of the file).
+    async fn notify_candidates_of(
+        &self,
+        ws: &WorkspaceId,
+        sources: &[&NotifySource],
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<Candidate>>>;
+
     /// In one transaction, if `lease` still holds `cursor.workspace_id`'s cursor: stores
     /// the notifications (one already stored for the same user and message is kept, and
     /// gets nothing new), creates a due-now push delivery for each new notification and

@@ -328,6 +328,28 @@ pub async fn candidates_everyone_and_filtered(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(ids(&top_level), sorted(&[cy, &dee]));
     assert!(top_level.iter().all(|c| !c.thread_participant));
+
+    // A page's first batches read together are each message's own, in order.
+    let together = store
+        .notify_candidates_of(ws, &[&answer, &top[0], &asked], 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        together,
+        vec![later.clone(), top_level.clone(), some.clone()]
+    );
+    let first_two = store
+        .notify_candidates_of(ws, &[&asked, &answer], 2)
+        .await
+        .unwrap();
+    assert_eq!(first_two, vec![some[..2].to_vec(), later[..2].to_vec()]);
+    assert!(
+        store
+            .notify_candidates_of(ws, &[], 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn record_is_idempotent_and_creates_deliveries(store: Arc<dyn Store>) {

@@ -133,6 +133,22 @@ impl NotifyStore for PgStore {
         sources::candidates(&mut *self.read().await?, ws, source, everyone, after, limit).await
     }
 
+    async fn notify_candidates_of(
+        &self,
+        ws: &WorkspaceId,
+        page: &[&NotifySource],
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<Candidate>>> {
+        // One pooled connection for the page.
+        let mut conn = self.read().await?;
+        let mut found = Vec::with_capacity(page.len());
+        for source in page {
+            let everyone = source.concerns_everyone();
+            found.push(sources::candidates(&mut conn, ws, source, everyone, None, limit).await?);
+        }
+        Ok(found)
+    }
+
     async fn record_notifications(
         &self,
         lease: &Lease,

@@ -492,6 +492,15 @@ impl NotifyStore for PublishingStore {
             .await
     }
 
+    async fn notify_candidates_of(
+        &self,
+        ws: &WorkspaceId,
+        sources: &[&NotifySource],
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<Candidate>>> {
+        self.inner.notify_candidates_of(ws, sources, limit).await
+    }
+
     async fn record_notifications(
         &self,
         lease: &Lease,

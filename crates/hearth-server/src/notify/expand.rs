@@ -3,7 +3,9 @@
 //! One unit of work: claim a workspace's cursor, read up to `sources_per_claim` new
 //! messages after it, and for each, page through the candidate members (everyone for a
 //! DM or a broadcast, else only those something could concern) and decide each one's
-//! reason. The notifications are recorded together with the cursor's new position, once
+//! reason. The first batch of candidates of up to [`PREFETCH_CANDIDATES`] / batch
+//! messages is read in one call, so a page of ordinary messages (a few candidates each,
+//! often none) costs one read, not one per message. The notifications are recorded together with the cursor's new position, once
 //! per page (or per batch of a large channel, or every [`FLUSH_AT`] notifications), so a
 //! page of ordinary messages costs one write. A crash between two records redoes what
 //! followed the last one, and recording is idempotent per (user, message), so nobody is
@@ -14,7 +16,9 @@ use std::sync::Arc;
 use hearth_core::Timestamp;
 use hearth_core::id::{NotificationId, UserId};
 use hearth_core::mention::Broadcast;
-use hearth_core::notify::{Candidate, NewNotification, NotifyCursor, NotifySource, reason_for};
+use hearth_core::notify::{
+    Candidate, Lease, NewNotification, NotifyCursor, NotifySource, reason_for,
+};
 use hearth_core::store::StoreError;
 
 use super::worker::Inner;
@@ -23,74 +27,135 @@ use crate::gateway::hub::link::Status;
 /// Notifications held back before a record: pages of small messages cost one write.
 const FLUSH_AT: usize = 1_000;
 
+/// Candidates a prefetch may hold at most (a first batch per message: messages per
+/// prefetch are this over the batch size, so 50 with the default batch of 1,000).
+const PREFETCH_CANDIDATES: u32 = 50_000;
+
 /// Expands one page of one workspace; `Ok(true)` if there may be more work.
 pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
     let store = &inner.store;
     let lease = inner.lease();
-    let Some(mut cursor) = store.claim_notify_cursor(&lease).await? else {
+    let Some(cursor) = store.claim_notify_cursor(&lease).await? else {
         return Ok(false);
     };
     let ws = cursor.workspace_id.clone();
     let page = store
         .notify_sources(&ws, cursor.seq, inner.settings.sources_per_claim)
         .await?;
+    let mut out = Expansion {
+        lease,
+        cursor,
+        pending: Vec::new(),
+        created: false,
+    };
     let batch = inner.settings.candidates_per_batch;
-    let mut pending: Vec<NewNotification> = Vec::new();
-    let mut created = false;
-    for source in &page.sources {
-        if source.message.seq <= cursor.seq {
-            continue;
+    let fresh: Vec<&NotifySource> = page
+        .sources
+        .iter()
+        .filter(|s| s.message.seq > out.cursor.seq)
+        .collect();
+    let per_prefetch = (PREFETCH_CANDIDATES / batch.max(1)).max(1) as usize;
+    for chunk in fresh.chunks(per_prefetch) {
+        let firsts = store.notify_candidates_of(&ws, chunk, batch).await?;
+        if firsts.len() != chunk.len() {
+            return Err(StoreError::Internal(format!(
+                "candidates for {} of {} messages",
+                firsts.len(),
+                chunk.len()
+            )));
         }
-        loop {
-            let candidates = store
-                .notify_candidates(
-                    &ws,
-                    source,
-                    source.concerns_everyone(),
-                    cursor.member_after.as_ref(),
-                    batch,
-                )
-                .await?;
-            pending.extend(decide(inner, source, &candidates).await);
-            match candidates.last() {
-                // A large channel: record this batch with the position inside the
-                // message, so a crash resumes after the last member done.
-                Some(last) if candidates.len() as u32 == batch => {
-                    cursor.member_after = Some(last.user_id.clone());
-                    created |= !pending.is_empty();
-                    if !record(inner, &lease, &cursor, &mut pending, false).await? {
-                        return Ok(true);
-                    }
-                }
-                _ => {
-                    cursor.seq = source.message.seq;
-                    cursor.member_after = None;
-                    break;
-                }
-            }
-        }
-        if pending.len() >= FLUSH_AT {
-            created = true;
-            if !record(inner, &lease, &cursor, &mut pending, false).await? {
+        for (&source, first) in chunk.iter().zip(firsts) {
+            if !out.source(inner, source, first).await? {
                 return Ok(true);
             }
         }
     }
     // Past the page's last message, past the events that were not messages too.
-    cursor.seq = page.through_seq.max(cursor.seq);
-    created |= !pending.is_empty();
-    record(inner, &lease, &cursor, &mut pending, true).await?;
-    if created {
+    out.cursor.seq = page.through_seq.max(out.cursor.seq);
+    out.record(inner, true).await?;
+    if out.created {
         inner.deliver_wake.notify_one();
     }
     Ok(true)
+}
+
+/// One claim's progress: where its cursor is and what it decided but has not recorded.
+struct Expansion {
+    lease: Lease,
+    cursor: NotifyCursor,
+    pending: Vec<NewNotification>,
+    /// Whether any notification was decided (so the deliverer has work).
+    created: bool,
+}
+
+impl Expansion {
+    /// Decides `source`'s notifications, from `first` (its first batch of candidates,
+    /// read with the page) and as many more batches as its channel has; false when the
+    /// lease lapsed and another worker takes over.
+    async fn source(
+        &mut self,
+        inner: &Inner,
+        source: &NotifySource,
+        first: Vec<Candidate>,
+    ) -> Result<bool, StoreError> {
+        let batch = inner.settings.candidates_per_batch;
+        // A claim that resumes inside a large channel starts after its last member done,
+        // which the first batch did not.
+        let mut next = self.cursor.member_after.is_none().then_some(first);
+        loop {
+            let candidates = match next.take() {
+                Some(candidates) => candidates,
+                None => {
+                    inner
+                        .store
+                        .notify_candidates(
+                            &source.message.workspace_id,
+                            source,
+                            source.concerns_everyone(),
+                            self.cursor.member_after.as_ref(),
+                            batch,
+                        )
+                        .await?
+                }
+            };
+            self.pending
+                .extend(decide(inner, source, &candidates).await);
+            match candidates.last() {
+                // A large channel: record this batch with the position inside the
+                // message, so a crash resumes after the last member done.
+                Some(last) if candidates.len() as u32 == batch => {
+                    self.cursor.member_after = Some(last.user_id.clone());
+                    if !self.record(inner, false).await? {
+                        return Ok(false);
+                    }
+                }
+                _ => {
+                    self.cursor.seq = source.message.seq;
+                    self.cursor.member_after = None;
+                    break;
+                }
+            }
+        }
+        if self.pending.len() >= FLUSH_AT {
+            return self.record(inner, false).await;
+        }
+        Ok(true)
+    }
+
+    /// Records the pending notifications with the cursor's position (checked against
+    /// the lease now) and empties them; false when the lease lapsed and another worker
+    /// takes over.
+    async fn record(&mut self, inner: &Inner, release: bool) -> Result<bool, StoreError> {
+        self.created |= !self.pending.is_empty();
+        record(inner, &self.lease, &self.cursor, &mut self.pending, release).await
+    }
 }
 
 /// Records `pending` with the cursor's position (checked against the lease now) and
 /// empties it; false when the lease lapsed and another worker takes over.
 async fn record(
     inner: &Inner,
-    lease: &hearth_core::notify::Lease,
+    lease: &Lease,
     cursor: &NotifyCursor,
     pending: &mut Vec<NewNotification>,
     release: bool,

@@ -141,6 +141,23 @@ impl NotifyStore for SqliteStore {
         expand::candidates(&mut conn, ws, source, everyone, after, limit).await
     }
 
+    async fn notify_candidates_of(
+        &self,
+        ws: &WorkspaceId,
+        sources: &[&NotifySource],
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<Candidate>>> {
+        // One read transaction: one connection, one snapshot of the file for the page.
+        let mut tx = self.snapshot().await?;
+        let mut found = Vec::with_capacity(sources.len());
+        for source in sources {
+            let everyone = source.concerns_everyone();
+            found.push(expand::candidates(&mut tx, ws, source, everyone, None, limit).await?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(found)
+    }
+
     async fn record_notifications(
         &self,
         lease: &Lease,
