@@ -52,6 +52,10 @@ pub struct NotifySettings {
     pub poll: Duration,
     /// How long a claim on a cursor or a delivery holds unless finished.
     pub lease: Duration,
+    /// How long the expander, woken from idle by a new message, lets more arrive before
+    /// it reads them: a burst is expanded in a few pages rather than one per message, and
+    /// a push leaves at most this much later.
+    pub expand_settle: Duration,
     /// Messages read per claim of a workspace's cursor.
     pub sources_per_claim: u32,
     /// Members expanded per transaction (an `@channel` in a large channel takes several).
@@ -88,6 +92,7 @@ impl Default for NotifySettings {
             workers: true,
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(30),
+            expand_settle: Duration::from_millis(10),
             sources_per_claim: 200,
             candidates_per_batch: 1_000,
             concurrency: 32,

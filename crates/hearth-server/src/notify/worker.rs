@@ -84,11 +84,13 @@ impl Notifier {
         tokio::spawn(run(
             weak.clone(),
             |inner| &inner.expand_wake,
+            self.inner.settings.expand_settle,
             |inner| Box::pin(async move { super::expand::run_once(&inner).await }),
         ));
         tokio::spawn(run(
             weak,
             |inner| &inner.deliver_wake,
+            Duration::ZERO,
             |inner| Box::pin(async move { super::deliver::run_once(&inner).await }),
         ));
     }
@@ -147,8 +149,10 @@ impl Inner {
 
 type Step = fn(Arc<Inner>) -> futures::future::BoxFuture<'static, Result<bool, StoreError>>;
 
-/// One worker: `step` does a unit of work and says whether there may be more.
-async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, step: Step) {
+/// One worker: `step` does a unit of work and says whether there may be more. Woken from
+/// idle by a poke, it waits `settle` before starting, so that work arriving together is
+/// done together.
+async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, settle: Duration, step: Step) {
     loop {
         let Some(inner) = weak.upgrade() else {
             return;
@@ -164,6 +168,9 @@ async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, step: Step) {
         };
         // Wait for a poke or the poll interval. The task holds the notifier for at most
         // that long: once the last `AppState` is gone, the next upgrade fails and it ends.
-        let _ = tokio::time::timeout(pause, wake(&inner).notified()).await;
+        let poked = tokio::time::timeout(pause, wake(&inner).notified()).await;
+        if poked.is_ok() && !settle.is_zero() {
+            tokio::time::sleep(settle).await;
+        }
     }
 }
