@@ -202,6 +202,11 @@ pub trait NotifyStore: Send + Sync {
     /// member of it.
     async fn push_check(&self, n: &Notification) -> StoreResult<Option<PushCheck>>;
 
+    /// [`push_check`](Self::push_check) of each of `ns`, in order, read together (one
+    /// SQLite snapshot, one PostgreSQL connection): the deliverer re-checks the pushes
+    /// that wait for a re-check at the same moment with one read.
+    async fn push_checks(&self, ns: &[&Notification]) -> StoreResult<Vec<Option<PushCheck>>>;
+
     /// What an email of (user, channel) should list: the user's notifications in the
     /// channel newer than both their read marker and the newest one a sent email
     /// listed, oldest first, at most `limit`.

@@ -149,4 +149,17 @@ pub async fn push_check_reads_what_a_push_is_rechecked_against(store: Arc<dyn St
         ..notification(&f.cy, &later)
     };
     assert_eq!(store.push_check(&elsewhere).await.unwrap(), None);
+
+    // Read together, each is what it is alone, in order.
+    let cys = notification(&f.cy, &later);
+    let alone = store.push_check(&cys).await.unwrap();
+    assert!(alone.is_some(), "cy is still a member");
+    assert_eq!(
+        store
+            .push_checks(&[&cys, &elsewhere, &n, &cys])
+            .await
+            .unwrap(),
+        vec![alone.clone(), None, None, alone]
+    );
+    assert!(store.push_checks(&[]).await.unwrap().is_empty());
 }

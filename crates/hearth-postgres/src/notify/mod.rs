@@ -205,6 +205,16 @@ impl NotifyStore for PgStore {
         recheck::push_check(&mut *self.read().await?, n).await
     }
 
+    async fn push_checks(&self, ns: &[&Notification]) -> StoreResult<Vec<Option<PushCheck>>> {
+        // One pooled connection for them all.
+        let mut conn = self.read().await?;
+        let mut checks = Vec::with_capacity(ns.len());
+        for n in ns {
+            checks.push(recheck::push_check(&mut conn, n).await?);
+        }
+        Ok(checks)
+    }
+
     async fn unread_notifications(
         &self,
         ws: &WorkspaceId,

@@ -538,6 +538,10 @@ impl NotifyStore for PublishingStore {
         self.inner.push_check(n).await
     }
 
+    async fn push_checks(&self, ns: &[&Notification]) -> StoreResult<Vec<Option<PushCheck>>> {
+        self.inner.push_checks(ns).await
+    }
+
     async fn unread_notifications(
         &self,
         ws: &WorkspaceId,

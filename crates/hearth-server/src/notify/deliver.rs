@@ -7,7 +7,8 @@
 //! then too, so it never carries content the recipient can no longer read.
 //!
 //! The re-check is one read
-//! ([`push_check`](hearth_core::store::NotifyStore::push_check)) and hearth-core's
+//! ([`push_check`](hearth_core::store::NotifyStore::push_check)), shared with the other
+//! pushes of the batch that want theirs at the same moment ([`checks`]), and hearth-core's
 //! decision ([`recheck`]); only attention is asked after it.
 //!
 //! Each delivery is recorded as soon as its attempt ends, give or take a few
@@ -28,6 +29,7 @@ use hearth_core::notify::{
 use hearth_core::store::StoreError;
 use tokio::sync::mpsc;
 
+use super::checks::Checks;
 use super::email::{Digest, DigestMessage};
 use super::webpush::{self, PushOutcome, Subscription};
 use super::worker::Inner;
@@ -54,10 +56,12 @@ pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
     let full = batch.len() as u32 == CLAIM;
     // At most `CLAIM` outcomes ever wait here, so the queue needs no bound of its own.
     let (finished, waiting) = mpsc::unbounded_channel();
+    let (checks, reader) = Checks::new(inner);
     let attempts = async move {
+        let checks = &checks;
         futures::stream::iter(batch)
             .map(|delivery| async move {
-                let outcome = match attempt(inner, &delivery).await {
+                let outcome = match attempt(inner, checks, &delivery).await {
                     Ok(outcome) => outcome,
                     Err(e) => retry_or_dead(inner, &delivery, format!("store: {e}"), None),
                 };
@@ -70,16 +74,22 @@ pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
                 async {}
             })
             .await;
-        // `finished` is dropped here: the recorder writes what is left at once.
+        // `finished` is dropped here: the recorder writes what is left at once; so is
+        // `checks`, which ends the reader.
     };
-    let ((), recorded) = tokio::join!(attempts, outcomes::record(inner, &lease, waiting));
+    let ((), recorded, ()) =
+        tokio::join!(attempts, outcomes::record(inner, &lease, waiting), reader);
     recorded?;
     Ok(full)
 }
 
-async fn attempt(inner: &Inner, delivery: &Delivery) -> Result<DeliveryOutcome, StoreError> {
+async fn attempt(
+    inner: &Inner,
+    checks: &Checks,
+    delivery: &Delivery,
+) -> Result<DeliveryOutcome, StoreError> {
     match delivery.kind {
-        DeliveryKind::Push => push(inner, delivery).await,
+        DeliveryKind::Push => push(inner, checks, delivery).await,
         DeliveryKind::Email => email(inner, delivery).await,
     }
 }
@@ -90,15 +100,17 @@ fn skip(reason: &str) -> DeliveryOutcome {
     }
 }
 
-async fn push(inner: &Inner, delivery: &Delivery) -> Result<DeliveryOutcome, StoreError> {
+async fn push(
+    inner: &Inner,
+    checks: &Checks,
+    delivery: &Delivery,
+) -> Result<DeliveryOutcome, StoreError> {
     let (Some(n), Some(target)) = (&delivery.notification, &delivery.target) else {
         return Ok(skip("target_deleted"));
     };
-    // Reading the database is where a delivery competes with senders: only a few
-    // deliveries of this node do it at once, however many requests are in flight.
-    let permit = inner.db_slots.acquire().await;
-    let check = inner.store.push_check(n).await?;
-    drop(permit);
+    // Reading the database is where a delivery competes with senders: the batch's
+    // re-checks are read one group at a time, however many requests are in flight.
+    let check = checks.check(n).await?;
     let PushContent {
         channel,
         message,

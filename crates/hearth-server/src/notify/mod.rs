@@ -24,6 +24,7 @@
 
 mod attention;
 mod backoff;
+mod checks;
 mod deliver;
 pub mod email;
 mod expand;

@@ -214,6 +214,17 @@ impl NotifyStore for SqliteStore {
         recheck::push_check(&mut *self.read().await?, n).await
     }
 
+    async fn push_checks(&self, ns: &[&Notification]) -> StoreResult<Vec<Option<PushCheck>>> {
+        // One read transaction: one connection, one snapshot of the file.
+        let mut tx = self.snapshot().await?;
+        let mut checks = Vec::with_capacity(ns.len());
+        for n in ns {
+            checks.push(recheck::push_check(&mut tx, n).await?);
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(checks)
+    }
+
     async fn unread_notifications(
         &self,
         ws: &WorkspaceId,
