@@ -60,24 +60,18 @@ async fn read(inner: &Inner, mut waiting: mpsc::UnboundedReceiver<Ask>) {
             let _slot = inner.db_slots.acquire().await;
             inner.store.push_checks(&ns).await
         };
-        match read {
+        let error = match read {
             Ok(checks) if checks.len() == asks.len() => {
                 for ((_, reply), check) in asks.drain(..).zip(checks) {
                     let _ = reply.send(Ok(check));
                 }
+                continue;
             }
-            Ok(checks) => {
-                let error = format!("{} re-checks for {} pushes", checks.len(), asks.len());
-                for (_, reply) in asks.drain(..) {
-                    let _ = reply.send(Err(StoreError::Internal(error.clone())));
-                }
-            }
-            Err(e) => {
-                let error = e.to_string();
-                for (_, reply) in asks.drain(..) {
-                    let _ = reply.send(Err(StoreError::Internal(error.clone())));
-                }
-            }
+            Ok(checks) => format!("{} re-checks for {} pushes", checks.len(), asks.len()),
+            Err(e) => e.to_string(),
+        };
+        for (_, reply) in asks.drain(..) {
+            let _ = reply.send(Err(StoreError::Internal(error.clone())));
         }
     }
 }

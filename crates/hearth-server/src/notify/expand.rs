@@ -5,8 +5,8 @@
 //! DM or a broadcast, else only those something could concern) and decide each one's
 //! reason. The first batch of candidates of up to [`PREFETCH_CANDIDATES`] / batch
 //! messages is read in one call, so a page of ordinary messages (a few candidates each,
-//! often none) costs one read, not one per message. The notifications are recorded together with the cursor's new position, once
-//! per page (or per batch of a large channel, or every [`FLUSH_AT`] notifications), so a
+//! often none) costs one read, not one per message. The notifications are recorded
+//! together with the cursor's new position, once per page (or per batch of a large channel, or every [`FLUSH_AT`] notifications), so a
 //! page of ordinary messages costs one write. A crash between two records redoes what
 //! followed the last one, and recording is idempotent per (user, message), so nobody is
 //! notified twice and nobody is skipped.
@@ -147,29 +147,17 @@ impl Expansion {
     /// takes over.
     async fn record(&mut self, inner: &Inner, release: bool) -> Result<bool, StoreError> {
         self.created |= !self.pending.is_empty();
-        record(inner, &self.lease, &self.cursor, &mut self.pending, release).await
+        let now = inner.renewed_now(&self.lease);
+        let recorded = inner
+            .store
+            .record_notifications(&now, &self.cursor, &self.pending, release)
+            .await?;
+        if !recorded {
+            tracing::warn!(workspace = %self.cursor.workspace_id, "notification lease lapsed mid-page; another worker takes over");
+        }
+        self.pending.clear();
+        Ok(recorded)
     }
-}
-
-/// Records `pending` with the cursor's position (checked against the lease now) and
-/// empties it; false when the lease lapsed and another worker takes over.
-async fn record(
-    inner: &Inner,
-    lease: &Lease,
-    cursor: &NotifyCursor,
-    pending: &mut Vec<NewNotification>,
-    release: bool,
-) -> Result<bool, StoreError> {
-    let now = inner.renewed_now(lease);
-    let recorded = inner
-        .store
-        .record_notifications(&now, cursor, pending, release)
-        .await?;
-    if !recorded {
-        tracing::warn!(workspace = %cursor.workspace_id, "notification lease lapsed mid-page; another worker takes over");
-    }
-    pending.clear();
-    Ok(recorded)
 }
 
 /// The notifications of one page of candidates.
