@@ -52,6 +52,14 @@ fn parse_sqlite_url(url: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// A share of the time, from 1 % to all of it.
+fn parse_share(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(share) if (0.01..=1.0).contains(&share) => Ok(share),
+        _ => Err("a share from 0.01 to 1, such as 0.1".to_owned()),
+    }
+}
+
 /// A `postgres://` or `postgresql://` URL, kept whole for the driver to parse.
 fn parse_postgres_url(url: &str) -> Result<String, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -196,6 +204,11 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub notify_lease_ms: u64,
 
+    /// The share of the time the notification workers may take while this node is busy
+    /// with senders, from 0.01 to 1 (1: never step aside). Pushes wait meanwhile.
+    #[arg(long, env = "HEARTH_NOTIFY_BUSY_SHARE", default_value_t = 0.1, value_parser = parse_share)]
+    pub notify_busy_share: f64,
+
     /// Log format.
     #[arg(long, env = "HEARTH_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -242,6 +255,7 @@ impl ServeConfig {
             retry_base: Duration::from_millis(self.notify_retry_base_ms),
             max_attempts: self.notify_max_attempts,
             lease: Duration::from_millis(self.notify_lease_ms),
+            busy_share: self.notify_busy_share,
             email_delay: Duration::from_secs(self.email_delay_secs),
             smtp,
             push_subject: self.push_subject.clone(),

@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod memo;
 pub mod migrate_data;
 pub mod notify;
+pub mod sending;
 pub mod state;
 pub mod web;
 

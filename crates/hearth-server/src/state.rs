@@ -14,6 +14,7 @@ use crate::gateway::hub::{Hub, HubConfig};
 use crate::gateway::outbox::ConnIds;
 use crate::gateway::publish::PublishingStore;
 use crate::notify::{Attention, Notifier, NotifySettings};
+use crate::sending::Sending;
 
 /// Shared state, cheap to clone (everything is behind an `Arc`).
 #[derive(Clone)]
@@ -37,6 +38,9 @@ pub struct AppState {
     pub attention: Arc<Attention>,
     /// This node's notification workers (started with the state).
     pub notifier: Notifier,
+    /// The sends this node is working on: the notification workers step aside while
+    /// they queue.
+    pub sending: Arc<Sending>,
     /// Tunables read from the configuration at start-up.
     pub settings: Arc<Settings>,
 }
@@ -110,10 +114,12 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (hub, bus) = hub_and_bus(backend.clone(), settings.gateway.hub.clone())?;
         let attention = crate::notify::attention(&settings.notify, redis_url)?;
+        let sending = Arc::new(Sending::default());
         let notifier = Notifier::new(
             backend.clone(),
             hub.clone(),
             attention.clone(),
+            sending.clone(),
             settings.notify.clone(),
         )?;
         notifier.start();
@@ -127,6 +133,7 @@ impl AppState {
             files: Files::new(&settings.files),
             attention,
             notifier,
+            sending,
             settings: Arc::new(settings),
         })
     }

@@ -68,6 +68,8 @@ pub async fn post(
     channel_id: &str,
     req: wire::PostMessageRequest,
 ) -> ApiResult<Posted> {
+    // Counted until answered, so that background work can step aside while sends queue.
+    let _in_flight = state.sending.start();
     let visible = access::channel_to_use(state, me, channel_id).await?;
     permission::can_post(&visible.channel, visible.membership.as_ref())?;
     let retry = req.client_msg_id.is_some();

@@ -57,6 +57,14 @@ pub struct NotifySettings {
     /// it reads them: a burst is expanded in a few pages rather than one per message, and
     /// a push leaves at most this much later.
     pub expand_settle: Duration,
+    /// Sends in flight on this node, on average over one of the expander's steps, at
+    /// which the node counts as busy with senders: the expander then rests after each
+    /// step (see `busy_share`). Pushes wait, sends do not.
+    pub busy_sends: f64,
+    /// The share of the time the expander may work while the node is busy with senders:
+    /// after a step of `t` it rests `t × (1 − share) / share`, or until the sends stop
+    /// queueing. What it does not expand waits for the node to have room.
+    pub busy_share: f64,
     /// Messages read per claim of a workspace's cursor.
     pub sources_per_claim: u32,
     /// Members expanded per transaction (an `@channel` in a large channel takes several).
@@ -94,6 +102,8 @@ impl Default for NotifySettings {
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(30),
             expand_settle: Duration::from_millis(10),
+            busy_sends: BUSY_SENDS_PER_CORE * cores() as f64,
+            busy_share: 0.1,
             sources_per_claim: 200,
             candidates_per_batch: 1_000,
             concurrency: 32,
@@ -110,6 +120,15 @@ impl Default for NotifySettings {
             attention_window: Duration::from_secs(60),
         }
     }
+}
+
+/// Sends in flight per core at which a node counts as busy with senders: at ~2 ms a
+/// send (a durable commit), 4 per core is ~2,000 sends/s per core, past what the write
+/// path carries; below it, notifications go out at once.
+const BUSY_SENDS_PER_CORE: f64 = 4.0;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// The attention tracker for these settings: local, or shared over Redis.

@@ -4,6 +4,13 @@
 //! deliverer (notifications to targets, [`super::deliver`]). Each waits for a poke (a
 //! send on this node) or the poll interval, then works until there is nothing left. The
 //! tasks hold the notifier weakly and end once every handle (every `AppState`) is gone.
+//!
+//! Notification work must never slow sending down. Nothing of it runs on the send path,
+//! but on a saturated node the workers would share its cores and database with the
+//! senders, so the expander steps aside while sends queue: after each step that ran while
+//! the node was busy with senders ([`NotifySettings::busy_sends`]), it rests long enough
+//! to keep to [`NotifySettings::busy_share`] of the time. The deliverer follows: it only
+//! delivers what the expander has made. Pushes then wait for the node to have room.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -13,12 +20,17 @@ use hearth_core::Timestamp;
 use hearth_core::notify::Lease;
 use hearth_core::store::{Store, StoreError};
 use tokio::sync::{Notify, OnceCell};
+use tokio::time::Instant;
 
 use super::email::Mailer;
 use super::targets::http_client;
 use super::webpush::VapidKeys;
 use super::{Attention, NotifySettings};
 use crate::gateway::hub::Hub;
+use crate::sending::{Mark, Sending};
+
+/// How often a resting expander looks whether the sends have stopped queueing.
+const REST_SLICE: Duration = Duration::from_millis(50);
 
 /// The name of the VAPID key pair among the server's secrets.
 const VAPID_SECRET: &str = "vapid_pkcs8";
@@ -33,6 +45,8 @@ pub(super) struct Inner {
     pub(super) store: Arc<dyn Store>,
     pub(super) hub: Hub,
     pub(super) attention: Arc<Attention>,
+    /// The node's sends in flight, which the expander steps aside for.
+    sending: Arc<Sending>,
     pub(super) settings: NotifySettings,
     /// This node's name in leases, random per start.
     pub(super) owner: String,
@@ -50,6 +64,7 @@ impl Notifier {
         store: Arc<dyn Store>,
         hub: Hub,
         attention: Arc<Attention>,
+        sending: Arc<Sending>,
         settings: NotifySettings,
     ) -> anyhow::Result<Self> {
         let mailer = match &settings.smtp {
@@ -63,6 +78,7 @@ impl Notifier {
             store,
             hub,
             attention,
+            sending,
             mailer,
             settings,
             vapid: OnceCell::new(),
@@ -84,13 +100,19 @@ impl Notifier {
         tokio::spawn(run(
             weak.clone(),
             |inner| &inner.expand_wake,
-            self.inner.settings.expand_settle,
+            Pacing {
+                settle: self.inner.settings.expand_settle,
+                yields_to_sends: true,
+            },
             |inner| Box::pin(async move { super::expand::run_once(&inner).await }),
         ));
         tokio::spawn(run(
             weak,
             |inner| &inner.deliver_wake,
-            Duration::ZERO,
+            Pacing {
+                settle: Duration::ZERO,
+                yields_to_sends: false,
+            },
             |inner| Box::pin(async move { super::deliver::run_once(&inner).await }),
         ));
     }
@@ -149,15 +171,65 @@ impl Inner {
 
 type Step = fn(Arc<Inner>) -> futures::future::BoxFuture<'static, Result<bool, StoreError>>;
 
-/// One worker: `step` does a unit of work and says whether there may be more. Woken from
-/// idle by a poke, it waits `settle` before starting, so that work arriving together is
-/// done together.
-async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, settle: Duration, step: Step) {
+/// How a worker spaces its steps.
+struct Pacing {
+    /// Woken from idle by a poke, the worker waits this long before starting, so that
+    /// work arriving together is done together.
+    settle: Duration,
+    /// Whether it rests while the node is busy with senders (see the module's doc).
+    yields_to_sends: bool,
+}
+
+/// When a node is busy with senders, and how much of the time a worker then takes.
+struct Busy {
+    /// Sends in flight on average (see [`NotifySettings::busy_sends`]).
+    sends: f64,
+    /// See [`NotifySettings::busy_share`].
+    share: f64,
+}
+
+impl Busy {
+    /// After a step that took `worked` from `mark`: if the node was busy with senders
+    /// meanwhile, rest so that the worker keeps to its share of the time, and stop
+    /// resting as soon as the sends no longer queue.
+    async fn rest(&self, sending: &Sending, mark: Mark, worked: Duration) {
+        if sending.average_since(&mark) < self.sends {
+            return;
+        }
+        let mut rest = rest_after(worked, self.share);
+        while !rest.is_zero() {
+            let slice = rest.min(REST_SLICE);
+            let mark = sending.mark();
+            tokio::time::sleep(slice).await;
+            rest -= slice;
+            if sending.average_since(&mark) < self.sends {
+                return;
+            }
+        }
+    }
+}
+
+/// How long to rest after working `worked` to keep to `share` of the time.
+fn rest_after(worked: Duration, share: f64) -> Duration {
+    let share = share.clamp(0.01, 1.0);
+    worked.mul_f64((1.0 - share) / share)
+}
+
+/// One worker: `step` does a unit of work and says whether there may be more.
+async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, pacing: Pacing, step: Step) {
     loop {
         let Some(inner) = weak.upgrade() else {
             return;
         };
+        let (mark, started) = (inner.sending.mark(), Instant::now());
         let result = step(inner.clone()).await;
+        if pacing.yields_to_sends {
+            let busy = Busy {
+                sends: inner.settings.busy_sends,
+                share: inner.settings.busy_share,
+            };
+            busy.rest(&inner.sending, mark, started.elapsed()).await;
+        }
         let pause = match result {
             Ok(true) => continue,
             Ok(false) => inner.settings.poll,
@@ -169,8 +241,76 @@ async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, settle: Duration, s
         // Wait for a poke or the poll interval. The task holds the notifier for at most
         // that long: once the last `AppState` is gone, the next upgrade fails and it ends.
         let poked = tokio::time::timeout(pause, wake(&inner).notified()).await;
-        if poked.is_ok() && !settle.is_zero() {
-            tokio::time::sleep(settle).await;
+        if poked.is_ok() && !pacing.settle.is_zero() {
+            tokio::time::sleep(pacing.settle).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_rests_to_keep_to_its_share() {
+        let ms = |share: f64| rest_after(Duration::from_millis(20), share).as_secs_f64() * 1e3;
+        assert!((ms(0.1) - 180.0).abs() < 1e-6);
+        assert!((ms(0.5) - 20.0).abs() < 1e-6);
+        assert_eq!(ms(1.0), 0.0);
+        // A share of nothing would never work again: it is held to 1 %.
+        assert!((ms(0.0) - 1_980.0).abs() < 1e-6);
+    }
+
+    const BUSY: Busy = Busy {
+        sends: 2.0,
+        share: 0.1,
+    };
+
+    /// Works for `worked` with `sends` in flight, then rests; how long the rest took.
+    async fn rest_after_working(sending: &Sending, sends: usize, worked: Duration) -> Duration {
+        let mark = sending.mark();
+        let held: Vec<_> = (0..sends).map(|_| sending.start()).collect();
+        tokio::time::sleep(worked).await;
+        let resting = Instant::now();
+        BUSY.rest(sending, mark, worked).await;
+        drop(held);
+        resting.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_does_not_rest_while_sends_do_not_queue() {
+        let sending = Sending::default();
+        let rest = rest_after_working(&sending, 1, Duration::from_millis(20)).await;
+        assert_eq!(rest, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_rests_while_sends_queue() {
+        let sending = Sending::default();
+        let rest = rest_after_working(&sending, 3, Duration::from_millis(20)).await;
+        assert_eq!(rest.as_millis(), 180);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_stops_resting_soon_after_the_sends_stop_queueing() {
+        let sending = Sending::default();
+        let mark = sending.mark();
+        let held: Vec<_> = (0..3).map(|_| sending.start()).collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let resting = Instant::now();
+        // A step of 100 ms would rest 900; the sends end 120 ms into it.
+        let sends_end = async {
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            drop(held);
+        };
+        tokio::join!(
+            BUSY.rest(&sending, mark, Duration::from_millis(100)),
+            sends_end
+        );
+        let rest = resting.elapsed();
+        assert!(
+            rest >= Duration::from_millis(120) && rest <= Duration::from_millis(120) + REST_SLICE,
+            "rested {rest:?}"
+        );
     }
 }
