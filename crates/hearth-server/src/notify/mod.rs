@@ -122,10 +122,12 @@ impl Default for NotifySettings {
     }
 }
 
-/// Sends in flight per core at which a node counts as busy with senders: at ~2 ms a
-/// send (a durable commit), 4 per core is ~2,000 sends/s per core, past what the write
-/// path carries; below it, notifications go out at once.
-const BUSY_SENDS_PER_CORE: f64 = 4.0;
+/// Sends in flight per core, on average, at which a node counts as busy with senders.
+/// A send spends 1–3 ms in the server on SQLite, most of it waiting for its durable
+/// commit, so one per core is ~500 sends/s per core and up; below that, notifications go
+/// out at once. Four per core let pushes go out faster at high rates but slowed closed-loop
+/// senders to half their rate (BENCHMARKS.md, "Notifications").
+const BUSY_SENDS_PER_CORE: f64 = 1.0;
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
