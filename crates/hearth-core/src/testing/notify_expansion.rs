@@ -255,6 +255,7 @@ pub async fn candidates_everyone_and_filtered(store: Arc<dyn Store>) {
     let asked = f.reply(&root, ada, "@bob can you?").await;
     f.reply(&root, &fay, "+1").await;
     let answer = f.reply(&root, bob, "sure").await;
+    let shout = f.post(&channel, &fay, "@channel heads up").await;
     let sources = store
         .notify_sources(ws, before_replies, 10)
         .await
@@ -267,7 +268,7 @@ pub async fn candidates_everyone_and_filtered(store: Arc<dyn Store>) {
             .unwrap()
             .clone()
     };
-    let (asked, answer) = (source(&asked), source(&answer));
+    let (asked, answer, shout) = (source(&asked), source(&answer), source(&shout));
 
     // Everyone: every active member but the author, in pages by user id.
     let mut everyone: Vec<Candidate> = Vec::new();
@@ -329,14 +330,21 @@ pub async fn candidates_everyone_and_filtered(store: Arc<dyn Store>) {
     assert_eq!(ids(&top_level), sorted(&[cy, &dee]));
     assert!(top_level.iter().all(|c| !c.thread_participant));
 
-    // A page's first batches read together are each message's own, in order.
+    // A page's first batches read together are each message's own, in order, a
+    // broadcast's among them.
+    assert!(shout.concerns_everyone());
+    let shouted = store
+        .notify_candidates(ws, &shout, true, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(&shouted), sorted(&[ada, bob, cy, &dee, &eve]));
     let together = store
-        .notify_candidates_of(ws, &[&answer, &top[0], &asked], 100)
+        .notify_candidates_of(ws, &[&answer, &shout, &top[0], &asked], 100)
         .await
         .unwrap();
     assert_eq!(
         together,
-        vec![later.clone(), top_level.clone(), some.clone()]
+        vec![later.clone(), shouted, top_level.clone(), some.clone()]
     );
     let first_two = store
         .notify_candidates_of(ws, &[&asked, &answer], 2)

@@ -141,12 +141,7 @@ impl NotifyStore for PgStore {
     ) -> StoreResult<Vec<Vec<Candidate>>> {
         // One pooled connection for the page.
         let mut conn = self.read().await?;
-        let mut found = Vec::with_capacity(page.len());
-        for source in page {
-            let everyone = source.concerns_everyone();
-            found.push(sources::candidates(&mut conn, ws, source, everyone, None, limit).await?);
-        }
-        Ok(found)
+        sources::candidates_of(&mut conn, ws, page, limit).await
     }
 
     async fn record_notifications(

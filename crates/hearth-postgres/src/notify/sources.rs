@@ -250,6 +250,51 @@ pub(crate) async fn candidates(
     after: Option<&UserId>,
     limit: u32,
 ) -> StoreResult<Vec<Candidate>> {
+    if everyone {
+        return read_candidates(conn, ws, source, true, after, limit).await;
+    }
+    let mut tx = conn.begin_with(PLAN_ONCE).await.map_err(db)?;
+    let found = read_candidates(&mut tx, ws, source, false, after, limit).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(found)
+}
+
+/// The first `limit` candidates of each message of a page, in the page's order. The
+/// ordinary messages are read in one transaction planned once (one round trip each, not
+/// three); a broadcast is read on its own, planned for its values (see [`PLAN_ONCE`]).
+pub(crate) async fn candidates_of(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    page: &[&NotifySource],
+    limit: u32,
+) -> StoreResult<Vec<Vec<Candidate>>> {
+    let mut found = vec![Vec::new(); page.len()];
+    let (everyone, ordinary): (Vec<_>, Vec<_>) = page
+        .iter()
+        .enumerate()
+        .partition(|(_, source)| source.concerns_everyone());
+    if !ordinary.is_empty() {
+        let mut tx = conn.begin_with(PLAN_ONCE).await.map_err(db)?;
+        for &(i, source) in &ordinary {
+            found[i] = read_candidates(&mut tx, ws, source, false, None, limit).await?;
+        }
+        tx.commit().await.map_err(db)?;
+    }
+    for (i, source) in everyone {
+        found[i] = read_candidates(conn, ws, source, true, None, limit).await?;
+    }
+    Ok(found)
+}
+
+/// `EVERYONE` or `CONCERNED` for one message, in whatever transaction `conn` is in.
+async fn read_candidates(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    source: &NotifySource,
+    everyone: bool,
+    after: Option<&UserId>,
+    limit: u32,
+) -> StoreResult<Vec<Candidate>> {
     let message = &source.message;
     let query = sqlx::query_as(if everyone { EVERYONE } else { CONCERNED })
         .bind(ws.as_str())
@@ -264,14 +309,7 @@ pub(crate) async fn candidates(
     } else {
         query.bind(text_array(source.mentioned.iter().map(UserId::as_str)))
     };
-    let found: Vec<CandidateRow> = if everyone {
-        query.fetch_all(conn).await.map_err(db)?
-    } else {
-        let mut tx = conn.begin_with(PLAN_ONCE).await.map_err(db)?;
-        let found = query.fetch_all(&mut *tx).await.map_err(db)?;
-        tx.commit().await.map_err(db)?;
-        found
-    };
+    let found: Vec<CandidateRow> = query.fetch_all(conn).await.map_err(db)?;
     found
         .into_iter()
         .map(|row| {
