@@ -60,6 +60,14 @@ fn parse_share(raw: &str) -> Result<f64, String> {
     }
 }
 
+/// A number of sends, above zero.
+fn parse_busy_sends(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(sends) if sends > 0.0 && sends.is_finite() => Ok(sends),
+        _ => Err("a number of sends above 0, such as 2".to_owned()),
+    }
+}
+
 /// A `postgres://` or `postgresql://` URL, kept whole for the driver to parse.
 fn parse_postgres_url(url: &str) -> Result<String, String> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -204,10 +212,17 @@ pub struct ServeConfig {
           value_parser = clap::value_parser!(u64).range(1000..))]
     pub notify_lease_ms: u64,
 
-    /// The share of the time the notification workers may take while this node is busy
-    /// with senders, from 0.01 to 1 (1: never step aside). Pushes wait meanwhile.
+    /// The share of the time the notification expander may take while this node is busy
+    /// with senders, from 0.01 to 1 (1: never step aside). The pushes it feeds wait
+    /// meanwhile, at most 30 s behind the messages.
     #[arg(long, env = "HEARTH_NOTIFY_BUSY_SHARE", default_value_t = 0.1, value_parser = parse_share)]
     pub notify_busy_share: f64,
+
+    /// Sends in flight on average from which this node counts as busy with senders
+    /// (default: one per core). Raise it where sends are slow without being queued, such
+    /// as PostgreSQL far away.
+    #[arg(long, env = "HEARTH_NOTIFY_BUSY_SENDS", value_parser = parse_busy_sends)]
+    pub notify_busy_sends: Option<f64>,
 
     /// Log format.
     #[arg(long, env = "HEARTH_LOG_FORMAT", value_enum, default_value = "text")]
@@ -256,6 +271,9 @@ impl ServeConfig {
             max_attempts: self.notify_max_attempts,
             lease: Duration::from_millis(self.notify_lease_ms),
             busy_share: self.notify_busy_share,
+            busy_sends: self
+                .notify_busy_sends
+                .unwrap_or(NotifySettings::default().busy_sends),
             email_delay: Duration::from_secs(self.email_delay_secs),
             smtp,
             push_subject: self.push_subject.clone(),

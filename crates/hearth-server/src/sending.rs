@@ -22,17 +22,21 @@ struct Gauge {
     in_flight: u32,
     /// When `in_flight` last changed.
     changed: Instant,
-    /// Send-seconds accumulated up to `changed`.
-    area: f64,
+    /// Send-nanoseconds accumulated up to `changed` (whole numbers, so that a span's
+    /// average is exact).
+    area: u128,
 }
 
 impl Gauge {
-    /// Send-seconds accumulated up to `now`.
-    fn area_at(&self, now: Instant) -> f64 {
-        self.area + f64::from(self.in_flight) * (now - self.changed).as_secs_f64()
+    /// Send-nanoseconds accumulated up to `now`.
+    fn area_at(&self, now: Instant) -> u128 {
+        self.area + u128::from(self.in_flight) * (now - self.changed).as_nanos()
     }
 
-    fn step(&mut self, now: Instant, up: bool) {
+    /// One more send in flight, or one fewer, from now. The time is read under the
+    /// lock, so that `changed` never goes back.
+    fn step(&mut self, up: bool) {
+        let now = Instant::now();
         self.area = self.area_at(now);
         self.changed = now;
         if up {
@@ -47,7 +51,7 @@ impl Gauge {
 #[derive(Debug, Clone, Copy)]
 pub struct Mark {
     at: Instant,
-    area: f64,
+    area: u128,
 }
 
 /// One send in flight; it ends when this is dropped.
@@ -58,7 +62,7 @@ pub struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.sending.gauge().step(Instant::now(), false);
+        self.sending.gauge().step(false);
     }
 }
 
@@ -68,7 +72,7 @@ impl Default for Sending {
             gauge: Mutex::new(Gauge {
                 in_flight: 0,
                 changed: Instant::now(),
-                area: 0.0,
+                area: 0,
             }),
         }
     }
@@ -77,27 +81,29 @@ impl Default for Sending {
 impl Sending {
     /// A send starts; it counts until the returned guard is dropped.
     pub fn start(&self) -> InFlight<'_> {
-        self.gauge().step(Instant::now(), true);
+        self.gauge().step(true);
         InFlight { sending: self }
     }
 
     /// Now, to average from.
     pub fn mark(&self) -> Mark {
+        let gauge = self.gauge();
         let now = Instant::now();
         Mark {
             at: now,
-            area: self.gauge().area_at(now),
+            area: gauge.area_at(now),
         }
     }
 
     /// Sends in flight on average since `mark` (0 if no time has passed).
     pub fn average_since(&self, mark: &Mark) -> f64 {
+        let gauge = self.gauge();
         let now = Instant::now();
-        let span = (now - mark.at).as_secs_f64();
-        if span <= 0.0 {
+        let span = (now - mark.at).as_nanos();
+        if span == 0 {
             return 0.0;
         }
-        (self.gauge().area_at(now) - mark.area) / span
+        (gauge.area_at(now) - mark.area) as f64 / span as f64
     }
 
     fn gauge(&self) -> std::sync::MutexGuard<'_, Gauge> {

@@ -72,6 +72,12 @@ pub(super) async fn run_once(inner: &Arc<Inner>) -> Result<bool, StoreError> {
     }
     // Past the page's last message, past the events that were not messages too.
     out.cursor.seq = page.through_seq.max(out.cursor.seq);
+    let full = page.sources.len() as u32 >= inner.settings.sources_per_claim;
+    inner.expanded_through(match page.sources.last() {
+        Some(last) if full => Some(last.message.created_at),
+        // A short page reached the log's end: nothing is waiting.
+        _ => None,
+    });
     out.record(inner, true).await?;
     if out.created {
         inner.deliver_wake.notify_one();

@@ -57,7 +57,7 @@ pub struct NotifySettings {
     /// it reads them: a burst is expanded in a few pages rather than one per message, and
     /// a push leaves at most this much later.
     pub expand_settle: Duration,
-    /// Sends in flight on this node, on average over one of the expander's steps, at
+    /// Sends in flight on this node, on average over one of the expander's steps, from
     /// which the node counts as busy with senders: the expander then rests after each
     /// step (see `busy_share`). Pushes wait, sends do not.
     pub busy_sends: f64,
@@ -65,6 +65,9 @@ pub struct NotifySettings {
     /// after a step of `t` it rests `t × (1 − share) / share`, or until the sends stop
     /// queueing. What it does not expand waits for the node to have room.
     pub busy_share: f64,
+    /// How far behind the messages pacing may leave the expander: further behind, it
+    /// works without resting until it has caught up this far, sends or not.
+    pub busy_max_lag: Duration,
     /// Messages read per claim of a workspace's cursor.
     pub sources_per_claim: u32,
     /// Members expanded per transaction (an `@channel` in a large channel takes several).
@@ -104,6 +107,7 @@ impl Default for NotifySettings {
             expand_settle: Duration::from_millis(10),
             busy_sends: BUSY_SENDS_PER_CORE * cores() as f64,
             busy_share: 0.1,
+            busy_max_lag: Duration::from_secs(30),
             sources_per_claim: 200,
             candidates_per_batch: 1_000,
             concurrency: 32,

@@ -10,8 +10,11 @@
 //! senders, so the expander steps aside while sends queue: after each step that ran while
 //! the node was busy with senders ([`NotifySettings::busy_sends`]), it rests long enough
 //! to keep to [`NotifySettings::busy_share`] of the time. The deliverer follows: it only
-//! delivers what the expander has made. Pushes then wait for the node to have room.
+//! delivers what the expander has made. Pushes then wait for the node to have room, but
+//! not for ever: once the expander is [`NotifySettings::busy_max_lag`] behind the
+//! messages, it stops resting until it has caught up that far.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -47,6 +50,9 @@ pub(super) struct Inner {
     pub(super) attention: Arc<Attention>,
     /// The node's sends in flight, which the expander steps aside for.
     sending: Arc<Sending>,
+    /// When the last message the expander went past was posted (milliseconds since the
+    /// epoch; 0 before the first page): how far behind it is.
+    expanded_through: AtomicI64,
     pub(super) settings: NotifySettings,
     /// This node's name in leases, random per start.
     pub(super) owner: String,
@@ -79,6 +85,7 @@ impl Notifier {
             hub,
             attention,
             sending,
+            expanded_through: AtomicI64::new(0),
             mailer,
             settings,
             vapid: OnceCell::new(),
@@ -149,6 +156,19 @@ impl Inner {
             .await
     }
 
+    /// The expander went past a message posted at `at` (`None`: past every message).
+    pub(super) fn expanded_through(&self, at: Option<Timestamp>) {
+        let at = at.unwrap_or_else(Timestamp::now);
+        self.expanded_through.store(at.0, Ordering::Relaxed);
+    }
+
+    /// Whether the expander is further behind the messages than pacing may leave it.
+    fn too_far_behind(&self) -> bool {
+        let through = self.expanded_through.load(Ordering::Relaxed);
+        let behind = Timestamp::now().0.saturating_sub(through);
+        behind >= self.settings.busy_max_lag.as_millis() as i64
+    }
+
     /// A lease from now for the configured time.
     pub(super) fn lease(&self) -> Lease {
         let now = Timestamp::now();
@@ -190,7 +210,7 @@ struct Busy {
 
 impl Busy {
     /// After a step that took `worked` from `mark`: if the node was busy with senders
-    /// meanwhile, rest so that the worker keeps to its share of the time, and stop
+    /// meanwhile (at least `sends` in flight on average), rest so that the worker keeps to its share of the time, and stop
     /// resting as soon as the sends no longer queue.
     async fn rest(&self, sending: &Sending, mark: Mark, worked: Duration) {
         if sending.average_since(&mark) < self.sends {
@@ -211,7 +231,12 @@ impl Busy {
 
 /// How long to rest after working `worked` to keep to `share` of the time.
 fn rest_after(worked: Duration, share: f64) -> Duration {
-    let share = share.clamp(0.01, 1.0);
+    // A NaN share becomes 1 %: `clamp` would keep it, and `mul_f64` panic.
+    let share = if share.is_nan() {
+        0.01
+    } else {
+        share.clamp(0.01, 1.0)
+    };
     worked.mul_f64((1.0 - share) / share)
 }
 
@@ -223,7 +248,8 @@ async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, pacing: Pacing, ste
         };
         let (mark, started) = (inner.sending.mark(), Instant::now());
         let result = step(inner.clone()).await;
-        if pacing.yields_to_sends {
+        // Only between steps of a backlog: an idle or failing worker pauses anyway.
+        if pacing.yields_to_sends && matches!(result, Ok(true)) && !inner.too_far_behind() {
             let busy = Busy {
                 sends: inner.settings.busy_sends,
                 share: inner.settings.busy_share,
@@ -239,7 +265,8 @@ async fn run(weak: Weak<Inner>, wake: fn(&Inner) -> &Notify, pacing: Pacing, ste
             }
         };
         // Wait for a poke or the poll interval. The task holds the notifier for at most
-        // that long: once the last `AppState` is gone, the next upgrade fails and it ends.
+        // that long (or a rest, which ends within a slice once no sends are in flight):
+        // once the last `AppState` is gone, the next upgrade fails and it ends.
         let poked = tokio::time::timeout(pause, wake(&inner).notified()).await;
         if poked.is_ok() && !pacing.settle.is_zero() {
             tokio::time::sleep(pacing.settle).await;
@@ -259,6 +286,14 @@ mod tests {
         assert_eq!(ms(1.0), 0.0);
         // A share of nothing would never work again: it is held to 1 %.
         assert!((ms(0.0) - 1_980.0).abs() < 1e-6);
+        assert!((ms(f64::NAN) - 1_980.0).abs() < 1e-6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_rests_from_as_many_sends_in_flight_as_its_threshold() {
+        let sending = Sending::default();
+        let rest = rest_after_working(&sending, 2, Duration::from_millis(20)).await;
+        assert_eq!(rest.as_millis(), 180);
     }
 
     const BUSY: Busy = Busy {
