@@ -75,7 +75,7 @@
 //! `error` turns sqlx errors into [`StoreError`]s.
 //! `notify`: notifications (preferences, push targets, log cursors, deliveries).
 //! [`PgStore::connect`] applies the migrations. With the `testing` feature,
-//! [`testing::ScratchDatabase`] gives each test a database of its own.
+//! `testing::ScratchDatabase` gives each test a database of its own.
 
 mod access;
 mod accounts;
