@@ -111,11 +111,13 @@ export function Composer({ channelId, threadRootId = null, placeholder, attachRe
     if (item.channel) picked.current.set(item.channel.name, item.channel.id);
     setText(next);
     setAc(null);
+    // The caret goes after the insert now, not on the next frame: a key typed in
+    // between would land at the end and the caret then jump back before it. The box
+    // gets the new value at once too, so the render that follows (same value) keeps it.
     const pos = ac.start + item.insert.length;
-    requestAnimationFrame(() => {
-      el.focus();
-      el.setSelectionRange(pos, pos);
-    });
+    el.value = next;
+    el.focus();
+    el.setSelectionRange(pos, pos);
   };
 
   const uploading = uploads.some((u) => u.state === 'uploading');
