@@ -26,3 +26,10 @@ pub mod web;
 
 pub use app::{router, run};
 pub use state::{AppState, Settings};
+
+/// The cores this process may run on (2 if the system cannot say): the hub's shards,
+/// the password hashers' concurrency and the notification workers' idea of busy
+/// scale with it.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}

@@ -111,7 +111,7 @@ impl AppState {
         redis_url: Option<&str>,
         hub_and_bus: impl FnOnce(Arc<dyn Store>, HubConfig) -> anyhow::Result<(Hub, Arc<dyn Bus>)>,
     ) -> anyhow::Result<Self> {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = crate::cores();
         let (hub, bus) = hub_and_bus(backend.clone(), settings.gateway.hub.clone())?;
         let attention = crate::notify::attention(&settings.notify, redis_url)?;
         let sending = Arc::new(Sending::default());

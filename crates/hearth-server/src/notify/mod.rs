@@ -105,7 +105,7 @@ impl Default for NotifySettings {
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(30),
             expand_settle: Duration::from_millis(10),
-            busy_sends: BUSY_SENDS_PER_CORE * cores() as f64,
+            busy_sends: BUSY_SENDS_PER_CORE * crate::cores() as f64,
             busy_share: 0.1,
             busy_max_lag: Duration::from_secs(30),
             sources_per_claim: 200,
@@ -132,10 +132,6 @@ impl Default for NotifySettings {
 /// out at once. Four per core let pushes go out faster at high rates but slowed closed-loop
 /// senders to half their rate (BENCHMARKS.md, "Notifications").
 const BUSY_SENDS_PER_CORE: f64 = 1.0;
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
 
 /// The attention tracker for these settings: local, or shared over Redis.
 pub fn attention(

@@ -236,7 +236,7 @@ impl Hub {
         config: HubConfig,
         link: Option<Arc<dyn PresenceLink>>,
     ) -> Self {
-        let count = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let count = crate::cores();
         let stats = Arc::new(HubStats::default());
         let shards: Vec<_> = (0..count)
             .map(|_| shard::spawn(store.clone(), config.clone(), stats.clone(), link.clone()))
