@@ -137,7 +137,7 @@ pub struct PgStore {
     /// The per-workspace batchers that run every write appending to a log.
     batchers: Batchers,
     /// Whether this node indexed search backlog since the backlog was last empty, so the
-    /// table's statistics are refreshed once it is.
+    /// table is vacuumed and its statistics refreshed once it is.
     backlog_indexed: AtomicBool,
 }
 

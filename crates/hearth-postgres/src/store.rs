@@ -437,13 +437,7 @@ impl Store for PgStore {
         if indexed > 0 {
             self.backlog_indexed.store(true, Ordering::Relaxed);
         } else if self.backlog_indexed.swap(false, Ordering::Relaxed) {
-            // Every vector just changed from NULL: without fresh statistics the planner
-            // takes every word for a rare one (a bitmap scan of all its matches instead
-            // of walking the newest messages).
-            sqlx::query("ANALYZE messages")
-                .execute(&self.pool)
-                .await
-                .map_err(db)?;
+            index::after_backlog(&self.pool).await?;
         }
         Ok(indexed)
     }

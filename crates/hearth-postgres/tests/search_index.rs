@@ -1,9 +1,10 @@
 //! The search index on PostgreSQL beyond the shared conformance suite: messages written
 //! straight into the tables (as `migrate-data` and the data generator do) are found only
 //! once `index_search_backlog` has reached them, several nodes can work through the
-//! backlog at once without doing rows twice, and texts at the edges of what a `tsvector`
-//! holds (the longest message, quotes and backslashes) are stored and found, and
-//! `has:file` follows the files a message shares, through edits and file deletions.
+//! backlog at once without doing rows twice (and the table is vacuumed after it), texts at
+//! the edges of what a `tsvector` holds (the longest message, quotes and backslashes) are
+//! stored and found, and `has:file` follows the files a message shares, through edits and
+//! file deletions.
 
 use std::sync::Arc;
 
@@ -126,6 +127,18 @@ async fn imported_messages_are_found_once_the_backlog_is_indexed() {
     assert_eq!(f.last_seq().await, seq);
     assert_eq!(unindexed(&pool).await, 0);
     assert_eq!(f.store.index_search_backlog().await.unwrap(), 0);
+    // The versions the indexing left dead are vacuumed away at the end of the backlog
+    // (searches would otherwise read them in every index), whether autovacuum is on or not.
+    let vacuums: i64 = sqlx::query_scalar(
+        "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'messages'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        vacuums >= 1,
+        "the messages were not vacuumed after the backlog"
+    );
 
     assert_eq!(find(&f, &f.owner, "row7").await, ["imported row7"]);
     // The deleted tombstone got the empty vector and matches nothing.

@@ -254,6 +254,7 @@ macro_rules! store_conformance_tests {
                 has_and_is_filters,
                 relevance_ranks_better_matches_first_and_recent_sorts_by_time,
                 pages_have_no_duplicates_or_holes,
+                ranked_phrases_page_through_their_newest_matches,
                 edits_and_deletes_apply_at_once,
                 canaries_never_leak,
                 snippets_mark_matches_and_escape_html,

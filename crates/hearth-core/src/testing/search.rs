@@ -423,6 +423,80 @@ pub async fn pages_have_no_duplicates_or_holes(store: Arc<dyn Store>) {
     }
 }
 
+/// A phrase by relevance, among more matches than the window holds and messages with its
+/// words apart: the newest [`RELEVANCE_WINDOW`] matches and nothing else, page by page,
+/// best first and newest first among equals, without duplicates; a match written after
+/// the first page is not among them.
+pub async fn ranked_phrases_page_through_their_newest_matches(store: Arc<dyn Store>) {
+    let f = Fixture::new(store).await;
+    let c = f.channel(&f.owner, "general", &[]).await;
+    let mut matches = vec![
+        f.post(&c, &f.owner, "release notes, release notes")
+            .await
+            .id,
+    ];
+    for i in 0..RELEVANCE_WINDOW + 10 {
+        if i % 10 == 0 {
+            f.post(&c, &f.owner, &format!("notes on the release {i}"))
+                .await;
+        }
+        let text = if i == RELEVANCE_WINDOW / 2 {
+            "release notes, and again release notes".to_owned()
+        } else {
+            format!("release notes {i}")
+        };
+        matches.push(f.post(&c, &f.owner, &text).await.id);
+    }
+    let newest: HashSet<_> = matches
+        .iter()
+        .rev()
+        .take(RELEVANCE_WINDOW as usize)
+        .collect();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut later = None;
+    loop {
+        let page = search(
+            &*f.store,
+            &f.owner,
+            SearchOptions {
+                query: "\"release notes\"",
+                sort: SearchSort::Relevance,
+                cursor: cursor.as_deref(),
+                limit: Some(60),
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(
+            page.results
+                .iter()
+                .map(|r| (r.hit.message.id.clone(), r.hit.score, r.hit.message.seq)),
+        );
+        later.get_or_insert(f.post(&c, &f.owner, "release notes later").await.id);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        RELEVANCE_WINDOW as usize,
+        "no duplicates, no holes"
+    );
+    let found: HashSet<_> = seen.iter().map(|(id, _, _)| id).collect();
+    assert_eq!(found, newest, "the newest matches, and nothing else");
+    assert!(!found.contains(&later.unwrap()));
+    for pair in seen.windows(2) {
+        let ((_, a, a_seq), (_, b, b_seq)) = (&pair[0], &pair[1]);
+        assert!(
+            a > b || (a == b && a_seq > b_seq),
+            "best first, then newest: {pair:?}"
+        );
+    }
+}
+
 pub async fn edits_and_deletes_apply_at_once(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone()).await;
     let c = f.channel(&f.owner, "general", &[]).await;
