@@ -436,8 +436,12 @@ impl Store for PgStore {
             .await?;
         if indexed > 0 {
             self.backlog_indexed.store(true, Ordering::Relaxed);
-        } else if self.backlog_indexed.swap(false, Ordering::Relaxed) {
-            index::after_backlog(&self.pool).await?;
+        } else if self.backlog_indexed.swap(false, Ordering::Relaxed)
+            && let Err(e) = index::after_backlog(&self.pool).await
+        {
+            // Tried again on the indexer's next round.
+            self.backlog_indexed.store(true, Ordering::Relaxed);
+            return Err(e);
         }
         Ok(indexed)
     }
