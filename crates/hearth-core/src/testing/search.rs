@@ -474,7 +474,10 @@ pub async fn ranked_phrases_page_through_their_newest_matches(store: Arc<dyn Sto
                 .iter()
                 .map(|r| (r.hit.message.id.clone(), r.hit.score, r.hit.message.seq)),
         );
-        later.get_or_insert(f.post(&c, &f.owner, "release notes later").await.id);
+        if later.is_none() {
+            // Written after the first page: not part of this search's pages.
+            later = Some(f.post(&c, &f.owner, "release notes later").await.id);
+        }
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
