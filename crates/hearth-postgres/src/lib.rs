@@ -101,11 +101,11 @@ mod transactions;
 pub mod testing;
 
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hearth_core::store::StoreError;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::batch::Batchers;
 pub use crate::batch::WriteStats;
@@ -151,10 +151,7 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(db)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(error::migrate)?;
+        migrate(&pool).await?;
         // Not the URL: it may carry a password.
         tracing::info!(
             max_connections = options.max_connections,
@@ -185,4 +182,26 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Applies the migrations not applied yet, on a connection of its own with sqlx's
+/// statement logging off: a migration that builds an index on a large table takes
+/// minutes, and is not a slow query to warn about with its whole text. The migrator holds
+/// a PostgreSQL advisory lock on that connection while it runs.
+async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let started = Instant::now();
+    let options = (*pool.connect_options())
+        .clone()
+        .disable_statement_logging();
+    let mut conn = PgConnection::connect_with(&options).await.map_err(db)?;
+    sqlx::migrate!("./migrations")
+        .run(&mut conn)
+        .await
+        .map_err(error::migrate)?;
+    conn.close().await.map_err(db)?;
+    tracing::info!(
+        secs = started.elapsed().as_secs_f64(),
+        "database schema up to date"
+    );
+    Ok(())
 }

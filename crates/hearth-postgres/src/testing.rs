@@ -2,6 +2,10 @@
 //! its own on a shared server, so tests run in parallel without seeing each other's rows,
 //! and the database is dropped when the test is done with it.
 //!
+//! Also the two ways a search with words and `in:` or `from:` can be written
+//! ([`Shape`], see the `search` module), so a test can run each one and see which the
+//! planner picks.
+//!
 //! The server is the one at `HEARTH_TEST_POSTGRES` (a URL whose user may create
 //! databases), by default `postgres://postgres@127.0.0.1:5432/postgres`.
 
@@ -9,8 +13,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use hearth_core::id::WorkspaceId;
+use hearth_core::store::{SearchHit, SearchRequest, StoreResult};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, PgConnection};
+
+use crate::PgStore;
+use crate::error::db;
+use crate::search;
+pub use crate::search::Shape;
 
 /// The server tests use when `HEARTH_TEST_POSTGRES` is not set.
 const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -87,6 +97,34 @@ impl Drop for ScratchDatabase {
             Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.url),
             Err(_) => eprintln!("dropping test database {} panicked", self.url),
         }
+    }
+}
+
+impl PgStore {
+    /// The shape `request` would run in: for words with `in:` or `from:`, the one the
+    /// planner costs lower on the data as it is now.
+    pub async fn search_shape(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+    ) -> StoreResult<Shape> {
+        let mut tx = self.snapshot().await?;
+        let shape = search::shape_for(&mut tx, ws, request).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(shape)
+    }
+
+    /// `request`'s page run in `shape`, whatever the planner would pick.
+    pub async fn search_in_shape(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+        shape: Shape,
+    ) -> StoreResult<Vec<SearchHit>> {
+        let mut tx = self.snapshot().await?;
+        let hits = search::search_in_shape(&mut tx, ws, request, shape).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(hits)
     }
 }
 
