@@ -10,8 +10,12 @@
 //!   A positions, and only A terms count for rank);
 //! - then the folded forms of its stemmed words with weight B (so `deploym*` finds
 //!   `deployment`), after the terms so no phrase can run into them;
-//! - then its flags (`link`, and `file` when it shares files) with weight C, so `has:link`
-//!   is one more lexeme to match and the word `link` (weight A) never matches the flag.
+//! - then its flags with weight C, spelt [`flag_lexeme`]: `' has link'`, and
+//!   `' has file'` when it shares files, so `has:link` is one more lexeme to match. The
+//!   tokenizer never makes a lexeme with a space, so no word can be a flag, even to the
+//!   planner, whose statistics count a lexeme whatever its weight. (Flags were once
+//!   `link` and `file`: the planner then took the word `link` for one on every message
+//!   with a link and walked the whole table for it. Migration 0008 renamed them.)
 //!
 //! It is written as a `tsvector` literal, bound as text and cast in SQL, in the same
 //! transaction as the text it indexes (post, edit; a delete writes the empty vector).
@@ -53,9 +57,14 @@ pub(crate) fn vector(text: &str, has_files: bool) -> String {
         push(variant, 'B');
     }
     for flag in &doc.flags {
-        push(flag, 'C');
+        push(&flag_lexeme(flag), 'C');
     }
     out
+}
+
+/// The lexeme of one of hearth-core's flags (`link`, `file`) in a vector or a query.
+pub(crate) fn flag_lexeme(flag: &str) -> String {
+    format!(" has {flag}")
 }
 
 /// Writes `lexeme` quoted for a `tsvector` or `tsquery` literal. Terms are letters and
@@ -150,16 +159,16 @@ mod tests {
     fn terms_then_variants_then_flags() {
         assert_eq!(
             vector("Deployment now: https://x.test", false),
-            "'deploy':1A 'now':2A 'https':3A 'x':4A 'test':5A 'deployment':6B 'link':7C"
+            "'deploy':1A 'now':2A 'https':3A 'x':4A 'test':5A 'deployment':6B ' has link':7C"
         );
     }
 
     #[test]
     fn messages_sharing_files_are_flagged_after_their_text() {
-        assert_eq!(vector("", true), "'file':1C");
+        assert_eq!(vector("", true), "' has file':1C");
         assert_eq!(
             vector("see https://x.test", true),
-            "'see':1A 'https':2A 'x':3A 'test':4A 'link':5C 'file':6C"
+            "'see':1A 'https':2A 'x':3A 'test':4A ' has link':5C ' has file':6C"
         );
     }
 

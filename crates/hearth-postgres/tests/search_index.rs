@@ -3,8 +3,9 @@
 //! once `index_search_backlog` has reached them, several nodes can work through the
 //! backlog at once without doing rows twice (and the table is vacuumed after it), texts at
 //! the edges of what a `tsvector` holds (the longest message, quotes and backslashes) are
-//! stored and found, and `has:file` follows the files a message shares, through edits and
-//! file deletions.
+//! stored and found, `has:file` follows the files a message shares, through edits and
+//! file deletions, migration 0008 renames the flags of vectors written before it, and
+//! applying migrations vacuums the table.
 
 use std::sync::Arc;
 
@@ -223,4 +224,91 @@ async fn has_file_follows_the_files_a_message_shares() {
     store.delete_file(f.ws_id(), &file.id).await.unwrap();
     assert!(find(&f, &f.owner, "has:file").await.is_empty());
     assert_eq!(find(&f, &f.owner, "v2").await, ["plan attached, v2"]);
+}
+
+/// Vectors written before migration 0008, with the flags spelt `link` and `file`, are
+/// rewritten by it: `has:link` and `has:file` find them, the word `link` finds only the
+/// messages that say it, and their words and phrases are found as before.
+#[tokio::test]
+async fn flags_written_before_migration_0008_are_renamed_by_it() {
+    let db = ScratchDatabase::create().await;
+    let store = node(&db).await;
+    let pool = store.pool().clone();
+    let f = Fixture::new(Arc::new(store)).await;
+    let c = f.channel(&f.owner, "general", &[]).await;
+    let texts = [
+        "see https://x.test for the plan",
+        "the link to the plan",
+        "plan attached",
+        "no flags here",
+    ];
+    // As the server wrote them before 0008 (its index::vector then).
+    let old_vectors = [
+        "'see':1A 'https':2A 'x':3A 'test':4A 'for':5A 'the':6A 'plan':7A 'link':8C",
+        "'the':1A 'link':2A 'to':3A 'the':4A 'plan':5A",
+        "'plan':1A 'attach':2A 'attached':3B 'file':4C",
+        "'no':1A 'flag':2A 'here':3A 'flags':4B",
+    ];
+    for (text, vector) in texts.iter().zip(old_vectors) {
+        let m = f.post(&c, &f.owner, text).await;
+        sqlx::query("UPDATE messages SET search_vector = $1::tsvector WHERE id = $2")
+            .bind(vector)
+            .bind(m.id.as_str())
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    assert!(find(&f, &f.owner, "has:link").await.is_empty());
+
+    sqlx::raw_sql(include_str!("../migrations/0008_flag_lexemes.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        find(&f, &f.owner, "has:link").await,
+        ["see https://x.test for the plan"]
+    );
+    assert_eq!(find(&f, &f.owner, "has:file").await, ["plan attached"]);
+    assert_eq!(find(&f, &f.owner, "link").await, ["the link to the plan"]);
+    assert_eq!(find(&f, &f.owner, "plan").await.len(), 3);
+    assert_eq!(find(&f, &f.owner, "\"the plan\"").await.len(), 2);
+    assert_eq!(find(&f, &f.owner, "flags").await, ["no flags here"]);
+    // The rewritten vectors are the ones the server writes now.
+    let rewritten: Vec<String> = sqlx::query_scalar(
+        "SELECT search_vector::text FROM messages WHERE workspace_id = $1 ORDER BY seq",
+    )
+    .bind(f.ws_id().as_str())
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rewritten[0],
+        "' has link':8C 'for':5A 'https':2A 'plan':7A 'see':1A 'test':4A 'the':6A 'x':3A"
+    );
+    assert_eq!(
+        rewritten[2],
+        "' has file':4C 'attach':2A 'attached':3B 'plan':1A"
+    );
+    assert_eq!(rewritten[3], "'flag':2A 'flags':4B 'here':3A 'no':1A");
+}
+
+async fn vacuums(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'messages'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// A node that applies migrations vacuums the messages afterwards (a migration may have
+/// rewritten rows, whose old versions searches would otherwise read); one that finds
+/// nothing to apply does not.
+#[tokio::test]
+async fn applying_migrations_vacuums_the_messages_and_nothing_to_apply_does_not() {
+    let db = ScratchDatabase::create().await;
+    let first = node(&db).await;
+    let pool = first.pool().clone();
+    assert_eq!(vacuums(&pool).await, 1);
+    let _second = node(&db).await;
+    assert_eq!(vacuums(&pool).await, 1);
 }

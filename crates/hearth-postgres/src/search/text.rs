@@ -1,14 +1,14 @@
 //! What a search asks of the index, as `tsquery` literals built from the terms hearth-core
 //! parsed (never `to_tsquery` of what someone typed), matching the weights
 //! [`crate::index`] writes: a word is `'t':A`, a phrase `('a':A <-> 'b':A)`, a prefix
-//! `'p':*AB` (a term or a folded word), a flag `'link':C`, an exclusion `!(…)`, all joined
+//! `'p':*AB` (a term or a folded word), a flag `' has link':C`, an exclusion `!(…)`, all joined
 //! with `&`. `in:` and `from:` have scope lexemes too (`' in <channel>'`,
 //! `' from <author>'`), which only the index's second column holds ([`SCOPES`]).
 
 use hearth_core::search::Term;
 use hearth_core::store::SearchRequest;
 
-use crate::index::quote_into;
+use crate::index::{flag_lexeme, quote_into};
 
 /// A message's scope lexemes, the second column of the search index
 /// (`messages_search_scoped`, migration 0007). A query uses that column only when it
@@ -42,7 +42,7 @@ impl TextQuery {
         let excluded: Vec<String> = request.excluded.iter().filter_map(term).collect();
         let flags = request.flags.iter().map(|f| {
             let mut out = String::new();
-            quote_into(&mut out, f);
+            quote_into(&mut out, &flag_lexeme(f));
             out.push_str(":C");
             out
         });
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(
             q.matches.as_deref(),
             Some(
-                "'deploy':A & ('releas':A <-> 'note':A) & 'depl':*AB & 'link':C \
+                "'deploy':A & ('releas':A <-> 'note':A) & 'depl':*AB & ' has link':C \
                  & !'lunch':A & !('web':A <-> 'app':A)"
             )
         );
@@ -220,7 +220,7 @@ mod tests {
             TextQuery::default()
         );
         let q = TextQuery::of(&request("has:link"));
-        assert_eq!(q.matches.as_deref(), Some("'link':C"));
+        assert_eq!(q.matches.as_deref(), Some("' has link':C"));
         assert_eq!(q.rank, None);
     }
 }
