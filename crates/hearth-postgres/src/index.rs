@@ -97,23 +97,37 @@ struct Unindexed {
 /// messages). And every indexed row left a dead version behind, with an entry in each of
 /// the table's B-trees: until a vacuum, every walk and bitmap of them reads twice the
 /// entries (a channel's bitmap for `in:` took 30-50 ms instead of 15-25 on 1M messages).
-/// Autovacuum would come to it some time, if it is on. `SKIP_LOCKED` leaves the table to
-/// another node's vacuum already running.
+/// Autovacuum would come to it some time, if it is on.
 pub(crate) async fn after_backlog(pool: &PgPool) -> StoreResult<()> {
     let started = Instant::now();
-    let options = (*pool.connect_options())
-        .clone()
-        .disable_statement_logging();
-    let mut conn = PgConnection::connect_with(&options).await.map_err(db)?;
-    sqlx::raw_sql("VACUUM (ANALYZE, SKIP_LOCKED) messages")
-        .execute(&mut conn)
-        .await
-        .map_err(db)?;
+    let mut conn = maintenance_connection(pool).await?;
+    vacuum_messages(&mut conn).await?;
     conn.close().await.map_err(db)?;
     tracing::info!(
         secs = started.elapsed().as_secs_f64(),
         "vacuumed and analyzed the messages after the search backlog"
     );
+    Ok(())
+}
+
+/// A connection of its own, outside the pool, for maintenance that takes seconds or
+/// minutes (migrations, vacuums): without sqlx's statement logging, which would warn
+/// about every statement over a second with its whole text.
+pub(crate) async fn maintenance_connection(pool: &PgPool) -> StoreResult<PgConnection> {
+    let options = (*pool.connect_options())
+        .clone()
+        .disable_statement_logging();
+    PgConnection::connect_with(&options).await.map_err(db)
+}
+
+/// `VACUUM (ANALYZE, SKIP_LOCKED) messages`: drops the dead versions rows left behind
+/// and refreshes the statistics. `SKIP_LOCKED` leaves the table to another node's vacuum
+/// already running.
+pub(crate) async fn vacuum_messages(conn: &mut PgConnection) -> StoreResult<()> {
+    sqlx::raw_sql("VACUUM (ANALYZE, SKIP_LOCKED) messages")
+        .execute(conn)
+        .await
+        .map_err(db)?;
     Ok(())
 }
 

@@ -105,7 +105,7 @@ use std::time::{Duration, Instant};
 
 use hearth_core::store::StoreError;
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::batch::Batchers;
 pub use crate::batch::WriteStats;
@@ -196,10 +196,7 @@ impl PgStore {
 /// for a fifth of the table to be dead. A node that finds nothing to apply does nothing.
 async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     let started = Instant::now();
-    let options = (*pool.connect_options())
-        .clone()
-        .disable_statement_logging();
-    let mut conn = PgConnection::connect_with(&options).await.map_err(db)?;
+    let mut conn = index::maintenance_connection(pool).await?;
     let before = applied_migrations(&mut conn).await?;
     sqlx::migrate!("./migrations")
         .run(&mut conn)
@@ -207,10 +204,7 @@ async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
         .map_err(error::migrate)?;
     let applied = applied_migrations(&mut conn).await? - before;
     if applied > 0 {
-        sqlx::raw_sql("VACUUM (ANALYZE, SKIP_LOCKED) messages")
-            .execute(&mut conn)
-            .await
-            .map_err(db)?;
+        index::vacuum_messages(&mut conn).await?;
     }
     conn.close().await.map_err(db)?;
     tracing::info!(

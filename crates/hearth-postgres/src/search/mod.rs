@@ -83,33 +83,53 @@ pub(crate) async fn search_messages(
     ws: &WorkspaceId,
     request: &SearchRequest,
 ) -> StoreResult<Vec<SearchHit>> {
-    let shape = shape_for(conn, ws, request).await?;
-    search_in_shape(conn, ws, request, shape).await
+    let text = TextQuery::of(request);
+    let shape = choose_shape(conn, ws, request, &text).await?;
+    run(conn, ws, request, &text, shape).await
 }
 
-/// The shape `request` runs in: the one the planner costs lower when it has words and a
-/// scope, else the only one there is.
+/// The shape [`search_messages`] would run `request` in (for tests).
 pub(crate) async fn shape_for(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
     request: &SearchRequest,
 ) -> StoreResult<Shape> {
-    let text = TextQuery::of(request);
-    if text.scopes.is_none() {
-        return Ok(Shape::Columns);
-    }
-    cheaper_shape(conn, ws, request, &text).await
+    choose_shape(conn, ws, request, &TextQuery::of(request)).await
 }
 
-/// [`search_messages`] in the shape given.
+/// [`search_messages`] in the shape given (for tests).
 pub(crate) async fn search_in_shape(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
     request: &SearchRequest,
     shape: Shape,
 ) -> StoreResult<Vec<SearchHit>> {
-    let text = TextQuery::of(request);
-    let mut q = statement(ws, request, &text, shape);
+    run(conn, ws, request, &TextQuery::of(request), shape).await
+}
+
+/// The shape a search runs in: the one the planner costs lower when it has words and a
+/// scope, else the only one there is.
+async fn choose_shape(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    request: &SearchRequest,
+    text: &TextQuery,
+) -> StoreResult<Shape> {
+    if text.scopes.is_none() {
+        return Ok(Shape::Columns);
+    }
+    cheaper_shape(conn, ws, request, text).await
+}
+
+/// Runs the statement in `shape` and attaches the hits' reactions.
+async fn run(
+    conn: &mut PgConnection,
+    ws: &WorkspaceId,
+    request: &SearchRequest,
+    text: &TextQuery,
+    shape: Shape,
+) -> StoreResult<Vec<SearchHit>> {
+    let mut q = statement(ws, request, text, shape);
     let rows: Vec<HitRow> = q
         .build_query_as()
         .persistent(false)

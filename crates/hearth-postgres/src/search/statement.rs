@@ -96,25 +96,27 @@ fn scope_columns(q: &mut QueryBuilder<Postgres>, request: &SearchRequest) {
     // One author or channel is `=`, not `= ANY`: PostgreSQL (before 17) reads an index
     // in order only when a list is on its first column, and `messages_by_author` /
     // `messages_by_channel` are walked newest first.
-    match request.authors.as_slice() {
+    any_of(q, "m.user_id", request.authors.iter().map(|u| u.as_str()));
+    any_of(
+        q,
+        "m.channel_id",
+        request.channels.iter().map(|c| c.as_str()),
+    );
+}
+
+/// `AND column = id`, or `= ANY(ids)` for several; nothing for none.
+fn any_of<'a>(q: &mut QueryBuilder<Postgres>, column: &str, ids: impl Iterator<Item = &'a str>) {
+    let ids: Vec<&str> = ids.collect();
+    match ids.as_slice() {
         [] => {}
         [one] => {
-            q.push(" AND m.user_id = ").push_bind(one.as_str());
+            q.push(" AND ").push(column).push(" = ").push_bind(*one);
         }
         many => {
-            q.push(" AND m.user_id = ANY(")
-                .push_bind(text_array(many.iter().map(|u| u.as_str())))
-                .push(")");
-        }
-    }
-    match request.channels.as_slice() {
-        [] => {}
-        [one] => {
-            q.push(" AND m.channel_id = ").push_bind(one.as_str());
-        }
-        many => {
-            q.push(" AND m.channel_id = ANY(")
-                .push_bind(text_array(many.iter().map(|c| c.as_str())))
+            q.push(" AND ")
+                .push(column)
+                .push(" = ANY(")
+                .push_bind(text_array(many.iter().copied()))
                 .push(")");
         }
     }
