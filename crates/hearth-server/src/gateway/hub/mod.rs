@@ -15,7 +15,10 @@
 //! connection reads its [`Subscription`](hearth_core::store::Subscription) (its channels
 //! and the seq `M` they were read at). On `Activate` the connection goes live from `M`:
 //! buffered events after `M` are routed to it by the same visibility rules, and it never
-//! receives an event at or before `M` (those come from the replay, if it resumes).
+//! receives an event at or before `M` (those come from the replay, if it resumes). When
+//! several connections start in a workspace where none is live (every client reconnecting
+//! after a restart), the first to activate sets where the stream starts; the events between
+//! an earlier snapshot and that point are handed to the others from the reorder buffer.
 //!
 //! Presence and typing are the shards' own state too (see [`presence`]). With several
 //! nodes, the hub also tells the others about its users over a [`PresenceLink`] and

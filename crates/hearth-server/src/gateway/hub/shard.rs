@@ -219,8 +219,13 @@ impl Shard {
             }
         }
         if ws.delivered.is_none() && ws.reorder.len() > self.config.pending_limit {
-            // Nobody has gone live for a long time; start over rather than grow.
+            // Nobody has gone live for a long time; start over rather than grow. Every
+            // connection here is pending and would miss what is dropped: each is closed
+            // as a slow consumer, and resumes from the log.
             ws.reorder.clear();
+            for conn in ws.conns.values() {
+                conn.outbox.kill(close_code::SLOW_CONSUMER);
+            }
         }
         self.drain(ws_id);
     }
@@ -313,6 +318,18 @@ impl Shard {
             route_to_one(ws, id, encoded, &self.stats);
         }
         if ws.delivered.is_none() {
+            // The first connection of the workspace to go live: the stream starts after
+            // its snapshot. Others still pending may have read theirs earlier, and need
+            // what lies between: it is all in the reorder buffer (each such event
+            // committed after their snapshot, so it reached the hub after their
+            // registration), and goes to them now, as it would have had the stream
+            // started earlier.
+            let after = ws.reorder.split_off(&(live_from + 1));
+            let before = std::mem::replace(&mut ws.reorder, after);
+            for event in before.into_values() {
+                let encoded = encoded(event, &self.stats);
+                buffer_for_pending(ws, &encoded, self.config.pending_limit);
+            }
             // The subscription was read at `live_from`: the tail is known up to there,
             // so the first tail check is due one period from now.
             ws.delivered = Some(live_from);
@@ -390,19 +407,8 @@ pub(super) fn remove_from_index(
 /// the event that made them members; a leaver receives its own `member.left` and nothing
 /// after it. Pending connections buffer the event to route it on activation.
 fn process(ws: &mut Workspace, event: Event, stats: &HubStats, pending_limit: usize) {
-    let frame = encode(&ServerFrame::Event(convert::event(&event)));
-    stats.events_encoded.fetch_add(1, Ordering::Relaxed);
-    let encoded = Arc::new(Encoded { event, frame });
-
-    for conn in ws.conns.values_mut() {
-        if let Phase::Pending(buffer) = &mut conn.phase {
-            if buffer.len() >= pending_limit {
-                conn.outbox.kill(close_code::SLOW_CONSUMER);
-            } else {
-                buffer.push(encoded.clone());
-            }
-        }
-    }
+    let encoded = encoded(event, stats);
+    buffer_for_pending(ws, &encoded, pending_limit);
 
     for (channel, user) in joins(&encoded.event.payload) {
         for id in ws.users.get(user).into_iter().flatten() {
@@ -453,6 +459,27 @@ fn process(ws: &mut Workspace, event: Event, stats: &HubStats, pending_limit: us
     }
 }
 
+/// Encodes an event's frame, once for all its recipients.
+fn encoded(event: Event, stats: &HubStats) -> Arc<Encoded> {
+    let frame = encode(&ServerFrame::Event(convert::event(&event)));
+    stats.events_encoded.fetch_add(1, Ordering::Relaxed);
+    Arc::new(Encoded { event, frame })
+}
+
+/// Keeps an event for every pending connection, to route when it goes live; a
+/// connection that has buffered `pending_limit` is closed as a slow consumer (it resumes).
+fn buffer_for_pending(ws: &mut Workspace, encoded: &Arc<Encoded>, pending_limit: usize) {
+    for conn in ws.conns.values_mut() {
+        if let Phase::Pending(buffer) = &mut conn.phase {
+            if buffer.len() >= pending_limit {
+                conn.outbox.kill(close_code::SLOW_CONSUMER);
+            } else {
+                buffer.push(encoded.clone());
+            }
+        }
+    }
+}
+
 /// The (channel, user) memberships an event starts.
 fn joins(payload: &EventPayload) -> Vec<(&ChannelId, &UserId)> {
     match payload {
@@ -469,10 +496,17 @@ fn joins(payload: &EventPayload) -> Vec<(&ChannelId, &UserId)> {
 }
 
 /// The per-connection form of [`process`]'s rules, for events buffered while pending.
+///
+/// Events at or before the connection's snapshot are skipped whole: its channels were
+/// read at that seq, and a membership change that reached the hub late must not be
+/// replayed over a newer one already in them.
 fn route_to_one(ws: &mut Workspace, id: ConnId, encoded: &Encoded, stats: &HubStats) {
     let Some(conn) = ws.conns.get_mut(&id) else {
         return;
     };
+    if encoded.event.seq <= conn.live_from {
+        return;
+    }
     for (channel, user) in joins(&encoded.event.payload) {
         if *user == conn.user {
             conn.channels.insert(channel.clone());

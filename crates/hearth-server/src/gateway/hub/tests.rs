@@ -30,7 +30,7 @@ pub(super) struct Fixture {
 pub(super) struct Conn {
     id: ConnId,
     queue: mpsc::Receiver<Utf8Bytes>,
-    _kill: Arc<KillSwitch>,
+    kill: Arc<KillSwitch>,
 }
 
 impl Conn {
@@ -41,6 +41,11 @@ impl Conn {
             frames.push(serde_json::from_str(frame.as_str()).unwrap());
         }
         frames
+    }
+
+    /// The code the hub closed this connection with, if it did.
+    fn closed_with(&self) -> Option<u16> {
+        futures::FutureExt::now_or_never(self.kill.killed())
     }
 }
 
@@ -90,11 +95,7 @@ impl Fixture {
             session: hearth_core::secret::SecretHash::of(&format!("session-{id}")),
             outbox,
         });
-        Conn {
-            id,
-            queue,
-            _kill: kill,
-        }
+        Conn { id, queue, kill }
     }
 
     /// Goes live with the subscription read at `live_from`.
@@ -404,5 +405,81 @@ async fn membership_changes_route_the_channels_events_from_the_join_to_the_leave
         seqs(&bobs.frames()),
         [12, 13, 14],
         "from his join through his own leave"
+    );
+}
+
+#[tokio::test]
+async fn connections_starting_together_each_get_every_event_after_their_own_snapshot() {
+    // Nobody in the workspace is live yet, as after a restart when every client
+    // reconnects at once. Alice read her subscription at 10; 11 and 12 committed; Bob read
+    // his at 11, and his connection goes live first.
+    let mut f = fixture().await;
+    let (alice, bob, carol) = (UserId::generate(), UserId::generate(), UserId::generate());
+    let general = ChannelId::generate();
+    let mut alices = f.register(&alice);
+    let mut bobs = f.register(&bob);
+    f.publish(vec![joined(11, &general, &carol)]);
+    f.publish(vec![joined(12, &general, &UserId::generate())]);
+    pass(Duration::ZERO).await;
+    f.activate(&bobs, &[&general], 11);
+    f.activate(&alices, &[&general], 10);
+    f.publish(vec![joined(13, &general, &UserId::generate())]);
+    pass(Duration::ZERO).await;
+
+    assert_eq!(
+        seqs(&alices.frames()),
+        [11, 12, 13],
+        "11 is after Alice's snapshot even though Bob went live past it"
+    );
+    assert_eq!(seqs(&bobs.frames()), [12, 13]);
+}
+
+#[tokio::test]
+async fn an_event_before_the_snapshot_does_not_undo_a_later_membership() {
+    // Bob left #general at 10 and rejoined at 11; both connections read their
+    // subscriptions at 11, which have him in it. The rejoin was published while the
+    // workspace had no connection here, the leave only after Bob's had registered.
+    let mut f = fixture().await;
+    let (alice, bob) = (UserId::generate(), UserId::generate());
+    let general = ChannelId::generate();
+    f.publish(vec![joined(11, &general, &bob)]);
+    pass(Duration::ZERO).await;
+    let mut bobs = f.register(&bob);
+    let mut alices = f.register(&alice);
+    f.publish(vec![left(10, &general, &bob)]);
+    pass(Duration::ZERO).await;
+    f.activate(&alices, &[&general], 11);
+    f.activate(&bobs, &[&general], 11);
+    f.publish(vec![joined(12, &general, &UserId::generate())]);
+    pass(Duration::ZERO).await;
+
+    assert_eq!(seqs(&alices.frames()), [12]);
+    assert_eq!(
+        seqs(&bobs.frames()),
+        [12],
+        "his leave at 10 is older than his subscription"
+    );
+}
+
+#[tokio::test]
+async fn starting_connections_are_closed_when_nobody_goes_live_before_the_buffer_overflows() {
+    // The hub gives up buffering for a workspace where no connection has gone live. What
+    // it drops, the pending connections would never get: they are closed, to resume.
+    let mut f = fixture().await;
+    let general = ChannelId::generate();
+    let alices = f.register(&UserId::generate());
+    let limit = HubConfig::default().pending_limit as i64;
+    f.publish(
+        (1..=limit)
+            .map(|seq| joined(seq, &general, &UserId::generate()))
+            .collect(),
+    );
+    pass(Duration::ZERO).await;
+    assert_eq!(alices.closed_with(), None, "still within the limit");
+    f.publish(vec![joined(limit + 1, &general, &UserId::generate())]);
+    pass(Duration::ZERO).await;
+    assert_eq!(
+        alices.closed_with(),
+        Some(hearth_proto::close_code::SLOW_CONSUMER)
     );
 }
