@@ -17,11 +17,18 @@
 //!   `link` and `file`: the planner then took the word `link` for one on every message
 //!   with a link and walked the whole table for it. Migration 0008 renamed them.)
 //!
-//! It is written as a `tsvector` literal, bound as text and cast in SQL, in the same
-//! transaction as the text it indexes (post, edit; a delete writes the empty vector).
-//! `NULL` means "not indexed yet": rows written straight into the database (migrate-data,
-//! a data generator, rows from before search) until [`backlog_step`] reaches them; once
-//! the backlog is empty, [`after_backlog`] vacuums and analyzes the table.
+//! Beside it, `messages.search_pairs` holds the message's word pairs ([`pairs`]): each
+//! two terms that follow each other, as one lexeme `' first second'`. A two-word phrase
+//! is exactly its pair, and a longer one needs each of its pairs, so phrases are found
+//! through a pair's short posting list rather than by checking the positions of every
+//! message holding all their words (see the search module's docs).
+//!
+//! Both are written as `tsvector` literals, bound as text and cast in SQL, in the same
+//! transaction as the text they index (post, edit; a delete writes the empty ones).
+//! `search_pairs IS NULL` means "not indexed yet": rows written straight into the
+//! database (migrate-data, a data generator, rows from before search or before pairs,
+//! migration 0009) until [`backlog_step`] reaches them; once the backlog is empty,
+//! [`after_backlog`] vacuums and analyzes the table.
 
 use std::time::Instant;
 
@@ -35,10 +42,32 @@ use crate::error::db;
 /// it ourselves (a very long message's tail shares the last position).
 const MAX_POSITION: usize = 16_383;
 
+/// What the index holds for a message's text: both columns, from one tokenizing.
+pub(crate) struct Indexed {
+    /// `search_vector` ([`vector`]).
+    pub vector: String,
+    /// `search_pairs` ([`pairs`]).
+    pub pairs: String,
+}
+
+impl Indexed {
+    /// The index columns of a message's text; `has_files` when it shares files.
+    pub(crate) fn of(text: &str, has_files: bool) -> Self {
+        let doc = Document::of(text, has_files);
+        Self {
+            vector: vector_of(&doc),
+            pairs: pairs_of(&doc),
+        }
+    }
+}
+
 /// The `tsvector` literal of a message's text; `has_files` when it shares files.
 pub(crate) fn vector(text: &str, has_files: bool) -> String {
-    let doc = Document::of(text, has_files);
-    let mut out = String::with_capacity(text.len() * 2 + 16);
+    vector_of(&Document::of(text, has_files))
+}
+
+fn vector_of(doc: &Document) -> String {
+    let mut out = String::with_capacity(doc.terms.iter().map(|t| t.len() + 8).sum::<usize>() + 16);
     let mut position = 0;
     let mut push = |lexeme: &str, weight: char| {
         position = (position + 1).min(MAX_POSITION);
@@ -60,6 +89,40 @@ pub(crate) fn vector(text: &str, has_files: bool) -> String {
         push(&flag_lexeme(flag), 'C');
     }
     out
+}
+
+/// The word pairs of a message's text, as a `tsvector` literal for `search_pairs`: each
+/// two terms that follow each other, as the lexeme `' first second'` (no positions),
+/// once each. A phrase can only be in a message holding each of its pairs, and a pair is
+/// far rarer than either of its words, so the pairs find a phrase's few candidates where
+/// its words alone would find every message holding both.
+#[cfg(test)]
+fn pairs(text: &str) -> String {
+    pairs_of(&Document::of(text, false))
+}
+
+fn pairs_of(doc: &Document) -> String {
+    let terms = &doc.terms[..doc.terms.len().min(MAX_POSITION)];
+    let mut pairs: Vec<String> = terms
+        .windows(2)
+        .map(|w| pair_lexeme(&w[0], &w[1]))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out = String::with_capacity(pairs.iter().map(|p| p.len() + 3).sum());
+    for pair in &pairs {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        quote_into(&mut out, pair);
+    }
+    out
+}
+
+/// The lexeme of two terms that follow each other, in `search_pairs` or a query. It
+/// starts with a space, which no term holds, so no word is ever a pair.
+pub(crate) fn pair_lexeme(first: &str, second: &str) -> String {
+    format!(" {first} {second}")
 }
 
 /// The lexeme of one of hearth-core's flags (`link`, `file`) in a vector or a query.
@@ -131,15 +194,16 @@ pub(crate) async fn vacuum_messages(conn: &mut PgConnection) -> StoreResult<()> 
     Ok(())
 }
 
-/// Indexes up to [`SEARCH_INDEX_STEP`] messages that have no vector yet, in the caller's
-/// transaction; returns how many. Rows another node is indexing right now are locked and
+/// Indexes up to [`SEARCH_INDEX_STEP`] messages that have no word pairs yet (and so
+/// perhaps no vector either), in the caller's transaction; returns how many. Both columns
+/// are written from the text. Rows another node is indexing right now are locked and
 /// skipped, so several nodes can run this at once without doing the same rows twice.
 /// Indexing is not a change anyone sees, so it takes no workspace lock and logs nothing.
 pub(crate) async fn backlog_step(conn: &mut PgConnection) -> StoreResult<u64> {
     // The `messages_unindexed` partial index holds exactly these rows.
     let rows: Vec<Unindexed> = sqlx::query_as(
         "SELECT id, text, files IS NOT NULL AS has_files FROM messages \
-         WHERE search_vector IS NULL \
+         WHERE search_pairs IS NULL \
          LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind(SEARCH_INDEX_STEP as i64)
@@ -149,20 +213,37 @@ pub(crate) async fn backlog_step(conn: &mut PgConnection) -> StoreResult<u64> {
     if rows.is_empty() {
         return Ok(0);
     }
-    // A deleted message's text is empty and it shares no files, so its vector is the
-    // empty one, as a delete writes it.
-    let vectors: Vec<String> = rows.iter().map(|r| vector(&r.text, r.has_files)).collect();
+    // A deleted message's text is empty and it shares no files, so its vector and pairs
+    // are the empty ones, as a delete writes them.
+    let indexed: Vec<Indexed> = rows
+        .iter()
+        .map(|r| Indexed::of(&r.text, r.has_files))
+        .collect();
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let vectors: Vec<&str> = indexed.iter().map(|i| i.vector.as_str()).collect();
+    let pairs: Vec<&str> = indexed.iter().map(|i| i.pairs.as_str()).collect();
     sqlx::query(
-        "UPDATE messages m SET search_vector = v.vector::tsvector \
-         FROM UNNEST($1::text[], $2::text[]) AS v(id, vector) WHERE m.id = v.id",
+        "UPDATE messages m \
+         SET search_vector = v.vector::tsvector, search_pairs = v.pairs::tsvector \
+         FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(id, vector, pairs) \
+         WHERE m.id = v.id",
     )
     .bind(&ids)
     .bind(&vectors)
+    .bind(&pairs)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
     Ok(rows.len() as u64)
+}
+
+/// Whether every message has its word pairs, so phrases may be found by them alone. A
+/// row another node is indexing right now still counts as missing until that commits.
+pub(crate) async fn pairs_complete(conn: &mut PgConnection) -> StoreResult<bool> {
+    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM messages WHERE search_pairs IS NULL)")
+        .fetch_one(conn)
+        .await
+        .map_err(db)
 }
 
 #[cfg(test)]
@@ -184,6 +265,17 @@ mod tests {
             vector("see https://x.test", true),
             "'see':1A 'https':2A 'x':3A 'test':4A ' has link':5C ' has file':6C"
         );
+    }
+
+    #[test]
+    fn pairs_are_the_terms_that_follow_each_other_once_each() {
+        assert_eq!(
+            pairs("Deploy it, then deploy it again: https://x.test"),
+            "' again https' ' deploy it' ' https x' ' it again' ' it then' ' then deploy' \
+             ' x test'"
+        );
+        assert_eq!(pairs("alone"), "");
+        assert_eq!(pairs(""), "");
     }
 
     #[test]

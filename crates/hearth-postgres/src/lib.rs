@@ -100,10 +100,10 @@ mod transactions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hearth_core::store::StoreError;
+use hearth_core::store::{StoreError, StoreResult};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 
@@ -139,6 +139,9 @@ pub struct PgStore {
     /// Whether this node indexed search backlog since the backlog was last empty, so the
     /// table is vacuumed and its statistics refreshed once it is.
     backlog_indexed: AtomicBool,
+    /// Whether every message is known to have its word pairs, so phrases go by them (see
+    /// [`PgStore::by_pairs`]).
+    pairs_complete: AtomicBool,
 }
 
 impl PgStore {
@@ -162,6 +165,7 @@ impl PgStore {
             pool,
             batchers,
             backlog_indexed: AtomicBool::new(false),
+            pairs_complete: AtomicBool::new(false),
         })
     }
 
@@ -175,6 +179,21 @@ impl PgStore {
     /// carried (their ratio is the average batch), and how many batchers run now.
     pub fn write_stats(&self) -> WriteStats {
         self.batchers.stats()
+    }
+
+    /// Whether a search may find phrases by word pairs: once every message has its pairs.
+    /// Until this node has seen that, each search asks, in its own snapshot (a lookup in
+    /// the backlog's partial index, empty once the backlog is done); then it is
+    /// remembered, as the server writes no message without its pairs.
+    pub(crate) async fn by_pairs(&self, conn: &mut PgConnection) -> StoreResult<bool> {
+        if self.pairs_complete.load(Ordering::Relaxed) {
+            return Ok(true);
+        }
+        let complete = index::pairs_complete(conn).await?;
+        if complete {
+            self.pairs_complete.store(true, Ordering::Relaxed);
+        }
+        Ok(complete)
     }
 
     /// The connection pool, for tools that work on the tables directly (data migration,

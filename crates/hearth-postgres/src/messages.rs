@@ -1,8 +1,8 @@
 //! Messages and thread replies: posting (idempotent by `client_msg_id`, sharing files),
 //! reading history, editing, deleting into tombstones, and the mention rows that badges
 //! are counted from. Every write that changes a message's text writes its search vector
-//! (see `index`) in the same statement, built by the caller before the workspace lock is
-//! taken.
+//! and word pairs (see `index`) in the same statement, built by the caller before the
+//! workspace lock is taken.
 
 use hearth_core::Timestamp;
 use hearth_core::event::EventPayload;
@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use crate::accounts;
 use crate::error::db;
 use crate::files;
-use crate::index;
+use crate::index::Indexed;
 use crate::log;
 use crate::reactions;
 use crate::rows::{
@@ -74,14 +74,14 @@ pub(crate) const EARLIER_SEND: &str = concat!(
 );
 
 /// A retry racing the original send waits on the workspace lock, then finds the original
-/// by its `client_msg_id` and replays it. `vector` must have been built with the file flag
-/// when `new` shares files.
+/// by its `client_msg_id` and replays it. `indexed` must have been built with the file
+/// flag when `new` shares files.
 pub(crate) async fn post_message(
     conn: &mut PgConnection,
     seqs: &mut crate::log::Seqs,
     ws: &WorkspaceId,
     new: NewMessage,
-    vector: &str,
+    indexed: &Indexed,
     now: Timestamp,
 ) -> StoreResult<Posted> {
     if let Some(key) = &new.client_msg_id {
@@ -137,8 +137,8 @@ pub(crate) async fn post_message(
     };
     sqlx::query(
         "INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         thread_root_id, client_msg_id, broadcast, search_vector, files) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector, $12)",
+         thread_root_id, client_msg_id, broadcast, search_vector, files, search_pairs) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::tsvector, $12, $13::tsvector)",
     )
     .bind(message.id.as_str())
     .bind(ws.as_str())
@@ -150,8 +150,9 @@ pub(crate) async fn post_message(
     .bind(message.thread_root_id.as_ref().map(MessageId::as_str))
     .bind(message.client_msg_id.as_deref())
     .bind(new.mentions.broadcast.map(broadcast_name))
-    .bind(vector)
+    .bind(&indexed.vector)
     .bind(attachments_column(&message.files)?)
+    .bind(&indexed.pairs)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
@@ -352,24 +353,28 @@ pub(crate) async fn list_replies(
     page(rows, limit)
 }
 
-/// A message's new text, with what goes with it: its mentions and its search vector.
+/// A message's new text, with what goes with it: its mentions and its search index.
 pub(crate) struct NewText {
     text: MessageText,
     mentions: Mentions,
     /// The vector without and with the file flag: whether the message shares files is
     /// only known under the lock (a file's deletion may just have removed the last one).
     vectors: [String; 2],
+    /// Its word pairs, which do not depend on files.
+    pairs: String,
 }
 
 impl NewText {
     /// Tokenizes the text for the index: done by the caller, before the workspace lock.
     /// Twice: edits are rare enough to afford it.
     pub(crate) fn new(text: MessageText, mentions: Mentions) -> Self {
-        let vectors = [false, true].map(|has_files| index::vector(text.as_str(), has_files));
+        let [without_files, with_files] =
+            [false, true].map(|has_files| Indexed::of(text.as_str(), has_files));
         Self {
             text,
             mentions,
-            vectors,
+            vectors: [without_files.vector, with_files.vector],
+            pairs: without_files.pairs,
         }
     }
 }
@@ -386,6 +391,7 @@ pub(crate) async fn edit_message(
         text,
         mentions,
         vectors: [without_files, with_files],
+        pairs,
     } = new;
     let mut message = message(conn, ws, id).await?.ok_or(StoreError::NotFound)?;
     if message.deleted {
@@ -404,7 +410,8 @@ pub(crate) async fn edit_message(
     };
     sqlx::query(
         "UPDATE messages SET text = $1, edited_at = $2, broadcast = $3, \
-         search_vector = $4::tsvector WHERE workspace_id = $5 AND id = $6",
+         search_vector = $4::tsvector, search_pairs = $7::tsvector \
+         WHERE workspace_id = $5 AND id = $6",
     )
     .bind(&message.text)
     .bind(now.0)
@@ -412,6 +419,7 @@ pub(crate) async fn edit_message(
     .bind(&vector)
     .bind(ws.as_str())
     .bind(id.as_str())
+    .bind(&pairs)
     .execute(&mut *conn)
     .await
     .map_err(db)?;
@@ -468,6 +476,7 @@ pub(crate) async fn delete_message(
     message.files.clear();
     sqlx::query(
         "UPDATE messages SET text = '', deleted = TRUE, broadcast = NULL, search_vector = '', \
+         search_pairs = '', \
          files = NULL WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws.as_str())

@@ -7,8 +7,8 @@
 //!
 //! 1. `SAVEPOINT posts`;
 //! 2. one query checks every message's channel, author and `client_msg_id`;
-//! 3. one statement inserts the messages (with their search vectors, built before the
-//!    batch), their events and mentions and moves each channel's newest seq
+//! 3. one statement inserts the messages (with their search vectors and word pairs,
+//!    built before the batch), their events and mentions and moves each channel's newest seq
 //!    (data-modifying CTEs over `UNNEST`ed arrays);
 //! 4. `RELEASE posts`.
 //!
@@ -32,16 +32,16 @@ use tokio::sync::oneshot;
 
 use crate::batch::{self, Deliver, Job, Run, exec};
 use crate::error::{db, json};
-use crate::index;
+use crate::index::Indexed;
 use crate::log::Seqs;
 use crate::messages;
 
 /// A new top-level message waiting for its batch, and who waits for it.
 pub(crate) struct Post {
     message: NewMessage,
-    /// Its search vector (`index::vector`), built before the batch so that the workspace
-    /// lock is not held while the text is tokenized.
-    vector: String,
+    /// Its search index columns, built before the batch so that the workspace lock is not
+    /// held while the text is tokenized.
+    indexed: Indexed,
     reply: oneshot::Sender<StoreResult<Posted>>,
 }
 
@@ -52,10 +52,10 @@ pub(crate) fn job(
     message: NewMessage,
     reply: oneshot::Sender<StoreResult<Posted>>,
 ) -> Job {
-    let vector = index::vector(message.text.as_str(), !message.file_ids.is_empty());
+    let indexed = Indexed::of(message.text.as_str(), !message.file_ids.is_empty());
     let post = Post {
         message,
-        vector,
+        indexed,
         reply,
     };
     if post.message.thread_root_id.is_some() || !post.message.file_ids.is_empty() {
@@ -68,11 +68,11 @@ pub(crate) fn job(
 impl Post {
     /// The same post as a job of its own.
     fn alone(self, ws: &WorkspaceId) -> Run {
-        let (ws, message, vector) = (ws.clone(), self.message, self.vector);
+        let (ws, message, indexed) = (ws.clone(), self.message, self.indexed);
         batch::run(
             move |conn, seqs, now| {
                 Box::pin(async move {
-                    messages::post_message(conn, seqs, &ws, message, &vector, now).await
+                    messages::post_message(conn, seqs, &ws, message, &indexed, now).await
                 })
             },
             self.reply,
@@ -103,10 +103,8 @@ pub(crate) async fn run_group(
 ) -> StoreResult<()> {
     exec(conn, "SAVEPOINT posts").await?;
     let mark = seqs.mark();
-    let news: Vec<(&NewMessage, &str)> = group
-        .iter()
-        .map(|p| (&p.message, p.vector.as_str()))
-        .collect();
+    let news: Vec<(&NewMessage, &Indexed)> =
+        group.iter().map(|p| (&p.message, &p.indexed)).collect();
     match write_all(conn, seqs, ws, &news, now).await {
         Ok(outcomes) => {
             exec(conn, "RELEASE posts").await?;
@@ -165,19 +163,20 @@ const CHECK: &str = "SELECT c.ok IS NOT NULL AS channel_ok, u.ok IS NOT NULL AS 
 
 /// Binds `$1` workspace; per message `$2` id, `$3` channel, `$4` seq, `$5` author, `$6`
 /// text, `$7` created_at, `$8` client_msg_id, `$9` broadcast, `$10` event kind, `$11` event
-/// payload, `$17` search vector (a `tsvector` literal); per mention `$12` message id, `$13`
+/// payload, `$17` search vector and `$18` word pairs (`tsvector` literals); per mention `$12` message id, `$13`
 /// channel, `$14` seq, `$15` user id or `$16` handle. Every sub-statement runs, referenced
 /// or not.
 const WRITE: &str = "WITH p AS ( \
        SELECT * FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], \
-         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $17::text[]) \
+         $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $17::text[], \
+         $18::text[]) \
          AS p(id, channel_id, seq, user_id, text, created_at, client_msg_id, broadcast, kind, \
-           payload, vector) \
+           payload, vector, pairs) \
      ), m AS ( \
        INSERT INTO messages (id, workspace_id, channel_id, seq, user_id, text, created_at, \
-         client_msg_id, broadcast, search_vector) \
+         client_msg_id, broadcast, search_vector, search_pairs) \
        SELECT id, $1, channel_id, seq, user_id, text, created_at, client_msg_id, broadcast, \
-         vector::tsvector \
+         vector::tsvector, pairs::tsvector \
        FROM p \
      ), e AS ( \
        INSERT INTO events (workspace_id, seq, kind, channel_id, payload, created_at) \
@@ -199,7 +198,7 @@ async fn write_all(
     conn: &mut PgConnection,
     seqs: &mut Seqs,
     ws: &WorkspaceId,
-    news: &[(&NewMessage, &str)],
+    news: &[(&NewMessage, &Indexed)],
     now: Timestamp,
 ) -> StoreResult<Vec<Option<StoreResult<Posted>>>> {
     let checks: Vec<Check> = sqlx::query_as(CHECK)
@@ -230,13 +229,13 @@ async fn write_all(
 
     let mut rows = Rows::default();
     let mut outcomes = Vec::with_capacity(news.len());
-    for (&(new, vector), check) in news.iter().zip(checks) {
+    for (&(new, indexed), check) in news.iter().zip(checks) {
         outcomes.push(if check.seen {
             None
         } else if !check.channel_ok || !check.author_ok {
             Some(Err(StoreError::NotFound))
         } else {
-            Some(Ok(rows.add(ws, seqs.next()?, new, vector, now)?))
+            Some(Ok(rows.add(ws, seqs.next()?, new, indexed, now)?))
         });
     }
     if rows.ids.is_empty() {
@@ -260,6 +259,7 @@ async fn write_all(
         .bind(&rows.mention_users)
         .bind(&rows.mention_handles)
         .bind(&rows.vectors)
+        .bind(&rows.pairs)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -285,6 +285,7 @@ struct Rows<'a> {
     mention_users: Vec<Option<String>>,
     mention_handles: Vec<Option<String>>,
     vectors: Vec<&'a str>,
+    pairs: Vec<&'a str>,
 }
 
 impl<'a> Rows<'a> {
@@ -294,7 +295,7 @@ impl<'a> Rows<'a> {
         ws: &WorkspaceId,
         seq: i64,
         new: &NewMessage,
-        vector: &'a str,
+        indexed: &'a Indexed,
         now: Timestamp,
     ) -> StoreResult<Posted> {
         let message = Message {
@@ -332,7 +333,8 @@ impl<'a> Rows<'a> {
         self.seqs.push(seq);
         self.authors.push(message.user_id.as_str().to_owned());
         self.texts.push(message.text.clone());
-        self.vectors.push(vector);
+        self.vectors.push(&indexed.vector);
+        self.pairs.push(&indexed.pairs);
         self.created_at.push(now.0);
         self.keys.push(message.client_msg_id.clone());
         self.broadcasts

@@ -423,7 +423,8 @@ impl Store for PgStore {
     ) -> StoreResult<Vec<SearchHit>> {
         // Hits and their reactions from one snapshot.
         let mut tx = self.snapshot().await?;
-        let out = search::search_messages(&mut tx, ws, request).await?;
+        let by_pairs = self.by_pairs(&mut tx).await?;
+        let out = search::search_messages(&mut tx, ws, request, by_pairs).await?;
         tx.commit().await.map_err(db)?;
         Ok(out)
     }
@@ -436,6 +437,8 @@ impl Store for PgStore {
             .await?;
         if indexed > 0 {
             self.backlog_indexed.store(true, Ordering::Relaxed);
+            // Rows without pairs turned up (written straight into the tables).
+            self.pairs_complete.store(false, Ordering::Relaxed);
         } else if self.backlog_indexed.swap(false, Ordering::Relaxed)
             && let Err(e) = index::after_backlog(&self.pool).await
         {

@@ -109,7 +109,8 @@ impl PgStore {
         request: &SearchRequest,
     ) -> StoreResult<Shape> {
         let mut tx = self.snapshot().await?;
-        let shape = search::shape_for(&mut tx, ws, request).await?;
+        let by_pairs = self.by_pairs(&mut tx).await?;
+        let shape = search::shape_for(&mut tx, ws, request, by_pairs).await?;
         tx.commit().await.map_err(db)?;
         Ok(shape)
     }
@@ -122,7 +123,22 @@ impl PgStore {
         shape: Shape,
     ) -> StoreResult<Vec<SearchHit>> {
         let mut tx = self.snapshot().await?;
-        let hits = search::search_in_shape(&mut tx, ws, request, shape).await?;
+        let by_pairs = self.by_pairs(&mut tx).await?;
+        let hits = search::search_in_shape(&mut tx, ws, request, shape, by_pairs).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(hits)
+    }
+
+    /// `request`'s page with phrases found by word pairs or not, whatever the store would
+    /// do now.
+    pub async fn search_by_pairs(
+        &self,
+        ws: &WorkspaceId,
+        request: &SearchRequest,
+        by_pairs: bool,
+    ) -> StoreResult<Vec<SearchHit>> {
+        let mut tx = self.snapshot().await?;
+        let hits = search::search_messages(&mut tx, ws, request, by_pairs).await?;
         tx.commit().await.map_err(db)?;
         Ok(hits)
     }

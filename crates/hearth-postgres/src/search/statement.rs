@@ -188,6 +188,11 @@ fn conditions(
             .push_bind(matches.clone())
             .push("::tsquery");
     }
+    if let Some(pairs) = &text.pairs {
+        q.push(" AND m.search_pairs @@ ")
+            .push_bind(pairs.clone())
+            .push("::tsquery");
+    }
     if let (Shape::Lexemes, Some(scopes)) = (shape, &text.scopes) {
         q.push(" AND ")
             .push(SCOPES)

@@ -2,13 +2,14 @@
 //! parsed (never `to_tsquery` of what someone typed), matching the weights
 //! [`crate::index`] writes: a word is `'t':A`, a phrase `('a':A <-> 'b':A)`, a prefix
 //! `'p':*AB` (a term or a folded word), a flag `' has link':C`, an exclusion `!(…)`, all joined
-//! with `&`. `in:` and `from:` have scope lexemes too (`' in <channel>'`,
+//! with `&`. A phrase has its word pairs too (`' releas note'`), which only
+//! `search_pairs` holds. `in:` and `from:` have scope lexemes too (`' in <channel>'`,
 //! `' from <author>'`), which only the index's second column holds ([`SCOPES`]).
 
 use hearth_core::search::Term;
 use hearth_core::store::SearchRequest;
 
-use crate::index::{flag_lexeme, quote_into};
+use crate::index::{flag_lexeme, pair_lexeme, quote_into};
 
 /// A message's scope lexemes, the second column of the search index
 /// (`messages_search_scoped`, migration 0007). A query uses that column only when it
@@ -34,11 +35,35 @@ pub(super) struct TextQuery {
     pub excludes: Option<String>,
     /// What the rank is computed from: the positive terms.
     pub rank: Option<String>,
+    /// What a message's `search_pairs` must match: every pair of words of the positive
+    /// phrases, when the search goes by pairs.
+    pub pairs: Option<String>,
 }
 
 impl TextQuery {
-    pub fn of(request: &SearchRequest) -> TextQuery {
-        let terms: Vec<String> = request.terms.iter().filter_map(term).collect();
+    /// The literals of `request`. With `by_pairs` (every message has its word pairs), a
+    /// phrase's pairs go in [`TextQuery::pairs`], and a phrase of two words, which is
+    /// exactly its pair, leaves the vector's query.
+    pub fn of(request: &SearchRequest, by_pairs: bool) -> TextQuery {
+        let rank_terms: Vec<String> = request.terms.iter().filter_map(term).collect();
+        let mut pairs = Vec::new();
+        let mut terms = Vec::new();
+        for t in &request.terms {
+            let words = phrase_words(t);
+            if by_pairs && words.len() >= 2 {
+                for w in words.windows(2) {
+                    let mut out = String::new();
+                    quote_into(&mut out, &pair_lexeme(w[0], w[1]));
+                    if !pairs.contains(&out) {
+                        pairs.push(out);
+                    }
+                }
+                if words.len() == 2 {
+                    continue;
+                }
+            }
+            terms.extend(term(t));
+        }
         let excluded: Vec<String> = request.excluded.iter().filter_map(term).collect();
         let flags = request.flags.iter().map(|f| {
             let mut out = String::new();
@@ -46,20 +71,16 @@ impl TextQuery {
             out.push_str(":C");
             out
         });
-        let positive: Vec<String> = terms.iter().cloned().chain(flags).collect();
-        let rank = (!terms.is_empty()).then(|| terms.join(" & "));
-        if positive.is_empty() {
+        let positive: Vec<String> = terms.into_iter().chain(flags).collect();
+        let rank = (!rank_terms.is_empty()).then(|| rank_terms.join(" & "));
+        let pairs = (!pairs.is_empty()).then(|| pairs.join(" & "));
+        if positive.is_empty() && pairs.is_none() {
             return TextQuery {
-                matches: None,
-                scopes: None,
                 excludes: (!excluded.is_empty()).then(|| excluded.join(" | ")),
                 rank,
+                ..TextQuery::default()
             };
         }
-        let all: Vec<String> = positive
-            .into_iter()
-            .chain(excluded.iter().map(|e| format!("!{e}")))
-            .collect();
         let scopes: Vec<String> = [
             scope(IN, request.channels.iter().map(|c| c.as_str())),
             scope(FROM, request.authors.iter().map(|u| u.as_str())),
@@ -67,12 +88,41 @@ impl TextQuery {
         .into_iter()
         .flatten()
         .collect();
+        let scopes = (!scopes.is_empty()).then(|| scopes.join(" & "));
+        if positive.is_empty() {
+            // Phrases of two words alone: their pairs are what is matched; exclusions
+            // become the filter.
+            return TextQuery {
+                scopes,
+                excludes: (!excluded.is_empty()).then(|| excluded.join(" | ")),
+                rank,
+                pairs,
+                ..TextQuery::default()
+            };
+        }
+        let all: Vec<String> = positive
+            .into_iter()
+            .chain(excluded.iter().map(|e| format!("!{e}")))
+            .collect();
         TextQuery {
             matches: Some(all.join(" & ")),
-            scopes: (!scopes.is_empty()).then(|| scopes.join(" & ")),
+            scopes,
             excludes: None,
             rank,
+            pairs,
         }
+    }
+}
+
+/// The words of a phrase, without empty ones; none for any other term.
+fn phrase_words(term: &Term) -> Vec<&str> {
+    match term {
+        Term::Phrase(words) => words
+            .iter()
+            .filter(|w| !w.is_empty())
+            .map(String::as_str)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -159,9 +209,10 @@ mod tests {
 
     #[test]
     fn words_phrases_prefixes_flags_and_exclusions() {
-        let q = TextQuery::of(&request(
-            "deployed \"release notes\" depl* has:link -lunch -\"web app\"",
-        ));
+        let q = TextQuery::of(
+            &request("deployed \"release notes\" depl* has:link -lunch -\"web app\""),
+            false,
+        );
         assert_eq!(
             q.matches.as_deref(),
             Some(
@@ -185,7 +236,7 @@ mod tests {
             UserId::from_trusted("u'1".into()),
             UserId::from_trusted("u2".into()),
         ];
-        let q = TextQuery::of(&r);
+        let q = TextQuery::of(&r, false);
         assert_eq!(q.matches.as_deref(), Some("'deploy':A"));
         assert_eq!(
             q.scopes.as_deref(),
@@ -199,7 +250,7 @@ mod tests {
         // A search by filters alone walks newest first; the index has nothing to add.
         let mut r = request("-lunch has:reaction");
         r.channels = vec![ChannelId::from_trusted("c1".into())];
-        let q = TextQuery::of(&r);
+        let q = TextQuery::of(&r, false);
         assert_eq!(q.matches, None);
         assert_eq!(q.scopes, None);
         assert_eq!(q.excludes.as_deref(), Some("'lunch':A"));
@@ -207,7 +258,7 @@ mod tests {
 
     #[test]
     fn exclusions_alone_become_a_filter() {
-        let q = TextQuery::of(&request("-lunch -noon has:reaction"));
+        let q = TextQuery::of(&request("-lunch -noon has:reaction"), false);
         assert_eq!(q.matches, None);
         assert_eq!(q.excludes.as_deref(), Some("'lunch':A | 'noon':A"));
         assert_eq!(q.rank, None);
@@ -216,11 +267,40 @@ mod tests {
     #[test]
     fn filters_alone_match_no_text() {
         assert_eq!(
-            TextQuery::of(&request("has:reaction")),
+            TextQuery::of(&request("has:reaction"), false),
             TextQuery::default()
         );
-        let q = TextQuery::of(&request("has:link"));
+        let q = TextQuery::of(&request("has:link"), false);
         assert_eq!(q.matches.as_deref(), Some("' has link':C"));
         assert_eq!(q.rank, None);
+    }
+
+    #[test]
+    fn phrases_go_by_their_pairs_once_every_message_has_them() {
+        let text = "deployed \"release notes\" \"web app server\" -lunch";
+        let q = TextQuery::of(&request(text), true);
+        assert_eq!(
+            q.matches.as_deref(),
+            Some("'deploy':A & ('web':A <-> 'app':A <-> 'server':A) & !'lunch':A"),
+            "a phrase of two words is exactly its pair; a longer one needs its positions"
+        );
+        assert_eq!(
+            q.pairs.as_deref(),
+            Some("' releas note' & ' web app' & ' app server'")
+        );
+        assert_eq!(q.rank, TextQuery::of(&request(text), false).rank);
+        assert_eq!(TextQuery::of(&request(text), false).pairs, None);
+    }
+
+    #[test]
+    fn a_two_word_phrase_alone_is_matched_by_its_pair() {
+        let mut r = request("\"release notes\" -lunch");
+        r.channels = vec![ChannelId::from_trusted("c1".into())];
+        let q = TextQuery::of(&r, true);
+        assert_eq!(q.matches, None);
+        assert_eq!(q.pairs.as_deref(), Some("' releas note'"));
+        assert_eq!(q.excludes.as_deref(), Some("'lunch':A"));
+        assert_eq!(q.scopes.as_deref(), Some("' in c1'"));
+        assert_eq!(q.rank.as_deref(), Some("('releas':A <-> 'note':A)"));
     }
 }

@@ -130,11 +130,15 @@ impl Backend {
             }
             Backend::Postgres(url) => {
                 let mut conn = sqlx::PgConnection::connect(url).await?;
-                let n =
-                    sqlx::query_scalar("SELECT count(*) FROM messages WHERE search_vector IS NULL")
-                        .fetch_one(&mut conn)
-                        .await
-                        .context("counting unindexed messages")?;
+                let query = if pg_has_pairs(&mut conn).await? {
+                    "SELECT count(*) FROM messages WHERE search_pairs IS NULL"
+                } else {
+                    "SELECT count(*) FROM messages WHERE search_vector IS NULL"
+                };
+                let n = sqlx::query_scalar(query)
+                    .fetch_one(&mut conn)
+                    .await
+                    .context("counting unindexed messages")?;
                 conn.close().await?;
                 n
             }
@@ -173,16 +177,30 @@ impl Backend {
             }
             Backend::Postgres(url) => {
                 let mut conn = sqlx::PgConnection::connect(url).await?;
-                let left: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM messages WHERE search_vector IS NULL)",
-                )
-                .fetch_one(&mut conn)
-                .await?;
+                let query = if pg_has_pairs(&mut conn).await? {
+                    "SELECT EXISTS (SELECT 1 FROM messages WHERE search_pairs IS NULL)"
+                } else {
+                    "SELECT EXISTS (SELECT 1 FROM messages WHERE search_vector IS NULL)"
+                };
+                let left: bool = sqlx::query_scalar(query).fetch_one(&mut conn).await?;
                 conn.close().await?;
                 !left
             }
         })
     }
+}
+
+/// Whether the PostgreSQL database has `search_pairs` (migration 0009), which then marks a
+/// message the server has yet to index; before it (a server built earlier, measured
+/// against a newer one) the vector does.
+async fn pg_has_pairs(conn: &mut sqlx::PgConnection) -> anyhow::Result<bool> {
+    let pairs: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns \
+         WHERE table_name = 'messages' AND column_name = 'search_pairs')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(pairs)
 }
 
 /// A read-only connection to a SQLite database the server may be writing (WAL), set up as
