@@ -193,6 +193,14 @@ fn conditions(
             .push_bind(pairs.clone())
             .push("::tsquery");
     }
+    if let Some(positions) = &text.positions {
+        // `@@` as the function it stands for: the planner estimates a call at a fixed
+        // share instead of from the words' statistics, which it would multiply by the
+        // pairs' as if the two were unrelated, taking a common phrase for a rare one.
+        q.push(" AND ts_match_vq(m.search_vector, ")
+            .push_bind(positions.clone())
+            .push("::tsquery)");
+    }
     if let (Shape::Lexemes, Some(scopes)) = (shape, &text.scopes) {
         q.push(" AND ")
             .push(SCOPES)

@@ -38,15 +38,20 @@ pub(super) struct TextQuery {
     /// What a message's `search_pairs` must match: every pair of words of the positive
     /// phrases, when the search goes by pairs.
     pub pairs: Option<String>,
+    /// The phrases of three words or more, whose positions are still checked on the
+    /// vector when the search goes by pairs (the pairs alone do not order them).
+    pub positions: Option<String>,
 }
 
 impl TextQuery {
     /// The literals of `request`. With `by_pairs` (every message has its word pairs), a
-    /// phrase's pairs go in [`TextQuery::pairs`], and a phrase of two words, which is
-    /// exactly its pair, leaves the vector's query.
+    /// phrase's pairs go in [`TextQuery::pairs`] and the phrase leaves the vector's query:
+    /// a phrase of two words is exactly its pair, a longer one goes in
+    /// [`TextQuery::positions`].
     pub fn of(request: &SearchRequest, by_pairs: bool) -> TextQuery {
         let rank_terms: Vec<String> = request.terms.iter().filter_map(term).collect();
         let mut pairs = Vec::new();
+        let mut positions = Vec::new();
         let mut terms = Vec::new();
         for t in &request.terms {
             let words = phrase_words(t);
@@ -58,9 +63,10 @@ impl TextQuery {
                         pairs.push(out);
                     }
                 }
-                if words.len() == 2 {
-                    continue;
+                if words.len() > 2 {
+                    positions.extend(term(t));
                 }
+                continue;
             }
             terms.extend(term(t));
         }
@@ -74,6 +80,7 @@ impl TextQuery {
         let positive: Vec<String> = terms.into_iter().chain(flags).collect();
         let rank = (!rank_terms.is_empty()).then(|| rank_terms.join(" & "));
         let pairs = (!pairs.is_empty()).then(|| pairs.join(" & "));
+        let positions = (!positions.is_empty()).then(|| positions.join(" & "));
         if positive.is_empty() && pairs.is_none() {
             return TextQuery {
                 excludes: (!excluded.is_empty()).then(|| excluded.join(" | ")),
@@ -90,13 +97,14 @@ impl TextQuery {
         .collect();
         let scopes = (!scopes.is_empty()).then(|| scopes.join(" & "));
         if positive.is_empty() {
-            // Phrases of two words alone: their pairs are what is matched; exclusions
-            // become the filter.
+            // Phrases alone: their pairs are what is matched; exclusions become the
+            // filter.
             return TextQuery {
                 scopes,
                 excludes: (!excluded.is_empty()).then(|| excluded.join(" | ")),
                 rank,
                 pairs,
+                positions,
                 ..TextQuery::default()
             };
         }
@@ -110,6 +118,7 @@ impl TextQuery {
             excludes: None,
             rank,
             pairs,
+            positions,
         }
     }
 }
@@ -281,12 +290,17 @@ mod tests {
         let q = TextQuery::of(&request(text), true);
         assert_eq!(
             q.matches.as_deref(),
-            Some("'deploy':A & ('web':A <-> 'app':A <-> 'server':A) & !'lunch':A"),
-            "a phrase of two words is exactly its pair; a longer one needs its positions"
+            Some("'deploy':A & !'lunch':A"),
+            "phrases leave the vector's query"
         );
         assert_eq!(
             q.pairs.as_deref(),
             Some("' releas note' & ' web app' & ' app server'")
+        );
+        assert_eq!(
+            q.positions.as_deref(),
+            Some("('web':A <-> 'app':A <-> 'server':A)"),
+            "a phrase of two words is exactly its pair; a longer one needs its positions"
         );
         assert_eq!(q.rank, TextQuery::of(&request(text), false).rank);
         assert_eq!(TextQuery::of(&request(text), false).pairs, None);
@@ -299,6 +313,7 @@ mod tests {
         let q = TextQuery::of(&r, true);
         assert_eq!(q.matches, None);
         assert_eq!(q.pairs.as_deref(), Some("' releas note'"));
+        assert_eq!(q.positions, None);
         assert_eq!(q.excludes.as_deref(), Some("'lunch':A"));
         assert_eq!(q.scopes.as_deref(), Some("' in c1'"));
         assert_eq!(q.rank.as_deref(), Some("('releas':A <-> 'note':A)"));
