@@ -23,6 +23,9 @@ enum Place {
     S3,
 }
 
+/// A server storing its files under `_dir` (on disk). Keep `_dir` bound for the whole
+/// test: dropped, it deletes the directory, and the store would quietly make it again
+/// outside any test's cleanup.
 struct FilesApp {
     app: TestApp,
     storage: FileStorage,
@@ -228,7 +231,7 @@ on_disk_and_s3!(
 );
 
 async fn round_trip_is_byte_exact_with_safe_headers(place: Place) {
-    let FilesApp { app, .. } = spawn(place, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(place, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bytes = noise(3 * 1024 * 1024 + 17, 1);
     let file = upload(&app, &owner, "build log.bin", bytes.clone()).await;
@@ -297,7 +300,7 @@ async fn round_trip_is_byte_exact_with_safe_headers(place: Place) {
 }
 
 async fn ranges_are_served(place: Place) {
-    let FilesApp { app, .. } = spawn(place, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(place, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bytes = noise(100_000, 2);
     let file = upload(&app, &owner, "r.bin", bytes.clone()).await.ok();
@@ -337,7 +340,7 @@ async fn ranges_are_served(place: Place) {
 }
 
 async fn large_files_stream_whole(place: Place) {
-    let FilesApp { app, .. } = spawn(place, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(place, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bytes = noise(40 * 1024 * 1024 + 3, 3);
     let digest = Sha256::digest(&bytes);
@@ -353,7 +356,7 @@ async fn large_files_stream_whole(place: Place) {
 }
 
 async fn images_get_thumbnails(place: Place) {
-    let FilesApp { app, .. } = spawn(place, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(place, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let (content_type, body) = multipart("photo.png", "image/png", &png(800, 600));
     let req = app
@@ -397,7 +400,7 @@ async fn images_get_thumbnails(place: Place) {
 }
 
 async fn deleted_files_lose_their_bytes(place: Place) {
-    let FilesApp { app, storage, .. } = spawn(place, |_| {}).await;
+    let FilesApp { app, storage, _dir } = spawn(place, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let general = app.create_channel(&owner, "general", false).await;
     let file = upload(&app, &owner, "gone.png", png(100, 100)).await.ok();
@@ -553,7 +556,7 @@ async fn limits_and_quotas_refuse_before_storing() {
 
 #[tokio::test]
 async fn files_are_seen_only_where_they_are_shared() {
-    let FilesApp { app, .. } = spawn(Place::Disk, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(Place::Disk, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bob = app.add_user(&owner, "bob@acme.test", "member").await;
     let cy = app.add_user(&owner, "cy@acme.test", "member").await;
@@ -646,7 +649,7 @@ async fn files_are_seen_only_where_they_are_shared() {
 
 #[tokio::test]
 async fn messages_share_files_and_lose_deleted_ones() {
-    let FilesApp { app, .. } = spawn(Place::Disk, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(Place::Disk, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bob = app.add_user(&owner, "bob@acme.test", "member").await;
     let general = app.create_channel(&owner, "general", false).await;
@@ -817,7 +820,7 @@ async fn hostile_names_are_data_and_never_paths() {
 
 #[tokio::test]
 async fn html_and_svg_are_never_served_as_pages() {
-    let FilesApp { app, .. } = spawn(Place::Disk, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(Place::Disk, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let html = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>".to_vec();
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>"#.to_vec();
@@ -854,7 +857,7 @@ async fn html_and_svg_are_never_served_as_pages() {
 
 #[tokio::test]
 async fn image_bombs_and_broken_images_get_no_thumbnail_and_harm_nothing() {
-    let FilesApp { app, .. } = spawn(Place::Disk, |_| {}).await;
+    let FilesApp { app, _dir, .. } = spawn(Place::Disk, |_| {}).await;
     let owner = app.create_workspace("acme").await;
     let bomb = upload(&app, &owner, "bomb.png", png_bomb()).await.ok();
     assert_eq!(bomb["mime_type"], "image/png");
