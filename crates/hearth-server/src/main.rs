@@ -1,12 +1,14 @@
 //! The `hearth` binary.
 
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use clap::Parser;
 use hearth_server::backend::Backend;
 use hearth_server::config::{Cli, Command, LogFormat, ServeConfig};
 use hearth_server::files::{FileSettings, FileStorage};
 use hearth_server::{AppState, Settings, maintenance, migrate_data};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -65,9 +67,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         state.files.clone(),
     ));
 
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener = listen(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let bus = if config.bus_url()?.is_some() {
         "Redis"
@@ -84,6 +84,24 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     backend.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Connections the kernel may hold for the server to accept, capped by the kernel
+/// (`net.core.somaxconn`). After a restart every client reconnects within about a second;
+/// beyond tokio's default of 1,024 the kernel drops the SYNs, and those clients retry
+/// after 1, 3, 7 and 15 s.
+const ACCEPT_BACKLOG: u32 = 16_384;
+
+/// Binds `addr` as `TcpListener::bind` does (with `SO_REUSEADDR`, so a restarted server
+/// takes its address back at once), with [`ACCEPT_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

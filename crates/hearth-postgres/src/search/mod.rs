@@ -106,6 +106,7 @@ pub(crate) async fn search_messages(
 }
 
 /// The shape [`search_messages`] would run `request` in (for tests).
+#[cfg(feature = "testing")]
 pub(crate) async fn shape_for(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
@@ -116,6 +117,7 @@ pub(crate) async fn shape_for(
 }
 
 /// [`search_messages`] in the shape given (for tests).
+#[cfg(feature = "testing")]
 pub(crate) async fn search_in_shape(
     conn: &mut PgConnection,
     ws: &WorkspaceId,
