@@ -113,3 +113,30 @@ h.test('a direct message started in the UI reaches the other person live', async
   await expectMessage(bee, text);
   await screenshot(bee, 'direct-message');
 });
+
+h.test('the first message of a new DM counts as unread when it arrives while the channel list reloads', async (s) => {
+  const { owner, members: [bea], channel } = await seedTeam(h.url, { members: 1, names: ['Ada Owner', 'Bea Member'] });
+  const bee = await s.open({ user: bea, at: `/c/${channel.id}`, label: 'bea' });
+  await waitLive(bee);
+  // Bea's first reload of the list (for the new DM) is answered before the message and
+  // reaches her only after its event: the event finds no such channel in her list.
+  let held = true;
+  let release;
+  const released = new Promise((r) => (release = r));
+  await bee.route('**/api/v1/channels', async (route) => {
+    if (route.request().method() !== 'GET' || !held) return route.continue();
+    held = false;
+    const response = await route.fetch();
+    await released;
+    await route.fulfill({ response });
+  });
+  const dm = await owner.openDm([bea.user.id]);
+  const dmId = dm.id ?? dm.channel?.id;
+  await bee.waitForTimeout(700); // the reload is on its way and held
+  await owner.post(dmId, `psst ${uniq()}`);
+  await bee.waitForTimeout(500); // the message's event arrives meanwhile
+  release();
+  const theirs = channelItem(bee, dmId);
+  await theirs.waitFor({ timeout: 10_000 });
+  await eventually(async () => /1/.test(await theirs.locator(tid('unread-badge')).innerText()), { message: 'bea has 1 unread DM' });
+});

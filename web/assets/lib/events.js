@@ -26,8 +26,14 @@ function onMessageCreated(ev) {
     delete rest[msg.user_id];
     setState((st) => ({ ...st, typing: { ...st.typing, [ev.channel_id]: rest } }));
   }
-  if (!ch || msg.thread_root_id) {
-    if (ch && msg.thread_root_id && msg.user_id !== s.me.id && mentionsMe(s, { kind: 'public' }, msg)) notifyMessage(ch, msg);
+  if (!ch) {
+    // A channel the list does not have yet: one just created, whose reload is pending or
+    // was answered before this message. Its counts can only come from the server now.
+    refreshChannelsSoon();
+    return;
+  }
+  if (msg.thread_root_id) {
+    if (msg.user_id !== s.me.id && mentionsMe(s, { kind: 'public' }, msg)) notifyMessage(ch, msg);
     return;
   }
   if (msg.user_id === s.me.id) {
