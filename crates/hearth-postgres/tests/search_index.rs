@@ -7,17 +7,19 @@
 //! file deletions, migration 0008 renames the flags of vectors written before it, and
 //! applying migrations vacuums the table.
 
+mod searching;
+
 use std::sync::Arc;
 
 use hearth_core::id::{FileId, MessageId};
 use hearth_core::mention::Mentions;
-use hearth_core::model::{Channel, User};
-use hearth_core::search::{SearchOptions, search};
-use hearth_core::store::{NewFile, SEARCH_INDEX_STEP, SearchSort, Store};
+use hearth_core::model::Channel;
+use hearth_core::store::{NewFile, SEARCH_INDEX_STEP, Store};
 use hearth_core::testing::{Fixture, new_message};
 use hearth_core::value::{FileName, MessageText};
 use hearth_postgres::testing::ScratchDatabase;
 use hearth_postgres::{PgOptions, PgStore};
+use searching::find;
 use sqlx::PgPool;
 
 async fn node(db: &ScratchDatabase) -> PgStore {
@@ -26,22 +28,6 @@ async fn node(db: &ScratchDatabase) -> PgStore {
         ..Default::default()
     };
     PgStore::connect(db.url(), options).await.unwrap()
-}
-
-/// The texts `viewer` finds for `q`, newest first.
-async fn find(f: &Fixture, viewer: &User, q: &str) -> Vec<String> {
-    let options = SearchOptions {
-        query: q,
-        sort: SearchSort::Recent,
-        cursor: None,
-        limit: Some(100),
-    };
-    let results = search(&*f.store, viewer, options).await.unwrap();
-    results
-        .results
-        .into_iter()
-        .map(|r| r.hit.message.text)
-        .collect()
 }
 
 /// Writes `texts` into `channel` as rows without a search vector, as a bulk import does

@@ -3,14 +3,16 @@
 //! with other words, exclusions and scopes; and rows without pairs (from before the
 //! migration) are found by positions until the backlog has given every row its pairs.
 
+mod searching;
+
 use std::sync::Arc;
 
-use hearth_core::model::{Channel, User};
-use hearth_core::search::{Query, SearchOptions, search};
-use hearth_core::store::{SearchRequest, SearchSort, Store};
+use hearth_core::model::Channel;
+use hearth_core::store::Store;
 use hearth_core::testing::Fixture;
 use hearth_postgres::testing::ScratchDatabase;
 use hearth_postgres::{PgOptions, PgStore};
+use searching::{find, request};
 use sqlx::PgPool;
 
 /// What the channel `#general` says, oldest first. The phrases searched for are in some;
@@ -46,44 +48,6 @@ async fn setup(db: &ScratchDatabase) -> (Arc<PgStore>, Fixture, Channel) {
         f.post(&random, &f.owner, text).await;
     }
     (store, f, general)
-}
-
-/// The texts `viewer` finds for `q` through the store, newest first.
-async fn find(f: &Fixture, viewer: &User, q: &str) -> Vec<String> {
-    let options = SearchOptions {
-        query: q,
-        sort: SearchSort::Recent,
-        cursor: None,
-        limit: Some(100),
-    };
-    let results = search(&*f.store, viewer, options).await.unwrap();
-    results
-        .results
-        .into_iter()
-        .map(|r| r.hit.message.text)
-        .collect()
-}
-
-/// The request hearth-core makes for `q` (its words only), in `channel` when given.
-async fn request(f: &Fixture, q: &str, channel: Option<&Channel>) -> SearchRequest {
-    let query = Query::parse(q).unwrap();
-    SearchRequest {
-        viewer: f.owner.id.clone(),
-        include_public: true,
-        terms: query.terms,
-        excluded: query.excluded,
-        flags: Vec::new(),
-        has_reaction: false,
-        is_thread: false,
-        authors: Vec::new(),
-        channels: channel.map(|c| c.id.clone()).into_iter().collect(),
-        created_from: None,
-        created_before: None,
-        through_seq: f.last_seq().await,
-        sort: SearchSort::Relevance,
-        after: None,
-        limit: 20,
-    }
 }
 
 fn texts(hits: Vec<hearth_core::store::SearchHit>) -> Vec<String> {
@@ -146,7 +110,7 @@ async fn pairs_find_what_positions_find() {
     ];
     for (q, in_general, expected) in cases {
         let channel = in_general.then_some(&general);
-        let request = request(&f, q, channel).await;
+        let request = request(&f, q, channel, None).await;
         let by_pairs = texts(
             store
                 .search_by_pairs(f.ws_id(), &request, true)

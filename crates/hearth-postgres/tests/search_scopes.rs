@@ -3,15 +3,17 @@
 //! find the same messages, and the planner's costs pick the lexemes for a word that is
 //! rare in a busy channel and the columns for a word on most messages of it.
 
+mod searching;
+
 use std::sync::Arc;
 
 use hearth_core::id::MessageId;
 use hearth_core::model::{Channel, User};
-use hearth_core::search::Query;
-use hearth_core::store::{SearchHit, SearchRequest, SearchSort, Store};
+use hearth_core::store::{SearchHit, SearchRequest, Store};
 use hearth_core::testing::Fixture;
 use hearth_postgres::testing::{ScratchDatabase, Shape};
 use hearth_postgres::{PgOptions, PgStore};
+use searching::request;
 
 /// Channels of the workspace; the first is the busy one.
 const CHANNELS: usize = 10;
@@ -76,34 +78,6 @@ async fn import(store: &PgStore, f: &Fixture, channels: &[Channel], authors: &[&
     .await
     .unwrap();
     while store.index_search_backlog().await.unwrap() > 0 {}
-}
-
-/// The request hearth-core would make for `q` (its words only) in `channel`, or by
-/// `author`, sorted by relevance.
-async fn request(
-    f: &Fixture,
-    q: &str,
-    channel: Option<&Channel>,
-    author: Option<&User>,
-) -> SearchRequest {
-    let query = Query::parse(q).unwrap();
-    SearchRequest {
-        viewer: f.owner.id.clone(),
-        include_public: true,
-        terms: query.terms,
-        excluded: query.excluded,
-        flags: Vec::new(),
-        has_reaction: false,
-        is_thread: false,
-        authors: author.map(|a| a.id.clone()).into_iter().collect(),
-        channels: channel.map(|c| c.id.clone()).into_iter().collect(),
-        created_from: None,
-        created_before: None,
-        through_seq: f.last_seq().await,
-        sort: SearchSort::Relevance,
-        after: None,
-        limit: 20,
-    }
 }
 
 /// The page in both shapes, which must agree; the texts, in order.
