@@ -48,7 +48,10 @@
 //! A batcher starts with the first write of its workspace and exits after [`IDLE`] without
 //! one, so the number of tasks and queues follows the workspaces being written to, not all
 //! that ever were. A write submitted as its batcher retires finds the queue closed and
-//! starts the next batcher. Once queued, a job runs to its end on the batcher task whether
+//! starts the next batcher, which runs nothing until the retiring one has finished what it
+//! took: jobs of a workspace commit in the order they were queued, so one connection's
+//! sends in flight keep their order (`Store::queue_post`). Once queued, a job runs to its
+//! end on the batcher task whether
 //! or not its caller still waits: dropping sqlx futures part-way is not safe (see the
 //! `transactions` module), and a caller that gives up only drops its answer.
 
@@ -169,8 +172,10 @@ struct Shared {
     pool: PgPool,
     /// How long a submitter waits for room in a full queue before giving up.
     queue_timeout: Duration,
-    /// Each running batcher's queue, by workspace. A batcher removes its own entry when
-    /// it retires, under this lock, so a submitter either finds a live queue or none.
+    /// Each running batcher's queue, by workspace. A retiring batcher closes its queue
+    /// (a submitter then finds it closed and starts the next batcher, which waits for
+    /// this one to finish) and removes its entry when it ends, unless a later batcher
+    /// replaced it.
     queues: Mutex<HashMap<WorkspaceId, Queue>>,
     next_id: AtomicU64,
     commits: AtomicU64,
@@ -181,6 +186,10 @@ struct Queue {
     /// Tells this batcher from a later one of the same workspace.
     id: u64,
     sender: mpsc::Sender<Job>,
+    /// Answers (closed) once this batcher has ended. Its successor waits for it before
+    /// its first batch, so that a job queued after another of the same workspace never
+    /// commits before it, even when the first went to a batcher that was retiring.
+    ended: Option<oneshot::Receiver<()>>,
 }
 
 impl Batchers {
@@ -235,21 +244,29 @@ impl Shared {
         {
             return queue.sender.clone();
         }
+        let previous = queues.remove(ws).and_then(|queue| queue.ended);
         let (sender, receiver) = mpsc::channel(QUEUE);
+        let (end, ended) = oneshot::channel();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         queues.insert(
             ws.clone(),
             Queue {
                 id,
                 sender: sender.clone(),
+                ended: Some(ended),
             },
         );
-        tokio::spawn(batcher(self.clone(), ws.clone(), id, receiver));
+        let turn = Turn {
+            id,
+            after: previous,
+            _end: end,
+        };
+        tokio::spawn(batcher(self.clone(), ws.clone(), turn, receiver));
         sender
     }
 
     /// Removes batcher `id`'s queue from the map, unless a later one replaced it.
-    fn retire(&self, ws: &WorkspaceId, id: u64) {
+    fn forget(&self, ws: &WorkspaceId, id: u64) {
         let mut queues = self.queues.lock().expect("batcher map");
         if queues.get(ws).is_some_and(|queue| queue.id == id) {
             queues.remove(ws);
@@ -257,21 +274,43 @@ impl Shared {
     }
 }
 
-/// A workspace's batcher: commits batches until it has been idle for [`IDLE`], then
-/// retires, finishing whatever was queued before its queue closed.
-async fn batcher(shared: Arc<Shared>, ws: WorkspaceId, id: u64, mut receiver: mpsc::Receiver<Job>) {
+/// A batcher's place among the batchers of its workspace, one after another.
+struct Turn {
+    id: u64,
+    /// The previous batcher's end, if it may still be running.
+    after: Option<oneshot::Receiver<()>>,
+    /// Dropped when this batcher ends, which tells its successor.
+    _end: oneshot::Sender<()>,
+}
+
+/// A workspace's batcher: once the previous one has ended, commits batches until it has
+/// been idle for [`IDLE`], then retires, finishing whatever was queued before its queue
+/// closed.
+async fn batcher(
+    shared: Arc<Shared>,
+    ws: WorkspaceId,
+    turn: Turn,
+    mut receiver: mpsc::Receiver<Job>,
+) {
+    if let Some(previous) = turn.after {
+        // Answers when the previous batcher ends, which drops its sender.
+        let _ = previous.await;
+    }
     // Jobs a batch left for the next (out of time) stay at the front, in order.
     let mut batch = VecDeque::with_capacity(MAX_BATCH);
     loop {
         if batch.is_empty() {
             match tokio::time::timeout(IDLE, receiver.recv()).await {
                 Ok(Some(job)) => batch.push_back(job),
-                Ok(None) => return,
+                Ok(None) => {
+                    shared.forget(&ws, turn.id);
+                    return;
+                }
                 Err(_) => {
-                    // Out of the map first, so new writes start a new batcher; then closed,
-                    // so a submitter holding this queue gets its job back; what was queued
-                    // in between still runs, and `recv` answers `None` after it.
-                    shared.retire(&ws, id);
+                    // Closed, so a submitter holding this queue gets its job back and a
+                    // new write finds it closed and starts the next batcher (which waits
+                    // for this one). What was queued before still runs, and `recv`
+                    // answers `None` after it.
                     receiver.close();
                     continue;
                 }

@@ -17,7 +17,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
-    NewSession, NewUser, NewWorkspace, PRUNE_STEP, Posted, SearchHit, SearchRequest, Store,
+    NewSession, NewUser, NewWorkspace, PRUNE_STEP, QueuedPost, SearchHit, SearchRequest, Store,
     StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
@@ -230,10 +230,12 @@ impl Store for PgStore {
         .await
     }
 
-    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
+    async fn queue_post(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<QueuedPost> {
         let (reply, answer) = oneshot::channel();
-        self.submit(ws, posts::job(ws, message, reply), answer)
-            .await
+        let commit = self
+            .queue(ws, posts::job(ws, message, reply), answer)
+            .await?;
+        Ok(QueuedPost::new(commit))
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {

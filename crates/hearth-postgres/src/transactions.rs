@@ -68,14 +68,33 @@ impl PgStore {
         ws: &WorkspaceId,
         job: Job,
         answer: oneshot::Receiver<StoreResult<T>>,
-    ) -> StoreResult<T> {
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+    {
+        self.queue(ws, job, answer).await?.await
+    }
+
+    /// Queues `job` and returns once it is queued, with the wait for the answer it sends
+    /// to `answer`. Jobs of one workspace run in the order they were queued.
+    pub(crate) async fn queue<T>(
+        &self,
+        ws: &WorkspaceId,
+        job: Job,
+        answer: oneshot::Receiver<StoreResult<T>>,
+    ) -> StoreResult<impl Future<Output = StoreResult<T>> + Send + 'static + use<T>>
+    where
+        T: Send + 'static,
+    {
         self.batchers.submit(ws, job).await?;
-        // The sender is dropped unused only if the job never ran: its batch failed before
-        // reaching it.
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the write was not committed".to_owned(),
-            ))
+        Ok(async move {
+            // The sender is dropped unused only if the job never ran: its batch failed
+            // before reaching it.
+            answer.await.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(
+                    "the write was not committed".to_owned(),
+                ))
+            })
         })
     }
 

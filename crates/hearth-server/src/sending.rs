@@ -2,7 +2,7 @@
 //! so that background work can tell when it would take time from senders, and step aside.
 //!
 //! A send counts from the moment its request has been read until it is answered
-//! ([`crate::api::messages::post`], REST and WebSocket alike): the server's own time,
+//! ([`crate::api::posting::queue`], REST and WebSocket alike): the server's own time,
 //! the durable commit included, never the client's upload. Averaged over a span, that is
 //! the number of sends the node holds at once (Little's law), which grows past what the
 //! node carries as soon as sends queue for its cores or its database.
@@ -83,6 +83,11 @@ impl Sending {
     pub fn start(&self) -> InFlight<'_> {
         self.gauge().step(true);
         InFlight { sending: self }
+    }
+
+    /// Sends in flight right now.
+    pub fn in_flight(&self) -> u32 {
+        self.gauge().in_flight
     }
 
     /// Now, to average from.

@@ -65,6 +65,7 @@ mod writer;
 mod smoke;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -129,7 +130,7 @@ const READ_MMAP_BYTES: &str = "2147418112";
 /// The SQLite implementation of [`hearth_core::store::Store`].
 pub struct SqliteStore {
     /// The task that owns the one write connection and runs every write on it.
-    writer: Writer,
+    writer: Arc<Writer>,
     /// Read-only connections for queries.
     reader: SqlitePool,
     /// The task that copies the write-ahead log into the file.
@@ -191,7 +192,7 @@ impl SqliteStore {
 
         tracing::info!(path = %path.display(), synchronous = ?options.synchronous, "opened SQLite store");
         Ok(Self {
-            writer: Writer::start(writer, checkpointer.log()),
+            writer: Arc::new(Writer::start(writer, checkpointer.log())),
             reader,
             checkpointer,
         })

@@ -20,7 +20,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
-    NewSession, NewUser, NewWorkspace, PRUNE_STEP, Posted, SEARCH_INDEX_STEP, SearchHit,
+    NewSession, NewUser, NewWorkspace, PRUNE_STEP, QueuedPost, SEARCH_INDEX_STEP, SearchHit,
     SearchRequest, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
@@ -260,36 +260,52 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
+    async fn queue_post(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<QueuedPost> {
         let ws = ws.clone();
-        // Top-level posts, the bulk of all writes, take the raw path; what it leaves (a
-        // known client_msg_id), thread replies and posts with files take the general one.
-        let message = if message.thread_root_id.is_none() && message.file_ids.is_empty() {
-            let fast_ws = ws.clone();
-            // Tokenized here, so the writer only copies the index row in.
-            let index = IndexRow::of(
-                message.text.as_str(),
-                false,
-                &message.author,
-                &message.channel_id,
-            );
-            let fast = self
+        if message.thread_root_id.is_some() || !message.file_ids.is_empty() {
+            // Thread replies and posts with files take the general path.
+            let general = self
                 .writer
-                .write_raw(move |raw| {
-                    post::post_top_level(raw, &fast_ws, message, index, Timestamp::now())
+                .queue(move |c| {
+                    Box::pin(async move {
+                        messages::post_message(c, &ws, message, Timestamp::now()).await
+                    })
                 })
                 .await?;
-            match fast {
-                FastPost::Posted(posted) => return Ok(posted),
-                FastPost::Known(message) => message,
+            return Ok(QueuedPost::new(general));
+        }
+        // Top-level posts, the bulk of all writes, take the raw path. Tokenized here, so
+        // the writer only copies the index row in.
+        let index = IndexRow::of(
+            message.text.as_str(),
+            false,
+            &message.author,
+            &message.channel_id,
+        );
+        let fast_ws = ws.clone();
+        let fast = self
+            .writer
+            .queue_raw(move |raw| {
+                post::post_top_level(raw, &fast_ws, message, index, Timestamp::now())
+            })
+            .await?;
+        let writer = self.writer.clone();
+        Ok(QueuedPost::new(async move {
+            match fast.await? {
+                FastPost::Posted(posted) => Ok(posted),
+                // A known client_msg_id: the general path answers the retry. It adds
+                // nothing to the log, so being queued later keeps every seq in order.
+                FastPost::Known(message) => {
+                    writer
+                        .write(move |c| {
+                            Box::pin(async move {
+                                messages::post_message(c, &ws, message, Timestamp::now()).await
+                            })
+                        })
+                        .await
+                }
             }
-        } else {
-            message
-        };
-        self.write(move |c| {
-            Box::pin(async move { messages::post_message(c, &ws, message, Timestamp::now()).await })
-        })
-        .await
+        }))
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {

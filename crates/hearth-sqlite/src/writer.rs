@@ -29,7 +29,7 @@
 //! succeeded on their own.
 //!
 //! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
-//! handle (`Writer::write_raw`, see `raw`). A run of consecutive raw jobs shares one
+//! handle (`Writer::queue_raw`, see `raw`). A run of consecutive raw jobs shares one
 //! `lock_handle` and runs on the writer's own thread, each still in its savepoint, with
 //! the batch's `BEGIN` or `COMMIT` when the run opens or closes the batch. The writer
 //! task runs on a thread of its own (with a single-threaded runtime), so those calls,
@@ -166,6 +166,21 @@ impl Writer {
             + Send
             + 'static,
     {
+        self.queue(job).await?.await
+    }
+
+    /// Queues `job` (as [`Writer::write`]) and returns once it is queued, with the wait
+    /// for its result. Jobs run in the order they were queued.
+    pub(crate) async fn queue<T, F>(
+        &self,
+        job: F,
+    ) -> StoreResult<impl Future<Output = StoreResult<T>> + Send + 'static + use<T, F>>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
         let (tx, rx) = oneshot::channel();
         let run: Run = Box::new(move |conn| {
             Box::pin(async move {
@@ -179,12 +194,29 @@ impl Writer {
                 (ok, deliver)
             })
         });
-        self.submit(Job::Sqlx(run), rx).await
+        self.enqueue(Job::Sqlx(run)).await?;
+        Ok(answer(rx))
     }
 
-    /// Like [`Writer::write`], for a job on the raw handle: it must not block on anything
-    /// but SQLite, since it holds the write connection (and runs on the writer's thread).
+    /// Runs a job on the raw handle (see [`Writer::queue_raw`]) and returns its result
+    /// once its batch has committed.
+    #[cfg(test)]
     pub(crate) async fn write_raw<T, F>(&self, job: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> StoreResult<T> + Send + 'static,
+    {
+        self.queue_raw(job).await?.await
+    }
+
+    /// Like [`Writer::queue`], for a job on the raw handle: it must not block on anything
+    /// but SQLite, since it holds the write connection (and runs on the writer's thread).
+    /// Returns once the job is queued, with the wait for its result. Jobs run in the order they were queued, so a
+    /// job queued after this one returned runs after it, in the same batch or a later one.
+    pub(crate) async fn queue_raw<T, F>(
+        &self,
+        job: F,
+    ) -> StoreResult<impl Future<Output = StoreResult<T>> + Send + 'static + use<T, F>>
     where
         T: Send + 'static,
         F: for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> StoreResult<T> + Send + 'static,
@@ -198,29 +230,21 @@ impl Writer {
             });
             (ok, deliver)
         });
-        self.submit(Job::Raw(run), rx).await
+        self.enqueue(Job::Raw(run)).await?;
+        Ok(answer(rx))
     }
 
-    /// Queues a job and waits for its result.
-    async fn submit<T>(&self, job: Job, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
+    /// Queues a job, behind every job queued before it.
+    async fn enqueue(&self, job: Job) -> StoreResult<()> {
         // A full queue for this long means the disk cannot keep up: answer `Unavailable`
         // rather than let requests pile up without bound.
         match tokio::time::timeout(ACQUIRE_TIMEOUT, self.queue.send(Command::Run(job))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(closed()),
-            Err(_) => {
-                return Err(StoreError::Unavailable(
-                    "the write queue stayed full".to_owned(),
-                ));
-            }
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(closed()),
+            Err(_) => Err(StoreError::Unavailable(
+                "the write queue stayed full".to_owned(),
+            )),
         }
-        // The sender is dropped unused only if the job never ran: its batch failed before
-        // reaching it, or the task is gone.
-        rx.await.unwrap_or_else(|_| {
-            Err(StoreError::Unavailable(
-                "the write was not committed".to_owned(),
-            ))
-        })
     }
 
     /// Finishes every job submitted so far, stops the task and returns its connection
@@ -250,6 +274,17 @@ impl Writer {
             jobs: self.counters.jobs.load(Ordering::Relaxed),
         }
     }
+}
+
+/// A queued job's result, once its batch has committed.
+async fn answer<T>(rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
+    // The sender is dropped unused only if the job never ran: its batch failed before
+    // reaching it, or the task is gone.
+    rx.await.unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(
+            "the write was not committed".to_owned(),
+        ))
+    })
 }
 
 fn closed() -> StoreError {

@@ -16,6 +16,7 @@
 mod error;
 mod input;
 mod notify;
+mod queued;
 mod reactions;
 mod search;
 
@@ -25,6 +26,7 @@ pub use input::{
     NewSession, NewUser, NewWorkspace, Posted, Subscription, UserPatch,
 };
 pub use notify::{MAX_PUSH_TARGETS, NotifyStore};
+pub use queued::QueuedPost;
 pub use reactions::{reactions_column, summarize};
 pub use search::{
     RELEVANCE_WINDOW, SEARCH_INDEX_STEP, SearchHit, SearchKey, SearchRequest, SearchSort,
@@ -222,7 +224,21 @@ pub trait Store: NotifyStore + Send + Sync + 'static {
     /// file of this workspace that is not deleted, else `Invalid("file_not_found")` and
     /// nothing is stored; the message carries their attachments in the order given, and
     /// a retry must name the same files.
-    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted>;
+    ///
+    /// The same as [`Store::queue_post`] followed by awaiting its commit.
+    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
+        self.queue_post(ws, message).await?.await
+    }
+
+    /// Takes a post to be committed after every post taken before it, and returns
+    /// without waiting for the commit; awaiting the [`QueuedPost`] gives what
+    /// [`Store::post_message`] gives, refusals included. Posts that one caller queues one
+    /// after another (each `queue_post` returned before the next is called) get seqs in
+    /// that order, and may share a commit: so one connection can have several sends in
+    /// flight and still see them stored in the order it sent them. An `Err` here
+    /// (`Unavailable`: the write queue stayed full, or the store is closing) means
+    /// nothing was taken.
+    async fn queue_post(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<QueuedPost>;
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>>;
 

@@ -123,6 +123,63 @@ pub async fn concurrent_posts_get_distinct_seqs_in_commit_order(store: Arc<dyn S
     assert!(missed.is_empty(), "the live reader skipped seqs {missed:?}");
 }
 
+/// One connection's sends in flight: queued one after another without waiting for their
+/// commits, they are stored in the order queued, whatever order their commits are awaited
+/// in, on every path a post takes (top-level, thread reply, a retry of a known key).
+pub async fn queued_posts_are_stored_in_the_order_queued(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone()).await;
+    let channel = f.channel(&f.owner, "general", &[&f.bob]).await;
+    let root = f.post(&channel, &f.bob, "a thread").await;
+    let mut queued = Vec::new();
+    for i in 0..30 {
+        let mut send = new_message(&channel.id, &f.owner.id, &format!("in flight {i}"));
+        send.client_msg_id = Some(format!("key-{i}"));
+        if i % 5 == 3 {
+            send.thread_root_id = Some(root.id.clone());
+        }
+        queued.push((i, store.queue_post(f.ws_id(), send).await.expect("queued")));
+    }
+    // A retry of the first key, queued behind the rest: the original comes back.
+    let mut retry = new_message(&channel.id, &f.owner.id, "in flight 0");
+    retry.client_msg_id = Some("key-0".to_owned());
+    let retry = store.queue_post(f.ws_id(), retry).await.expect("queued");
+
+    let mut seqs = vec![0; queued.len()];
+    for (i, post) in queued.into_iter().rev() {
+        let posted = post.await.expect("committed");
+        assert!(!posted.replayed);
+        assert_eq!(posted.message.text, format!("in flight {i}"));
+        seqs[i] = posted.message.seq;
+    }
+    assert!(
+        seqs.windows(2).all(|pair| pair[0] < pair[1]),
+        "seqs follow the order queued: {seqs:?}"
+    );
+    let retry = retry.await.expect("the retry is answered");
+    assert!(retry.replayed && retry.events.is_empty());
+    assert_eq!(retry.message.seq, seqs[0]);
+
+    let range = HistoryRange::After {
+        after: 0,
+        limit: 50,
+    };
+    let texts: Vec<String> = store
+        .list_messages(f.ws_id(), &channel.id, range)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    let mut expected = vec!["a thread".to_owned()];
+    expected.extend(
+        (0..30)
+            .filter(|i| i % 5 != 3)
+            .map(|i| format!("in flight {i}")),
+    );
+    assert_eq!(texts, expected);
+}
+
 pub async fn concurrent_retries_store_one_message(store: Arc<dyn Store>) {
     let f = Fixture::new(store.clone()).await;
     let channel = f.channel(&f.owner, "general", &[]).await;

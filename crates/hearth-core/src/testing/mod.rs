@@ -299,6 +299,7 @@ macro_rules! store_conformance_tests {
             }
             concurrency {
                 concurrent_posts_get_distinct_seqs_in_commit_order,
+                queued_posts_are_stored_in_the_order_queued,
                 concurrent_retries_store_one_message,
                 concurrent_get_or_create_and_uniqueness,
             }

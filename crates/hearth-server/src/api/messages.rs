@@ -4,33 +4,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hearth_core::cursor;
 use hearth_core::mention;
-use hearth_core::model::User;
 use hearth_core::permission;
-use hearth_core::store::{HistoryRange, NewMessage, Posted, StoreError};
+use hearth_core::store::HistoryRange;
 use hearth_core::value::{MessageText, ValidationError};
 use hearth_proto as wire;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::access::{self, not_found_as};
+use crate::api::posting;
 use crate::auth::CurrentUser;
 use crate::convert;
-use crate::error::{ApiError, ApiResult, NotFound};
+use crate::error::{ApiResult, NotFound};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
-
-fn client_msg_id(raw: Option<String>) -> Result<Option<String>, ValidationError> {
-    match raw {
-        None => Ok(None),
-        Some(id) if (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_graphic()) => {
-            Ok(Some(id))
-        }
-        Some(_) => Err(ValidationError::new(
-            "invalid_client_msg_id",
-            "client_msg_id must be 1 to 64 printable ASCII characters.",
-        )),
-    }
-}
 
 #[utoipa::path(
     post, path = "/api/v1/channels/{id}/messages", tag = "messages",
@@ -51,61 +38,13 @@ pub async fn post_message(
     Path(id): Path<String>,
     Json(req): Json<wire::PostMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<wire::Message>)> {
-    let posted = post(&state, &me.user, &id, req).await?;
+    let posted = posting::post(&state, &me.user, &id, req).await?;
     let status = if posted.replayed {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
     Ok((status, Json(convert::message(&posted.message))))
-}
-
-/// Posting a message, for REST and the realtime gateway's `send` alike: the same checks,
-/// the same idempotency, the same errors.
-pub async fn post(
-    state: &AppState,
-    me: &User,
-    channel_id: &str,
-    req: wire::PostMessageRequest,
-) -> ApiResult<Posted> {
-    // Counted until answered, so that background work can step aside while sends queue.
-    let _in_flight = state.sending.start();
-    let visible = access::channel_to_use(state, me, channel_id).await?;
-    permission::can_post(&visible.channel, visible.membership.as_ref())?;
-    let retry = req.client_msg_id.is_some();
-    let file_ids = access::shareable_files(state, me, &req.file_ids, retry).await?;
-    let text = if file_ids.is_empty() {
-        MessageText::parse(&req.text)?
-    } else {
-        MessageText::parse_caption(&req.text)?
-    };
-    // The root is resolved like any id the caller names, so a root it cannot see (another
-    // workspace's, or in a private channel it is not in) is 404, not `invalid_thread_root`.
-    let thread_root_id = match req.thread_root_id.as_deref() {
-        None => None,
-        Some(raw) => Some(access::message(state, me, raw).await?.0.id),
-    };
-    let message = NewMessage {
-        channel_id: visible.channel.id.clone(),
-        author: me.id.clone(),
-        mentions: mention::parse(text.as_str()),
-        text,
-        client_msg_id: client_msg_id(req.client_msg_id)?,
-        thread_root_id,
-        file_ids,
-    };
-    match state.store.post_message(&me.workspace_id, message).await {
-        Ok(posted) => {
-            if !posted.replayed {
-                // The message is committed: its notifications can be worked out now.
-                state.notifier.message_committed();
-            }
-            Ok(posted)
-        }
-        // A file deleted between the check above and the post.
-        Err(StoreError::Invalid("file_not_found")) => Err(ApiError::not_found(NotFound::File)),
-        Err(e) => Err(not_found_as(NotFound::Message)(e.into())),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

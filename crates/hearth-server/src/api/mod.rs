@@ -14,6 +14,7 @@ pub mod health;
 mod members;
 pub mod messages;
 mod notifications;
+pub mod posting;
 mod reactions;
 mod search;
 mod users;

@@ -1,6 +1,9 @@
 //! What a connection does with each command frame once it is live: `ping`, `send`,
 //! `typing`, presence. Replies go through the connection's outbox, so they stay in order
-//! with the events around them.
+//! with the events around them; a send's reply waits for its commit, and the replies of
+//! one connection's sends go out in the order it sent them.
+
+use std::pin::Pin;
 
 use axum::extract::ws::Utf8Bytes;
 use hearth_core::id::{ChannelId, UserId};
@@ -10,7 +13,7 @@ use hearth_proto::{ClientFrame, ServerFrame};
 use super::encode;
 use super::hub::Command;
 use super::outbox::{ConnId, Outbox};
-use crate::api::messages;
+use crate::api::posting;
 use crate::convert;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -18,13 +21,19 @@ use crate::state::AppState;
 /// The most users one `presence_sub` may name.
 const MAX_PRESENCE_SUB: usize = 500;
 
-pub(super) async fn handle(
+/// A send's reply (its `ack`, or the error refusing it), once known.
+pub(super) type SendReply<'a> = Pin<Box<dyn Future<Output = Utf8Bytes> + Send + 'a>>;
+
+/// Handles one command. A `send` is checked and taken by the store in the order read, but
+/// its commit is not awaited here: its reply comes back to be awaited with the others in
+/// flight, in the order the sends were read (see `connection::read_loop`).
+pub(super) async fn handle<'a>(
     frame: ClientFrame,
-    state: &AppState,
+    state: &'a AppState,
     user: &User,
     id: ConnId,
     outbox: &Outbox,
-) {
+) -> Option<SendReply<'a>> {
     let ws = &user.workspace_id;
     let hub = &state.hub;
     match frame {
@@ -53,17 +62,19 @@ pub(super) async fn handle(
             };
             // Writing is being at the client: the user sees the conversation.
             state.attention.focus(ws, &user.id, id);
-            match messages::post(state, user, &channel_id, request).await {
-                Ok(posted) => {
-                    outbox.push(encode(&ServerFrame::Ack {
-                        client_msg_id,
-                        message: convert::message(&posted.message),
-                    }));
-                }
-                Err(e) => {
-                    outbox.push(api_error_frame(&e, client_msg_id));
-                }
-            }
+            let reply: SendReply<'a> = match posting::queue(state, user, &channel_id, request).await
+            {
+                Ok(queued) => Box::pin(async move {
+                    match queued.committed().await {
+                        Ok(posted) => encode(&ServerFrame::Ack {
+                            client_msg_id,
+                            message: convert::message(&posted.message),
+                        }),
+                        Err(e) => api_error_frame(&e, client_msg_id),
+                    }
+                }),
+                Err(e) => refused(api_error_frame(&e, client_msg_id)),
+            };
             hub.send(
                 ws,
                 Command::Activity {
@@ -71,6 +82,7 @@ pub(super) async fn handle(
                     conn: id,
                 },
             );
+            return Some(reply);
         }
         ClientFrame::Typing { channel_id } => match ChannelId::parse(&channel_id) {
             Some(channel) => hub.send(
@@ -96,7 +108,7 @@ pub(super) async fn handle(
                     &format!("Subscribe to at most {MAX_PRESENCE_SUB} users."),
                     None,
                 ));
-                return;
+                return None;
             }
             // Ids that are not well-formed cannot be anyone's: they are simply skipped.
             let users: Vec<UserId> = user_ids.iter().filter_map(|u| UserId::parse(u)).collect();
@@ -119,7 +131,7 @@ pub(super) async fn handle(
                         "presence is auto or away.",
                         None,
                     ));
-                    return;
+                    return None;
                 }
             };
             hub.send(
@@ -145,6 +157,12 @@ pub(super) async fn handle(
             );
         }
     }
+    None
+}
+
+/// The reply of a send refused before the store took it, in its place among the others.
+pub(super) fn refused<'a>(error: Utf8Bytes) -> SendReply<'a> {
+    Box::pin(std::future::ready(error))
 }
 
 pub(super) fn error_frame(code: &str, message: &str, client_msg_id: Option<String>) -> Utf8Bytes {

@@ -19,14 +19,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures::stream::FuturesOrdered;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use hearth_core::event::EventPage;
 use hearth_core::model::User;
 use hearth_core::secret::SecretHash;
 use hearth_proto::{ClientFrame, ServerFrame, close_code};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-use super::commands::{self, error_frame};
+use super::commands::{self, SendReply, error_frame};
 use super::encode;
 use super::hub::{Command, Hub};
 use super::outbox::{ConnId, KillSwitch, Outbox};
@@ -40,6 +42,8 @@ const REPLAY_PAGE: u32 = 200;
 const WRITE_BATCH: usize = 64;
 /// How long a close frame may take to reach a client that stopped reading.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// The most sends of one connection waiting for their commit at once.
+const SENDS_IN_FLIGHT: usize = 64;
 /// How long one frame of the hello or the replay may take to be taken by the client.
 const HANDSHAKE_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -240,6 +244,14 @@ where
 }
 
 /// Reads commands until the client leaves or must be closed; returns the close code.
+///
+/// Sends are pipelined: each is checked and taken by the store as it is read, and the
+/// next frame is read while its commit is under way, so a client sending faster than
+/// one commit at a time has its sends committed together rather than one after another.
+/// Their replies go out in the order the sends were read, each once its commit is known;
+/// at most [`SENDS_IN_FLIGHT`] wait at once, and then reading waits for the oldest. When
+/// the client leaves, the replies still awaited are waited for (their posts commit
+/// anyway, and are published and notified from here) before the connection closes.
 async fn read_loop<S>(
     stream: &mut S,
     state: &AppState,
@@ -254,24 +266,35 @@ where
     // A client is dead or frozen once it has been silent for 1.5 heartbeat intervals.
     let silence_limit = config.heartbeat * 3 / 2;
     let mut rate = RateLimit::per_minute(config.commands_per_minute);
-    loop {
-        let message = match tokio::time::timeout(silence_limit, stream.next()).await {
-            Err(_) => return close_code::HEARTBEAT_TIMEOUT,
-            Ok(None) => return 1000,
-            Ok(Some(Err(e))) => return read_error_code(&e),
+    let mut sends: FuturesOrdered<SendReply<'_>> = FuturesOrdered::new();
+    let mut silent_after = Instant::now() + silence_limit;
+    let code = loop {
+        let read = tokio::select! {
+            Some(reply) = sends.next(), if !sends.is_empty() => {
+                outbox.push(reply);
+                continue;
+            }
+            read = tokio::time::timeout_at(silent_after, stream.next()),
+                if sends.len() < SENDS_IN_FLIGHT => read,
+        };
+        let message = match read {
+            Err(_) => break close_code::HEARTBEAT_TIMEOUT,
+            Ok(None) => break 1000,
+            Ok(Some(Err(e))) => break read_error_code(&e),
             Ok(Some(Ok(message))) => message,
         };
+        silent_after = Instant::now() + silence_limit;
         let text = match message {
             Message::Text(text) => text,
             // Control frames prove the client is alive; tungstenite answers pings itself.
             Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(_) => return 1000,
-            Message::Binary(_) => return close_code::PROTOCOL_ERROR,
+            Message::Close(_) => break 1000,
+            Message::Binary(_) => break close_code::PROTOCOL_ERROR,
         };
         // Every frame counts against the limit, garbage included.
         let verdict = rate.take();
         if verdict == Verdict::Abusive {
-            return close_code::POLICY_VIOLATION;
+            break close_code::POLICY_VIOLATION;
         }
         let frame = match serde_json::from_str::<ClientFrame>(text.as_str()) {
             Ok(frame) => frame,
@@ -285,20 +308,33 @@ where
             }
         };
         if verdict == Verdict::Refused {
-            // Name the refused send, so the client knows which message to retry.
-            let client_msg_id = match frame {
-                ClientFrame::Send { client_msg_id, .. } => client_msg_id,
-                _ => None,
+            let error = |client_msg_id| {
+                error_frame(
+                    "rate_limited",
+                    "Slow down: too many commands.",
+                    client_msg_id,
+                )
             };
-            outbox.push(error_frame(
-                "rate_limited",
-                "Slow down: too many commands.",
-                client_msg_id,
-            ));
+            match frame {
+                // Name the refused send, so the client knows which message to retry; its
+                // reply takes its place after the sends before it.
+                ClientFrame::Send { client_msg_id, .. } => {
+                    sends.push_back(commands::refused(error(client_msg_id)));
+                }
+                _ => {
+                    outbox.push(error(None));
+                }
+            }
             continue;
         }
-        commands::handle(frame, state, user, id, outbox).await;
+        if let Some(reply) = commands::handle(frame, state, user, id, outbox).await {
+            sends.push_back(reply);
+        }
+    };
+    while let Some(reply) = sends.next().await {
+        outbox.push(reply);
     }
+    code
 }
 
 /// What a failed read means for the close code: an oversized frame is 1009.

@@ -20,7 +20,7 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
-    NewSession, NewUser, NewWorkspace, Posted, SearchHit, SearchRequest, Store, StoreResult,
+    NewSession, NewUser, NewWorkspace, QueuedPost, SearchHit, SearchRequest, Store, StoreResult,
     Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
@@ -227,10 +227,16 @@ impl Store for PublishingStore {
         self.committed(ws, self.inner.open_conversation(ws, creator, members).await)
     }
 
-    async fn post_message(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<Posted> {
-        let posted = self.inner.post_message(ws, message).await?;
-        self.publish(ws, &posted.events);
-        Ok(posted)
+    async fn queue_post(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<QueuedPost> {
+        let commit = self.inner.queue_post(ws, message).await?;
+        let (bus, ws) = (self.bus.clone(), ws.clone());
+        Ok(QueuedPost::new(async move {
+            let posted = commit.await?;
+            if !posted.events.is_empty() {
+                bus.publish(&ws, posted.events.as_slice().into());
+            }
+            Ok(posted)
+        }))
     }
 
     async fn message(&self, ws: &WorkspaceId, id: &MessageId) -> StoreResult<Option<Message>> {

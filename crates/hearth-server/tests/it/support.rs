@@ -90,6 +90,57 @@ impl TestData {
     }
 }
 
+/// Another program's transaction holding every write of a server on the same data back
+/// (see [`TestData::hold_writes`]) until [`WritesHeld::release`].
+pub enum WritesHeld {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl TestData {
+    /// Takes the locks every commit of a message needs, as a long transaction of another
+    /// program would: SQLite's write lock (the server's writer waits for it, up to its
+    /// busy timeout of 5 s), or every workspace row's lock on PostgreSQL.
+    pub async fn hold_writes(&self) -> WritesHeld {
+        use sqlx::Connection;
+        match self {
+            TestData::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("hearth.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("take the write lock");
+                WritesHeld::Sqlite(conn)
+            }
+            TestData::Postgres(db) => {
+                let mut conn = sqlx::PgConnection::connect(db.url())
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql("BEGIN; SELECT 1 FROM workspaces FOR UPDATE")
+                    .execute(&mut conn)
+                    .await
+                    .expect("lock the workspaces");
+                WritesHeld::Postgres(conn)
+            }
+        }
+    }
+}
+
+impl WritesHeld {
+    /// Ends the transaction: the writes held back go ahead.
+    pub async fn release(self) {
+        let rollback = sqlx::raw_sql("ROLLBACK");
+        let released = match self {
+            WritesHeld::Sqlite(mut conn) => rollback.execute(&mut conn).await.map(drop),
+            WritesHeld::Postgres(mut conn) => rollback.execute(&mut conn).await.map(drop),
+        };
+        released.expect("release the lock");
+    }
+}
+
 /// Whether `HEARTH_TEST_BACKEND` asks for PostgreSQL.
 pub fn postgres_selected() -> bool {
     std::env::var_os("HEARTH_TEST_BACKEND").is_some_and(|v| v == "postgres")
@@ -244,6 +295,12 @@ impl TestApp {
         .await
         .expect("the node started in time");
         Self::attach(addr, process)
+    }
+
+    /// The data of a server that owns it (one from [`TestApp::spawn`]).
+    #[track_caller]
+    pub fn data(&self) -> &TestData {
+        self._data.as_ref().expect("a server that owns its data")
     }
 
     /// The in-process server's state.

@@ -2,6 +2,8 @@
 //! as events in seq order; `send` is acknowledged with the stored message and is
 //! idempotent by `client_msg_id`; edits, deletes and reactions arrive as events.
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -94,6 +96,78 @@ async fn send_is_acked_with_the_stored_message_and_retries_are_idempotent() {
         let events = ws.events_through(seq(&fence)).await;
         assert_eq!(events.len(), 1, "{events:?}");
     }
+}
+
+/// A client may send before its earlier sends are acknowledged: the server reads and
+/// queues each while the ones before wait for their commit, so they share commits, and
+/// still stores and acknowledges them in the order sent.
+#[tokio::test]
+async fn sends_in_flight_on_one_socket_are_stored_and_acked_in_the_order_sent() {
+    let app = TestApp::spawn().await;
+    let t = team(&app).await;
+    let (mut alice_ws, _) = WsClient::open(&app, &t.alice).await;
+    let held = app.data().hold_writes().await;
+    for i in 0..5 {
+        alice_ws
+            .send_json(json!({
+                "op": "send", "channel_id": t.general, "text": format!("in flight {i}"),
+                "client_msg_id": format!("f-{i}"),
+            }))
+            .await;
+    }
+    // The first send waits for its commit, held back by the lock; the others are read
+    // and queued meanwhile.
+    let sending = &app.state().sending;
+    let all_in_flight = tokio::time::timeout(Duration::from_secs(4), async {
+        while sending.in_flight() < 5 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let most = sending.in_flight();
+    held.release().await;
+    assert!(all_in_flight.is_ok(), "{most} of 5 sends in flight");
+
+    let mut acks = Vec::new();
+    while acks.len() < 5 {
+        let frame = alice_ws.recv().await;
+        match frame["type"].as_str() {
+            Some("ack") => acks.push(frame),
+            Some("event") => {}
+            _ => panic!("unexpected {frame}"),
+        }
+    }
+    let keys: Vec<&str> = acks
+        .iter()
+        .map(|a| a["client_msg_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["f-0", "f-1", "f-2", "f-3", "f-4"],
+        "acks in the order sent"
+    );
+    let seqs: Vec<i64> = acks.iter().map(|a| seq(&a["message"])).collect();
+    assert!(
+        seqs.windows(2).all(|p| p[0] < p[1]),
+        "stored in the order sent: {seqs:?}"
+    );
+    let history = app.history(&t.alice, &t.general, "").await;
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "in flight 0",
+            "in flight 1",
+            "in flight 2",
+            "in flight 3",
+            "in flight 4"
+        ]
+    );
 }
 
 #[tokio::test]
