@@ -11,9 +11,11 @@
 //! and `ack`s are reported with their arrival [`Instant`] to the scenario's collector.
 //! The arrival time is taken when the frame is read, before it is parsed.
 //!
-//! The server answers a connection's commands in order (`pong`, `ack` or `error`), and
-//! some errors (`rate_limited`) carry no `client_msg_id`; the client keeps its unanswered
-//! commands in a [`Pending`] queue so every refusal is pinned on the right message.
+//! The server answers a connection's sends in the order sent (`ack` or `error`, naming
+//! the `client_msg_id`), and its other commands as it reads them, possibly before the
+//! sends before them are answered; an error for one of those (`rate_limited` for a ping)
+//! names no `client_msg_id`. The client keeps its unanswered commands in a [`Pending`]
+//! queue so every refusal is pinned on the right command.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -425,14 +427,18 @@ fn on_text(
             counters.error_frames.fetch_add(1, Ordering::Relaxed);
             let answered = match client_msg_id {
                 Some(id) => message_index(&observer.run_tag, &id).map(Sent::Message),
-                None => pending.oldest(),
+                None => pending.oldest_unnamed(),
             };
             match answered {
                 Some(Sent::Message(msg)) => {
                     pending.answer(Sent::Message(msg));
                     observer.report(conn, at, Observed::Refused { msg, code });
                 }
-                _ => counters.note(conn, format!("error frame: {code}: {message}")),
+                Some(Sent::Ping) => {
+                    pending.answer(Sent::Ping);
+                    counters.note(conn, format!("ping refused: {code}: {message}"));
+                }
+                None => counters.note(conn, format!("error frame: {code}: {message}")),
             }
         }
         ServerFrame::Pong { .. } => {
@@ -464,9 +470,10 @@ impl Pending {
         self.queue.push_back(sent);
     }
 
-    /// The command an answer without an id is for.
-    fn oldest(&self) -> Option<Sent> {
-        self.queue.front().copied()
+    /// The command an error without a `client_msg_id` is for: every send of ours names
+    /// one, so the oldest other command (a ping) still unanswered.
+    fn oldest_unnamed(&self) -> Option<Sent> {
+        self.queue.iter().copied().find(|sent| *sent == Sent::Ping)
     }
 
     /// Forgets the oldest command equal to `sent`.
@@ -482,15 +489,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn anonymous_errors_answer_the_oldest_command() {
+    fn anonymous_errors_answer_the_oldest_ping_not_a_send_before_it() {
         let mut p = Pending::default();
         p.push(Sent::Message(1));
         p.push(Sent::Ping);
         p.push(Sent::Message(2));
-        p.answer(Sent::Message(1));
-        assert_eq!(p.oldest(), Some(Sent::Ping));
+        p.push(Sent::Ping);
+        // Message 1's ack is still to come: the error is the first ping's.
+        assert_eq!(p.oldest_unnamed(), Some(Sent::Ping));
         p.answer(Sent::Ping);
-        assert_eq!(p.oldest(), Some(Sent::Message(2)));
+        p.answer(Sent::Message(1));
+        assert_eq!(p.queue, [Sent::Message(2), Sent::Ping]);
+        p.answer(Sent::Ping);
+        assert_eq!(p.oldest_unnamed(), None, "sends name themselves");
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::generate::GenerateArgs;
 use crate::markdown::Row;
 use crate::scenarios::big_room::{self, BigRoomArgs};
 use crate::scenarios::cross_node::{self, CrossNodeArgs};
+use crate::scenarios::fanout::SendVia;
 use crate::scenarios::fanout_ramp::{self, FanoutArgs};
 use crate::scenarios::files::{self, FilesArgs};
 use crate::scenarios::history::{self, HistoryArgs};
@@ -352,14 +353,18 @@ async fn run_scenario(
         }
         Command::Write(args) => {
             let scenario = async |t: &mut Target| write::run(t, args, storage).await;
-            let mut report = run_on(servers.start(&[]).await?, scenario).await?;
+            let mut report = run_on(servers.start(&args.server_args()).await?, scenario).await?;
             if args.baseline {
                 report = write::with_baseline(report, args, storage).await?;
             }
             print_lines(&report.lines());
             failures = report.failures();
+            let via = match report.via {
+                SendVia::Rest => String::new(),
+                SendVia::Ws => format!(", sockets with {} in flight", report.window),
+            };
             row = Row::new(
-                &format!("write ({})", report.database),
+                &format!("write ({}{via})", report.database),
                 format!(
                     "{:.0} sends/s, ack {}",
                     report.ours.sends_per_s,

@@ -51,9 +51,9 @@
 //! starts the next batcher, which runs nothing until the retiring one has finished what it
 //! took: jobs of a workspace commit in the order they were queued, so one connection's
 //! sends in flight keep their order (`Store::queue_post`). Once queued, a job runs to its
-//! end on the batcher task whether
-//! or not its caller still waits: dropping sqlx futures part-way is not safe (see the
-//! `transactions` module), and a caller that gives up only drops its answer.
+//! end on the batcher task whether or not its caller still waits: dropping sqlx futures
+//! part-way is not safe (see the `transactions` module), and a caller that gives up only
+//! drops its answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;

@@ -29,7 +29,12 @@ pub enum ClientFrame {
         #[serde(default)]
         id: Option<u64>,
     },
-    /// Posts a message, acknowledged with `ack` after it is stored.
+    /// Posts a message, acknowledged with `ack` after it is stored. A client need not
+    /// wait for the `ack` to send again: its sends are stored, and answered (`ack` or
+    /// `error`), in the order it sent them (a send answered with an error is not stored,
+    /// and its retry comes after the sends that followed it); the replies to its other
+    /// commands (`pong`, errors that name no `client_msg_id`) may come before those
+    /// answers.
     Send {
         channel_id: String,
         text: String,

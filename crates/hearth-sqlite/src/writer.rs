@@ -211,8 +211,9 @@ impl Writer {
 
     /// Like [`Writer::queue`], for a job on the raw handle: it must not block on anything
     /// but SQLite, since it holds the write connection (and runs on the writer's thread).
-    /// Returns once the job is queued, with the wait for its result. Jobs run in the order they were queued, so a
-    /// job queued after this one returned runs after it, in the same batch or a later one.
+    /// Returns once the job is queued, with the wait for its result. Jobs run in the
+    /// order they were queued, so a job queued after this one returned runs after it, in
+    /// the same batch or a later one.
     pub(crate) async fn queue_raw<T, F>(
         &self,
         job: F,

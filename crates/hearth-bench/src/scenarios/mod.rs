@@ -18,6 +18,7 @@ pub mod search;
 pub mod small_room;
 pub mod small_rooms;
 pub mod write;
+pub mod write_ws;
 
 use std::time::Duration;
 

@@ -9,6 +9,9 @@
 //! acknowledged message's seq must be new (no two commits share one) and it must carry
 //! back our channel and `client_msg_id`; any refusal is an error, and an unclean run fails.
 //!
+//! With `--via ws` the same load goes over the realtime gateway instead, each writer a
+//! socket of its own keeping `--window` sends in flight (see `write_ws`).
+//!
 //! The server runs on whatever the run gives it (SQLite by default, PostgreSQL with
 //! `--postgres`). `--baseline` then runs the storage limit of that same backend in this
 //! process ([`crate::storage_limit`]): a bare insert loop on Hearth's own schema, with as
@@ -26,10 +29,15 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api, Population};
 use crate::client::client_msg_id;
+use crate::scenarios::fanout::SendVia;
 use crate::scenarios::run_tag;
+use crate::scenarios::write_ws::SocketLoad;
 use crate::server::{LogSummary, ProcessMemory, Target, server_lines};
 use crate::stats::{Latency, LatencySummary};
 use crate::storage_limit::{self, LimitArgs, Storage, WriteBaseline};
+/// The most sends a socket keeps in flight: what the gateway takes from one connection
+/// before it waits for the oldest (`SENDS_IN_FLIGHT` in hearth-server's `connection`).
+const MAX_WINDOW: usize = 64;
 /// Refusals kept verbatim for the report.
 const KEPT_ERRORS: usize = 10;
 
@@ -38,9 +46,18 @@ pub struct WriteArgs {
     /// Active channels, posted to round-robin.
     #[arg(long, default_value_t = 1000)]
     pub channels: usize,
-    /// Concurrent REST clients, each posting closed loop.
+    /// Concurrent writers, each posting closed loop: REST clients, or sockets with
+    /// `--via ws`.
     #[arg(long, default_value_t = 32)]
     pub writers: usize,
+    /// Post over REST, or over the realtime gateway (each writer an account with one
+    /// socket, member of its share of the channels).
+    #[arg(long, value_enum, default_value = "rest")]
+    pub via: SendVia,
+    /// With `--via ws`: sends each socket keeps in flight (the next goes as soon as one
+    /// is acknowledged).
+    #[arg(long, default_value_t = 1)]
+    pub window: usize,
     /// Seconds of posting (the baseline runs as long).
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
@@ -69,12 +86,25 @@ pub struct WriteOurs {
     pub server_log: Option<LogSummary>,
 }
 
+impl WriteArgs {
+    /// Extra `hearth serve` arguments: over the gateway, no command limit in the way.
+    pub fn server_args(&self) -> Vec<String> {
+        match self.via {
+            SendVia::Rest => Vec::new(),
+            SendVia::Ws => vec!["--ws-commands-per-minute=100000000".to_owned()],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct WriteReport {
     /// The backend the server stored in (SQLite or PostgreSQL).
     pub database: &'static str,
     pub channels: usize,
     pub writers: usize,
+    pub via: SendVia,
+    /// Sends in flight per socket (1 over REST).
+    pub window: usize,
     pub duration_s: u64,
     pub text_bytes: usize,
     pub ours: WriteOurs,
@@ -88,9 +118,17 @@ impl WriteReport {
         let o = &self.ours;
         let mut lines = vec![
             format!(
-                "write on hearth ({}): {} channels, {} closed-loop REST writers, {} s, \
+                "write on hearth ({}): {} channels, {} closed-loop writers {}, {} s, \
                  {}-byte messages",
-                self.database, self.channels, self.writers, self.duration_s, self.text_bytes
+                self.database,
+                self.channels,
+                self.writers,
+                match self.via {
+                    SendVia::Rest => "over REST".to_owned(),
+                    SendVia::Ws => format!("over sockets, {} sends in flight each", self.window),
+                },
+                self.duration_s,
+                self.text_bytes
             ),
             format!(
                 "acknowledged {} ({:.0} sends/s) | errors {} | inconsistent {} | {}",
@@ -287,33 +325,71 @@ pub async fn run(
     if args.channels == 0 || args.writers == 0 || args.duration == 0 {
         bail!("write needs at least one channel, one writer and a duration");
     }
+    if args.via == SendVia::Ws && args.writers > args.channels {
+        bail!("write --via ws needs a channel for each writer");
+    }
+    if args.window == 0 || args.window > MAX_WINDOW {
+        bail!("--window is 1 to {MAX_WINDOW}: the sends one connection may have in flight");
+    }
     let api = Api::new(&target.base_url)?;
     let started = Instant::now();
     eprintln!("setting up: a workspace and {} channels", args.channels);
-    let population = Population::create(&api, "write", 1).await?;
+    let accounts = match args.via {
+        SendVia::Rest => 1,
+        SendVia::Ws => args.writers + 1,
+    };
+    let population = Population::create(&api, "write", accounts).await?;
     let owner = population.owner().clone();
     let channels = Arc::new(api.create_channels(&owner, "w", args.channels).await?);
+    let writers = &population.accounts[1..];
+    if args.via == SendVia::Ws {
+        for (i, channel) in channels.iter().enumerate() {
+            let writer = writers[i % writers.len()].clone();
+            api.add_members(&owner, channel, &[writer]).await?;
+        }
+    }
     eprintln!("set up in {:.1} s", started.elapsed().as_secs_f64());
 
     let tag = run_tag();
     let text = "x".repeat(args.text_bytes.max(1));
-    let load = ClosedLoop {
-        author: owner,
-        channels,
-        writers: args.writers,
-        duration: Duration::from_secs(args.duration),
-        tag: tag.clone(),
-        text: Arc::new(move |_| text.clone()),
-    };
+    let duration = Duration::from_secs(args.duration);
     eprintln!(
         "posting for {} s from {} writers",
         args.duration, args.writers
     );
-    let posting = load.run(&target.base_url).await?;
+    let posting = match args.via {
+        SendVia::Rest => {
+            let load = ClosedLoop {
+                author: owner,
+                channels,
+                writers: args.writers,
+                duration,
+                tag: tag.clone(),
+                text: Arc::new(move |_| text.clone()),
+            };
+            load.run(&target.base_url).await?
+        }
+        SendVia::Ws => {
+            let load = SocketLoad {
+                writers: writers.to_vec(),
+                channels,
+                window: args.window,
+                duration,
+                tag: tag.clone(),
+                text,
+            };
+            load.run(&target.realtime_url()).await?
+        }
+    };
     Ok(WriteReport {
         database: storage.name(),
         channels: args.channels,
         writers: args.writers,
+        via: args.via,
+        window: match args.via {
+            SendVia::Rest => 1,
+            SendVia::Ws => args.window,
+        },
         duration_s: args.duration,
         text_bytes: args.text_bytes,
         ours: WriteOurs {

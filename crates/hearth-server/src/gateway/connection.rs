@@ -44,6 +44,8 @@ const WRITE_BATCH: usize = 64;
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The most sends of one connection waiting for their commit at once.
 const SENDS_IN_FLIGHT: usize = 64;
+/// How long a closing connection waits for the answers to its sends still in flight.
+const DRAIN_WAIT: Duration = Duration::from_secs(5);
 /// How long one frame of the hello or the replay may take to be taken by the client.
 const HANDSHAKE_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -250,8 +252,8 @@ where
 /// one commit at a time has its sends committed together rather than one after another.
 /// Their replies go out in the order the sends were read, each once its commit is known;
 /// at most [`SENDS_IN_FLIGHT`] wait at once, and then reading waits for the oldest. When
-/// the client leaves, the replies still awaited are waited for (their posts commit
-/// anyway, and are published and notified from here) before the connection closes.
+/// the loop ends, the replies still to come are waited for (up to [`DRAIN_WAIT`]) before
+/// the connection closes; their posts are committed and published either way.
 async fn read_loop<S>(
     stream: &mut S,
     state: &AppState,
@@ -331,9 +333,14 @@ where
             sends.push_back(reply);
         }
     };
-    while let Some(reply) = sends.next().await {
-        outbox.push(reply);
-    }
+    // The answers still to come, for a client that reads them before it goes; their
+    // posts are committed and published whether or not anyone waits here.
+    let _ = tokio::time::timeout(DRAIN_WAIT, async {
+        while let Some(reply) = sends.next().await {
+            outbox.push(reply);
+        }
+    })
+    .await;
     code
 }
 

@@ -12,6 +12,8 @@ pub mod connection;
 pub mod hub;
 pub mod outbox;
 pub mod publish;
+#[cfg(test)]
+mod publish_tests;
 mod rate;
 pub mod upgrade;
 

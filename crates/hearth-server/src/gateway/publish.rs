@@ -20,8 +20,8 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
-    NewSession, NewUser, NewWorkspace, QueuedPost, SearchHit, SearchRequest, Store, StoreResult,
-    Subscription, UserPatch,
+    NewSession, NewUser, NewWorkspace, QueuedPost, SearchHit, SearchRequest, Store, StoreError,
+    StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
 
@@ -230,12 +230,20 @@ impl Store for PublishingStore {
     async fn queue_post(&self, ws: &WorkspaceId, message: NewMessage) -> StoreResult<QueuedPost> {
         let commit = self.inner.queue_post(ws, message).await?;
         let (bus, ws) = (self.bus.clone(), ws.clone());
-        Ok(QueuedPost::new(async move {
+        // Awaited and published on a task of its own: a caller that stops waiting (a
+        // socket closed with sends in flight) drops only the answer, and the committed
+        // post still reaches everyone.
+        let published = tokio::spawn(async move {
             let posted = commit.await?;
             if !posted.events.is_empty() {
                 bus.publish(&ws, posted.events.as_slice().into());
             }
             Ok(posted)
+        });
+        Ok(QueuedPost::new(async move {
+            published
+                .await
+                .unwrap_or_else(|e| Err(StoreError::Internal(format!("publishing a post: {e}"))))
         }))
     }
 
