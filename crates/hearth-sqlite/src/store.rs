@@ -9,6 +9,7 @@
 //! savepoint; the method returns only after the batch's `COMMIT`.
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use hearth_core::Timestamp;
 use hearth_core::event::EventPage;
 use hearth_core::id::{ChannelId, FileId, MessageId, UserId, WorkspaceId};
@@ -20,10 +21,11 @@ use hearth_core::model::{
 use hearth_core::secret::SecretHash;
 use hearth_core::store::{
     ChannelPatch, HistoryRange, MessagePage, NewChannel, NewFile, NewInvite, NewMessage,
-    NewSession, NewUser, NewWorkspace, PRUNE_STEP, QueuedPost, SEARCH_INDEX_STEP, SearchHit,
-    SearchRequest, Store, StoreResult, Subscription, UserPatch,
+    NewSession, NewUser, NewWorkspace, PRUNE_STEP, Posted, QueuedPost, SEARCH_INDEX_STEP,
+    SearchHit, SearchRequest, Store, StoreResult, Subscription, UserPatch,
 };
 use hearth_core::value::{ChannelName, Email, Emoji, Handle, MessageText, WorkspaceSlug};
+use sqlx::SqliteConnection;
 
 use crate::error::db;
 use crate::post::{self, FastPost};
@@ -264,14 +266,7 @@ impl Store for SqliteStore {
         let ws = ws.clone();
         if message.thread_root_id.is_some() || !message.file_ids.is_empty() {
             // Thread replies and posts with files take the general path.
-            let general = self
-                .writer
-                .queue(move |c| {
-                    Box::pin(async move {
-                        messages::post_message(c, &ws, message, Timestamp::now()).await
-                    })
-                })
-                .await?;
+            let general = self.writer.queue(general_post(ws, message)).await?;
             return Ok(QueuedPost::new(general));
         }
         // Top-level posts, the bulk of all writes, take the raw path. Tokenized here, so
@@ -295,15 +290,7 @@ impl Store for SqliteStore {
                 FastPost::Posted(posted) => Ok(posted),
                 // A known client_msg_id: the general path answers the retry. It adds
                 // nothing to the log, so being queued later keeps every seq in order.
-                FastPost::Known(message) => {
-                    writer
-                        .write(move |c| {
-                            Box::pin(async move {
-                                messages::post_message(c, &ws, message, Timestamp::now()).await
-                            })
-                        })
-                        .await
-                }
+                FastPost::Known(message) => writer.write(general_post(ws, message)).await,
             }
         }))
     }
@@ -573,5 +560,17 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         Ok(())
+    }
+}
+
+/// The writer job of a post on the general path (`messages::post_message`): thread
+/// replies, posts with files, and retries of a known `client_msg_id`.
+fn general_post(
+    ws: WorkspaceId,
+    message: NewMessage,
+) -> impl for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<Posted>> + Send + 'static
+{
+    move |c| {
+        Box::pin(async move { messages::post_message(c, &ws, message, Timestamp::now()).await })
     }
 }

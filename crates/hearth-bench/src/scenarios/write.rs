@@ -25,6 +25,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Serialize;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::api::{Account, Api, Population};
@@ -39,7 +40,7 @@ use crate::storage_limit::{self, LimitArgs, Storage, WriteBaseline};
 /// before it waits for the oldest (`SENDS_IN_FLIGHT` in hearth-server's `connection`).
 const MAX_WINDOW: usize = 64;
 /// Refusals kept verbatim for the report.
-const KEPT_ERRORS: usize = 10;
+pub(crate) const KEPT_ERRORS: usize = 10;
 
 #[derive(Debug, Clone, Args)]
 pub struct WriteArgs {
@@ -225,6 +226,24 @@ pub struct Posting {
 }
 
 impl Posting {
+    /// What every writer's task ended with, together; `begin` is when the load started.
+    pub async fn gather(
+        tasks: Vec<JoinHandle<Posting>>,
+        begin: Instant,
+    ) -> anyhow::Result<Posting> {
+        let mut all = Posting::default();
+        for task in tasks {
+            let tally = task.await.context("a writer panicked")?;
+            all.latency.merge(&tally.latency);
+            all.errors += tally.errors;
+            all.first_errors.extend(tally.first_errors);
+            all.posted.extend(tally.posted);
+        }
+        all.elapsed = begin.elapsed();
+        all.first_errors.truncate(KEPT_ERRORS);
+        Ok(all)
+    }
+
     pub fn sends_per_s(&self) -> f64 {
         self.posted.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -300,17 +319,7 @@ impl ClosedLoop {
                 tally
             }));
         }
-        let mut all = Posting::default();
-        for task in tasks {
-            let tally = task.await.context("a writer panicked")?;
-            all.latency.merge(&tally.latency);
-            all.errors += tally.errors;
-            all.first_errors.extend(tally.first_errors);
-            all.posted.extend(tally.posted);
-        }
-        all.elapsed = begin.elapsed();
-        all.first_errors.truncate(KEPT_ERRORS);
-        Ok(all)
+        Posting::gather(tasks, begin).await
     }
 }
 

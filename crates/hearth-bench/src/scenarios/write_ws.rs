@@ -22,12 +22,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::api::Account;
 use crate::client::{Dialer, Socket, client_msg_id, handshake, message_index};
-use crate::scenarios::write::{Posted, Posting};
+use crate::scenarios::write::{KEPT_ERRORS, Posted, Posting};
 
 /// How long after the load ends the sends still in flight may take to be answered.
 const ACK_WAIT: Duration = Duration::from_secs(10);
-/// Errors kept verbatim per writer.
-const KEPT_ERRORS: usize = 10;
 
 /// A closed-loop load of `writers` sockets, each keeping `window` sends in flight.
 pub struct SocketLoad {
@@ -74,17 +72,7 @@ impl SocketLoad {
             };
             tasks.push(tokio::spawn(writer.run(socket)));
         }
-        let mut all = Posting::default();
-        for task in tasks {
-            let tally = task.await.context("a writer panicked")?;
-            all.latency.merge(&tally.latency);
-            all.errors += tally.errors;
-            all.first_errors.extend(tally.first_errors);
-            all.posted.extend(tally.posted);
-        }
-        all.elapsed = begin.elapsed();
-        all.first_errors.truncate(KEPT_ERRORS);
-        Ok(all)
+        Posting::gather(tasks, begin).await
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::support::{TestApp, TestData};
+use crate::support::{TestApp, TestData, texts};
 
 /// Where the test databases live (see `ScratchDatabase`).
 const POSTGRES: &str = "127.0.0.1:5432";
@@ -131,12 +131,6 @@ async fn a_database_outage_answers_503_quickly_and_the_node_recovers_by_itself()
     };
 
     let history = app.history(&owner, &channel, "").await;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
-    assert_eq!(texts, ["before the outage", "after the outage"]);
+    assert_eq!(texts(&history), ["before the outage", "after the outage"]);
     assert!(after["seq"].as_i64() > before["seq"].as_i64());
 }

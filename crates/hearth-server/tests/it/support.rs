@@ -104,9 +104,8 @@ impl TestData {
     pub async fn hold_writes(&self) -> WritesHeld {
         use sqlx::Connection;
         match self {
-            TestData::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.path().join("hearth.db").display());
-                let mut conn = sqlx::SqliteConnection::connect(&url)
+            TestData::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url())
                     .await
                     .expect("connect");
                 sqlx::raw_sql("BEGIN IMMEDIATE")
@@ -115,8 +114,8 @@ impl TestData {
                     .expect("take the write lock");
                 WritesHeld::Sqlite(conn)
             }
-            TestData::Postgres(db) => {
-                let mut conn = sqlx::PgConnection::connect(db.url())
+            TestData::Postgres(_) => {
+                let mut conn = sqlx::PgConnection::connect(&self.url())
                     .await
                     .expect("connect");
                 sqlx::raw_sql("BEGIN; SELECT 1 FROM workspaces FOR UPDATE")
@@ -206,6 +205,16 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 /// A syntactically valid id of the given kind (`C`, `M`, `U`...) that names nothing.
 pub fn missing_id(kind: char) -> String {
     format!("{kind}{}", "0".repeat(26))
+}
+
+/// The texts of a page of messages (`{"messages": [...]}`), in its order.
+pub fn texts(page: &Value) -> Vec<&str> {
+    page["messages"]
+        .as_array()
+        .expect("a page of messages")
+        .iter()
+        .map(|m| m["text"].as_str().expect("a text"))
+        .collect()
 }
 
 /// The `id` strings of a JSON array of objects, at `key` inside each when given.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Session, TestApp};
+use crate::support::{Session, TestApp, texts};
 
 async fn setup(app: &TestApp) -> (Session, Session, String) {
     let owner = app.create_workspace("acme").await;
@@ -21,15 +21,6 @@ async fn reply(app: &TestApp, s: &Session, channel: &str, root: &str, text: &str
     )
     .await
     .expect(201, "")
-}
-
-fn texts(page: &Value) -> Vec<&str> {
-    page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect()
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::client::WsClient;
 use super::{id, message_path, seq, team};
-use crate::support::TestApp;
+use crate::support::{TestApp, texts};
 
 #[tokio::test]
 async fn both_members_receive_every_message_in_seq_order() {
@@ -152,14 +152,8 @@ async fn sends_in_flight_on_one_socket_are_stored_and_acked_in_the_order_sent() 
         "stored in the order sent: {seqs:?}"
     );
     let history = app.history(&t.alice, &t.general, "").await;
-    let texts: Vec<&str> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        texts,
+        texts(&history),
         [
             "in flight 0",
             "in flight 1",
