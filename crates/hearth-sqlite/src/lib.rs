@@ -127,6 +127,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// map at just under 2 GiB; a bigger file reads the rest as before.
 const READ_MMAP_BYTES: &str = "2147418112";
 
+/// The write connection's page cache, in KiB (SQLite's negative `cache_size`): room for
+/// the pages a full batch changes, with the B-trees' upper levels besides.
+const WRITER_CACHE_KIB: &str = "-16384";
+
 /// The SQLite implementation of [`hearth_core::store::Store`].
 pub struct SqliteStore {
     /// The task that owns the one write connection and runs every write on it.
@@ -163,6 +167,10 @@ impl SqliteStore {
             .pragma("temp_store", "memory")
             // The checkpointer's task copies the log into the file, not the commits.
             .pragma("wal_autocheckpoint", "0")
+            // A batch of posts changes hundreds of pages (each channel's end of the history
+            // index is a page of its own). Past the page cache (2 MiB by default) SQLite
+            // writes changed pages into the log before the commit and reads them back.
+            .pragma("cache_size", WRITER_CACHE_KIB)
             .connect()
             .await
             .map_err(db)?;

@@ -4,9 +4,10 @@
 //! It does what `messages::post_message` does for a message that is not a thread reply,
 //! statement for statement and with the same SQL, so the two cannot drift apart in what
 //! they store: the channel and author checks, the seq bump, the message, its mentions,
-//! the channel's newest seq and the `message.created` event, all in the job's savepoint,
-//! and the search index row deferred to the end of the writer's run of raw jobs (see
-//! `writer`), in the same transaction.
+//! the channel's newest seq and the `message.created` event, and the search index row
+//! deferred to the end of the writer's run of raw jobs (see `writer`), in the same
+//! transaction. Its checks all come before its first write: it has no savepoint.
+//!
 //! Thread replies (which read and re-serialize their root), posts that share files, and
 //! retries of a known `client_msg_id` (which read the original back) are rarer; they
 //! take the sqlx path.
@@ -40,8 +41,9 @@ const CAN_POST: &str = "SELECT EXISTS (SELECT 1 FROM channels WHERE workspace_id
 const KNOWN_KEY: &str =
     "SELECT 1 FROM messages WHERE workspace_id = ?1 AND user_id = ?2 AND client_msg_id = ?3";
 
-/// Posts `new`, which must not be a thread reply nor share files. Runs inside the writer's transaction and
-/// the job's savepoint; `now` is read by the caller when the job starts.
+/// Posts `new`, which must not be a thread reply nor share files. Runs inside the
+/// writer's transaction without a savepoint (see `writer`), so every refusal comes
+/// before the first write; `now` is read by the caller when the job starts.
 pub(crate) fn post_top_level(
     raw: &mut Raw<'_>,
     ws: &WorkspaceId,

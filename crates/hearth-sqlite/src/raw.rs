@@ -98,9 +98,9 @@ impl<'a> Raw<'a> {
         }
     }
 
-    /// Leaves `work` for after the last job of this run, outside every job's savepoint
-    /// but in the same transaction: what must commit with the job without being done
-    /// inside its savepoint. The writer drops it if the job fails.
+    /// Leaves `work` for after the last job of this run, in the same transaction: what
+    /// must commit with the job but is cheaper done once for the whole run. The writer
+    /// drops it if the job fails.
     pub(crate) fn defer(&mut self, work: Deferred) {
         self.deferred.push(work);
     }
@@ -121,6 +121,13 @@ impl<'a> Raw<'a> {
             work(self)?;
         }
         Ok(())
+    }
+
+    /// How many rows this connection's statements have inserted, updated or deleted
+    /// since it opened: unchanged across a job means the job wrote nothing.
+    pub(crate) fn total_changes(&self) -> i64 {
+        // SAFETY: `db` is ours (see `new`).
+        unsafe { ffi::sqlite3_total_changes64(self.db.as_ptr()) }
     }
 
     /// The rowid of the last row this connection inserted.

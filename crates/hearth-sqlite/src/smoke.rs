@@ -351,13 +351,13 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
+async fn a_raw_write_failing_after_it_wrote_fails_its_whole_batch() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(&dir.path().join("hearth.db")).await);
     let (ws, ada, general) = seed(&store).await;
     let before = store.last_seq(&ws).await.unwrap();
 
-    // Hold the writer until the three raw jobs are queued, so they run in one lock.
+    // Hold the writer until the three raw jobs are queued, so they run in one batch.
     let held = hold_writer(&store).await;
     let send = |text: &'static str| {
         let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, text));
@@ -365,7 +365,8 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
     };
     let first = send("first");
     queued(&store, 1).await;
-    // A raw job that writes everything a post writes, then fails.
+    // A raw job that writes everything a post writes, then fails: with no savepoint of
+    // its own, it cannot be undone alone.
     let doomed = {
         let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
         tokio::spawn(async move {
@@ -390,18 +391,40 @@ async fn a_failing_raw_write_is_undone_alone_among_raw_writes() {
     queued(&store, 3).await;
     held.release().await;
 
-    let first = first.await.unwrap().unwrap().message;
-    assert!(doomed.await.unwrap().is_err());
-    let last = last.await.unwrap().unwrap().message;
-    assert_eq!((first.seq, last.seq), (before + 1, before + 2));
-    let EventPage::Events { events, last_seq } = store.log_after(&ws, before, 100).await.unwrap()
-    else {
-        panic!("no resync expected")
-    };
-    assert_eq!(last_seq, before + 2);
-    assert_eq!(events.len(), 2);
+    // The job's own error goes to it; its batch-mates are told to retry.
+    assert!(matches!(
+        doomed.await.unwrap(),
+        Err(hearth_core::store::StoreError::Internal(m)) if m == "injected"
+    ));
+    for sent in [first, last] {
+        assert!(matches!(
+            sent.await.unwrap(),
+            Err(hearth_core::store::StoreError::Unavailable(_))
+        ));
+    }
+    // Nothing of the batch was kept: no message, no event, no seq.
+    assert_eq!(store.last_seq(&ws).await.unwrap(), before);
+    let history = store
+        .list_messages(
+            &ws,
+            &general,
+            hearth_core::store::HistoryRange::Before {
+                before: i64::MAX,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(history.messages.is_empty(), "{:?}", history.messages);
     let channel = store.channel(&ws, &general).await.unwrap().unwrap();
-    assert_eq!(channel.last_message_seq, before + 2);
+    assert_eq!(channel.last_message_seq, 0);
+
+    // The writer carries on, and the log has no hole.
+    let next = store
+        .post_message(&ws, post(&general, &ada, "retried"))
+        .await
+        .unwrap();
+    assert_eq!(next.message.seq, before + 1);
 }
 
 #[tokio::test]

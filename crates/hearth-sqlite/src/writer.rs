@@ -18,37 +18,45 @@
 //! BEGIN IMMEDIATE
 //!   SAVEPOINT job; <job 1>; RELEASE job            (Ok)
 //!   SAVEPOINT job; <job 2>; ROLLBACK TO job; RELEASE job   (Err: only job 2 is undone)
+//!   <raw job 3>                                     (Ok, or Err before its first write)
 //!   ...
 //! COMMIT
 //! ```
 //!
 //! and only once `COMMIT` has returned does any caller get its result (durable first:
 //! nothing is acknowledged that is not committed). If anything at the batch level fails
-//! (`BEGIN`, `COMMIT`, a savepoint statement, a panicking job), the whole transaction is
-//! rolled back and every job of the batch gets that error, including jobs that had
-//! succeeded on their own.
+//! (`BEGIN`, `COMMIT`, a savepoint statement, a panicking job, a raw job that fails after
+//! it wrote), the whole transaction is rolled back and every job of the batch gets that
+//! error, including jobs that had succeeded on their own.
 //!
 //! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
 //! handle (`Writer::queue_raw`, see `raw`). A run of consecutive raw jobs shares one
-//! `lock_handle` and runs on the writer's own thread, each still in its savepoint, with
-//! the batch's `BEGIN` or `COMMIT` when the run opens or closes the batch. The writer
-//! task runs on a thread of its own (with a single-threaded runtime), so those calls,
-//! the fsync of `COMMIT` included, never block the server's async workers.
+//! `lock_handle` and runs on the writer's own thread, with the batch's `BEGIN` or
+//! `COMMIT` when the run opens or closes the batch. The writer task runs on a thread of
+//! its own (with a single-threaded runtime), so those calls, the fsync of `COMMIT`
+//! included, never block the server's async workers.
+//!
+//! A raw job has no savepoint. It makes every check before its first write, so a job
+//! its checks refuse has written nothing and its error is its own; the writer tells by
+//! the connection's count of changed rows. A savepoint would have SQLite copy every page
+//! the job is first to change into its statement journal, which was the largest single
+//! cost of a post. The price: a raw job that fails after it wrote (a disk error, a bug)
+//! fails its whole batch, whose callers may retry.
 //!
 //! A raw job may defer work to the end of its run (`Raw::defer`): it runs after the
-//! run's last `RELEASE job`, in the same transaction, and is dropped with a job that
-//! fails. Posts defer their search index row this way. The full-text index writes what
-//! it has gathered as a new segment of the index at every savepoint, so indexing inside
-//! each job's savepoint would write a segment per message; deferred, a run's messages
-//! make one segment at `COMMIT`. Deferred work runs before any later sqlx job of the
-//! batch, so a message posted and edited or deleted in one batch is indexed before the
-//! edit or delete sees the index.
+//! run's last job, in the same transaction, and is dropped with a job that fails. Posts
+//! defer their search index row this way. The full-text index writes what it has
+//! gathered as a new segment of the index at every savepoint, so indexing a post before
+//! the savepoint of a later sqlx job would write a segment for a few messages; deferred,
+//! a run's messages make one segment at `COMMIT`. Deferred work runs before any later
+//! sqlx job of the batch, so a message posted and edited or deleted in one batch is
+//! indexed before the edit or delete sees the index.
 //!
 //! Jobs run strictly one after another on the one connection, so the log's guarantees are
 //! those of the single writer: each job bumps `workspaces.last_seq` inside the transaction,
-//! so seqs increase in commit order; a job rolled back to its savepoint takes its seq bump
-//! with it, so the log has no gaps. Each job reads the clock when it starts, so timestamps
-//! follow seq order too.
+//! so seqs increase in commit order; a job undone (rolled back to its savepoint, or a raw
+//! job refused before its first write) leaves no seq bump behind, so the log has no gaps.
+//! Each job reads the clock when it starts, so timestamps follow seq order too.
 //!
 //! # Lifecycle
 //!
@@ -110,7 +118,7 @@ enum Command {
 pub struct WriteStats {
     /// Batches whose `COMMIT` succeeded.
     pub commits: u64,
-    /// Jobs in those batches (succeeded or rolled back to their savepoint).
+    /// Jobs in those batches (succeeded or undone on their own).
     pub jobs: u64,
 }
 
@@ -210,8 +218,9 @@ impl Writer {
     }
 
     /// Like [`Writer::queue`], for a job on the raw handle: it must not block on anything
-    /// but SQLite, since it holds the write connection (and runs on the writer's thread).
-    /// Returns once the job is queued, with the wait for its result. Jobs run in the
+    /// but SQLite, since it holds the write connection (and runs on the writer's thread),
+    /// and it must make every check before its first write, since it runs without a
+    /// savepoint: an error after it wrote fails its whole batch. Returns once the job is queued, with the wait for its result. Jobs run in the
     /// order they were queued, so a job queued after this one returned runs after it, in
     /// the same batch or a later one.
     pub(crate) async fn queue_raw<T, F>(
@@ -375,8 +384,9 @@ fn batch_error(error: &StoreError) -> StoreError {
     }
 }
 
-/// `BEGIN IMMEDIATE`, every job in its savepoint, `COMMIT`. Collects each job's deliverer
-/// in `delivers`; an error means the transaction must be rolled back.
+/// `BEGIN IMMEDIATE`, every sqlx job in its savepoint (raw jobs without), `COMMIT`.
+/// Collects each job's deliverer in `delivers`; an error means the transaction must be
+/// rolled back.
 ///
 /// `BEGIN` and `COMMIT` go with the jobs next to them: on the raw handle, under the lock
 /// already held for a run of raw jobs, or through sqlx with a sqlx job. A batch of posts
@@ -441,18 +451,24 @@ async fn run_batch(
 /// database locked halfway through.
 const BEGIN: &str = "BEGIN IMMEDIATE";
 
-/// One raw job in its savepoint, as `run_batch` runs a sqlx one.
+/// One raw job, without a savepoint (see the module docs): a job that fails after it
+/// wrote fails the batch.
 fn run_raw(raw: &mut Raw<'_>, job: RunRaw, delivers: &mut Vec<Deliver>) -> StoreResult<()> {
-    raw.run("SAVEPOINT job", &[])?;
+    let changes = raw.total_changes();
     let deferred = raw.deferred_len();
     let (ok, deliver) =
         std::panic::catch_unwind(AssertUnwindSafe(|| job(raw))).map_err(|_| panicked())?;
     delivers.push(deliver);
     if !ok {
-        raw.run("ROLLBACK TO job", &[])?;
+        if raw.total_changes() != changes {
+            return Err(StoreError::Unavailable(
+                "a write of the same batch failed halfway, so none of the batch was committed"
+                    .to_owned(),
+            ));
+        }
         raw.forget_deferred_since(deferred);
     }
-    raw.run("RELEASE job", &[])
+    Ok(())
 }
 
 fn panicked() -> StoreError {
