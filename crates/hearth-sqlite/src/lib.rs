@@ -16,8 +16,9 @@
 //! fail on a lock upgrade. That is what makes the event log simple: the seq is a counter on
 //! the workspace row bumped inside the transaction, so seq order is commit order and the
 //! log has no gaps (see the `log` module). The task commits concurrent writes together
-//! (group commit): each in its own savepoint, one `COMMIT` and one fsync for the batch, and
-//! no caller hears back before that commit.
+//! (group commit): each in its own savepoint (a post checks before it writes and needs
+//! none), one `COMMIT` and one fsync for the batch, and no caller hears back before that
+//! commit.
 //!
 //! sqlx runs each statement on the connection's own worker thread, a round trip per
 //! statement; with about nine statements a post, those hand-offs, not SQLite, were the
@@ -160,7 +161,7 @@ impl SqliteStore {
             .clone()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // A batch runs each job in a savepoint, and SQLite keeps what a savepoint
+            // A batch runs each sqlx job in a savepoint, and SQLite keeps what a savepoint
             // would restore in a statement journal, which spills to a temporary file past
             // 64 KiB: a file created, written page by page and deleted for every batch.
             // In memory it is a copy; a batch's journal is bounded by the batch.
@@ -170,6 +171,7 @@ impl SqliteStore {
             // A batch of posts changes hundreds of pages (each channel's end of the history
             // index is a page of its own). Past the page cache (2 MiB by default) SQLite
             // writes changed pages into the log before the commit and reads them back.
+            // (Each commit also scans the cache's hash table, so bigger is not free.)
             .pragma("cache_size", WRITER_CACHE_KIB)
             .connect()
             .await

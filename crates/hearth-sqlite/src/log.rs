@@ -6,7 +6,8 @@
 //! seq order is commit order and a reader that saw seq N never later finds a new event at
 //! or below N. Group commit (the `writer` module) keeps this property: the jobs of a batch
 //! run one after another in one transaction, and a job that fails is rolled back to its
-//! savepoint together with its seq bump, so it leaves no hole.
+//! savepoint together with its seq bump (a post is refused before it takes one, and one
+//! that fails after writing fails its whole batch), so it leaves no hole.
 //!
 //! Channel events are visible to the members of the channel *at the event's seq*, kept as
 //! `membership_spans`: joining opens a span at the first seq of the joining operation (a

@@ -130,6 +130,13 @@ impl<'a> Raw<'a> {
         unsafe { ffi::sqlite3_total_changes64(self.db.as_ptr()) }
     }
 
+    /// Whether a transaction is open: SQLite rolls the whole transaction back by itself
+    /// on some errors (I/O, a full disk, no memory).
+    pub(crate) fn in_transaction(&self) -> bool {
+        // SAFETY: `db` is ours (see `new`).
+        unsafe { ffi::sqlite3_get_autocommit(self.db.as_ptr()) == 0 }
+    }
+
     /// The rowid of the last row this connection inserted.
     pub(crate) fn last_insert_rowid(&self) -> i64 {
         // SAFETY: `db` is ours (see `new`).

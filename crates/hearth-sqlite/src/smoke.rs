@@ -350,8 +350,19 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
     assert_eq!(next.message.seq, before + 3);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_raw_write_failing_after_it_wrote_fails_its_whole_batch() {
+/// A job on the write connection's raw handle, as the tests below make one.
+type RawJob = Box<
+    dyn for<'r, 'a> FnOnce(&'r mut crate::raw::Raw<'a>) -> hearth_core::store::StoreResult<()>
+        + Send,
+>;
+
+/// Runs the job `doomed` makes (from the workspace and a post to send) between two posts,
+/// all three in one batch, and checks that the batch failed whole: both posts are told to
+/// retry, nothing of the batch is stored, and the next post continues the log without a
+/// hole. Returns the doomed job's own error.
+async fn a_batch_around(
+    doomed: impl FnOnce(WorkspaceId, NewMessage) -> RawJob,
+) -> hearth_core::store::StoreError {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(open(&dir.path().join("hearth.db")).await);
     let (ws, ada, general) = seed(&store).await;
@@ -365,37 +376,17 @@ async fn a_raw_write_failing_after_it_wrote_fails_its_whole_batch() {
     };
     let first = send("first");
     queued(&store, 1).await;
-    // A raw job that writes everything a post writes, then fails: with no savepoint of
-    // its own, it cannot be undone alone.
+    let job = doomed(ws.clone(), post(&general, &ada, "doomed"));
     let doomed = {
-        let (store, ws, message) = (store.clone(), ws.clone(), post(&general, &ada, "doomed"));
-        tokio::spawn(async move {
-            store
-                .writer
-                .write_raw(move |raw| {
-                    let index = crate::search::IndexRow::of(
-                        message.text.as_str(),
-                        false,
-                        &message.author,
-                        &message.channel_id,
-                    );
-                    let now = hearth_core::Timestamp::now();
-                    crate::post::post_top_level(raw, &ws, message, index, now)?;
-                    Err::<(), _>(hearth_core::store::StoreError::Internal("injected".into()))
-                })
-                .await
-        })
+        let store = store.clone();
+        tokio::spawn(async move { store.writer.write_raw(job).await })
     };
     queued(&store, 2).await;
     let last = send("last");
     queued(&store, 3).await;
     held.release().await;
 
-    // The job's own error goes to it; its batch-mates are told to retry.
-    assert!(matches!(
-        doomed.await.unwrap(),
-        Err(hearth_core::store::StoreError::Internal(m)) if m == "injected"
-    ));
+    let error = doomed.await.unwrap().unwrap_err();
     for sent in [first, last] {
         assert!(matches!(
             sent.await.unwrap(),
@@ -425,6 +416,43 @@ async fn a_raw_write_failing_after_it_wrote_fails_its_whole_batch() {
         .await
         .unwrap();
     assert_eq!(next.message.seq, before + 1);
+    error
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_write_failing_after_it_wrote_fails_its_whole_batch() {
+    // Writes everything a post writes, then fails: with no savepoint of its own, it
+    // cannot be undone alone.
+    let error = a_batch_around(|ws, message| {
+        Box::new(move |raw| {
+            let index = crate::search::IndexRow::of(
+                message.text.as_str(),
+                false,
+                &message.author,
+                &message.channel_id,
+            );
+            let now = hearth_core::Timestamp::now();
+            crate::post::post_top_level(raw, &ws, message, index, now)?;
+            Err(hearth_core::store::StoreError::Internal("injected".into()))
+        })
+    })
+    .await;
+    // The job's own error goes to it.
+    assert!(matches!(error, hearth_core::store::StoreError::Internal(m) if m == "injected"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_write_whose_error_ended_the_transaction_fails_its_whole_batch() {
+    // SQLite rolls the whole transaction back by itself on some errors (I/O, a full
+    // disk), without counting a change; the jobs after it must not run outside it.
+    let error = a_batch_around(|_, _| {
+        Box::new(|raw| {
+            raw.run("ROLLBACK", &[])?;
+            Err(hearth_core::store::StoreError::Internal("disk full".into()))
+        })
+    })
+    .await;
+    assert!(matches!(error, hearth_core::store::StoreError::Internal(m) if m == "disk full"));
 }
 
 #[tokio::test]

@@ -4,9 +4,10 @@
 //!
 //! Write methods hand the writer task (`writer`) a job: a closure that owns its inputs and
 //! runs the module function on the write connection, inside the batch's transaction and
-//! its own savepoint. The job reads the clock when it runs, after `BEGIN IMMEDIATE`, so
-//! timestamps follow commit order as seqs do. A job that fails is rolled back to its
-//! savepoint; the method returns only after the batch's `COMMIT`.
+//! its own savepoint (a top-level post runs on the raw handle without one: it checks
+//! before it writes, see `writer`). The job reads the clock when it runs, after `BEGIN
+//! IMMEDIATE`, so timestamps follow commit order as seqs do. A job that fails is rolled
+//! back to its savepoint; the method returns only after the batch's `COMMIT`.
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;

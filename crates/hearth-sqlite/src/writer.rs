@@ -26,7 +26,7 @@
 //! and only once `COMMIT` has returned does any caller get its result (durable first:
 //! nothing is acknowledged that is not committed). If anything at the batch level fails
 //! (`BEGIN`, `COMMIT`, a savepoint statement, a panicking job, a raw job that fails after
-//! it wrote), the whole transaction is rolled back and every job of the batch gets that
+//! it wrote or whose error made SQLite roll the transaction back), the whole transaction is rolled back and every job of the batch gets that
 //! error, including jobs that had succeeded on their own.
 //!
 //! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
@@ -38,7 +38,8 @@
 //!
 //! A raw job has no savepoint. It makes every check before its first write, so a job
 //! its checks refuse has written nothing and its error is its own; the writer tells by
-//! the connection's count of changed rows. A savepoint would have SQLite copy every page
+//! the connection's count of changed rows, and by the transaction still being open
+//! (SQLite rolls it all back by itself on an I/O error or a full disk). A savepoint would have SQLite copy every page
 //! the job is first to change into its statement journal, which was the largest single
 //! cost of a post. The price: a raw job that fails after it wrote (a disk error, a bug)
 //! fails its whole batch, whose callers may retry.
@@ -90,15 +91,16 @@ const MAX_BATCH: usize = 256;
 /// How many submitted jobs may wait for the task before submitters wait for room.
 const QUEUE: usize = 1024;
 
-/// Runs one job inside the open transaction. It reports whether the job succeeded (so the
-/// task knows to release or roll back its savepoint) and returns how to deliver the job's
-/// result once the batch's fate is known.
+/// Runs one job inside the open transaction, in its savepoint. It reports whether the job
+/// succeeded (so the task knows to release or roll back the savepoint) and returns how to
+/// deliver the job's result once the batch's fate is known.
 type Run =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Deliver)> + Send>;
 
 /// Like [`Run`], for a job that runs synchronously on the connection's raw handle (see
 /// the `raw` module): consecutive raw jobs share one hand-off to sqlx's worker thread.
-type RunRaw = Box<dyn for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> (bool, Deliver) + Send>;
+/// It reports the job's error, if any, as text (for the log, should it fail the batch).
+type RunRaw = Box<dyn for<'r, 'a> FnOnce(&'r mut Raw<'a>) -> (Option<String>, Deliver) + Send>;
 
 enum Job {
     Sqlx(Run),
@@ -220,9 +222,9 @@ impl Writer {
     /// Like [`Writer::queue`], for a job on the raw handle: it must not block on anything
     /// but SQLite, since it holds the write connection (and runs on the writer's thread),
     /// and it must make every check before its first write, since it runs without a
-    /// savepoint: an error after it wrote fails its whole batch. Returns once the job is queued, with the wait for its result. Jobs run in the
-    /// order they were queued, so a job queued after this one returned runs after it, in
-    /// the same batch or a later one.
+    /// savepoint: an error after it wrote fails its whole batch. Returns once the job is
+    /// queued, with the wait for its result. Jobs run in the order they were queued, so a
+    /// job queued after this one returned runs after it, in the same batch or a later one.
     pub(crate) async fn queue_raw<T, F>(
         &self,
         job: F,
@@ -234,11 +236,11 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         let run: RunRaw = Box::new(move |raw| {
             let result = job(raw);
-            let ok = result.is_ok();
+            let failure = result.as_ref().err().map(ToString::to_string);
             let deliver: Deliver = Box::new(move |commit| {
                 let _ = tx.send(result.and_then(|value| commit.map(|()| value)));
             });
-            (ok, deliver)
+            (failure, deliver)
         });
         self.enqueue(Job::Raw(run)).await?;
         Ok(answer(rx))
@@ -452,19 +454,21 @@ async fn run_batch(
 const BEGIN: &str = "BEGIN IMMEDIATE";
 
 /// One raw job, without a savepoint (see the module docs): a job that fails after it
-/// wrote fails the batch.
+/// wrote fails the batch, as does one whose error made SQLite roll back the whole
+/// transaction (an I/O error, a full disk), since the jobs after it would each commit
+/// on their own.
 fn run_raw(raw: &mut Raw<'_>, job: RunRaw, delivers: &mut Vec<Deliver>) -> StoreResult<()> {
     let changes = raw.total_changes();
     let deferred = raw.deferred_len();
-    let (ok, deliver) =
+    let (failure, deliver) =
         std::panic::catch_unwind(AssertUnwindSafe(|| job(raw))).map_err(|_| panicked())?;
     delivers.push(deliver);
-    if !ok {
-        if raw.total_changes() != changes {
-            return Err(StoreError::Unavailable(
-                "a write of the same batch failed halfway, so none of the batch was committed"
-                    .to_owned(),
-            ));
+    if let Some(failure) = failure {
+        if raw.total_changes() != changes || !raw.in_transaction() {
+            return Err(StoreError::Unavailable(format!(
+                "a write of the same batch failed halfway ({failure}), so none of the batch \
+                 was committed"
+            )));
         }
         raw.forget_deferred_since(deferred);
     }
