@@ -1,9 +1,7 @@
 //! The name a file was uploaded with: shown to people and offered back on download,
 //! never used as a path (storage keys are generated; see the server's `files` module).
 
-use unicode_normalization::UnicodeNormalization;
-
-use super::{ValidationError, is_forbidden_control, string_value};
+use super::{ValidationError, is_forbidden_control, nfc, string_value};
 
 /// A file's display name: 1 to 255 characters after NFC normalisation and trimming, with
 /// no control characters (NUL, line breaks, escapes) and no bidirectional overrides (which
@@ -18,7 +16,7 @@ impl FileName {
 
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let err = |why: &str| ValidationError::new("invalid_file_name", why);
-        let s: String = s.nfc().collect();
+        let s = nfc(s);
         let s = s.trim();
         if s.is_empty() {
             return Err(err("File names cannot be empty."));

@@ -73,6 +73,17 @@ macro_rules! string_value {
 }
 pub(crate) use string_value;
 
+/// `s` in Unicode normalization form C. Most text already is (all ASCII text is), and
+/// the quick check that says so costs far less than normalizing character by character.
+pub(crate) fn nfc(s: &str) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s.to_owned()
+    } else {
+        s.nfc().collect()
+    }
+}
+
 /// True for characters that have no business in names or text (NUL, escapes, and the
 /// bidirectional overrides used to disguise text), excluding ordinary line breaks and tabs.
 pub(crate) fn is_forbidden_control(c: char) -> bool {

@@ -3,9 +3,7 @@
 //! Lengths are counted in Unicode scalar values (what a person calls characters), after
 //! NFC normalisation so that the same word typed on two keyboards is stored the same way.
 
-use unicode_normalization::UnicodeNormalization;
-
-use super::{ValidationError, is_forbidden_control, string_value};
+use super::{ValidationError, is_forbidden_control, nfc, string_value};
 
 /// Normalises to NFC and checks length and forbidden characters.
 fn checked_text(
@@ -15,7 +13,7 @@ fn checked_text(
     max: usize,
     allow_newlines: bool,
 ) -> Result<String, ValidationError> {
-    let s: String = s.nfc().collect();
+    let s = nfc(s);
     if s.chars().count() > max {
         return Err(ValidationError::new(
             code,
