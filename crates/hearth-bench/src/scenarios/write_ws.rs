@@ -24,6 +24,9 @@ use crate::api::Account;
 use crate::client::{Dialer, Socket, client_msg_id, handshake, message_index};
 use crate::scenarios::write::{KEPT_ERRORS, Posted, Posting};
 
+/// How an `event` frame begins (serde writes the tag first).
+const EVENT_FRAME: &str = r#"{"type":"event""#;
+
 /// How long after the load ends the sends still in flight may take to be answered.
 const ACK_WAIT: Duration = Duration::from_secs(10);
 
@@ -141,6 +144,11 @@ impl Writer {
                 }
             };
             let at = Instant::now();
+            // Each message comes back to its sender as an event, which this load ignores:
+            // not parsing it leaves the shared cores to the server.
+            if text.starts_with(EVENT_FRAME) {
+                continue;
+            }
             match serde_json::from_str::<ServerFrame>(&text) {
                 Ok(ServerFrame::Ack {
                     client_msg_id,
@@ -189,5 +197,30 @@ fn failed(tally: &mut Posting, count: u64, why: String) {
     tally.errors += count;
     if tally.first_errors.len() < KEPT_ERRORS {
         tally.first_errors.push(why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_proto::{Event, EventBody};
+
+    /// Events are told apart by how they begin; the server writes frames with serde.
+    #[test]
+    fn event_frames_begin_as_the_load_expects() {
+        let frame = ServerFrame::Event(Event {
+            seq: 7,
+            created_at: "2026-12-07T00:00:00Z".to_owned(),
+            event: EventBody::ReactionAdded {
+                channel_id: "C1".to_owned(),
+                message_id: "M1".to_owned(),
+                user_id: "U1".to_owned(),
+                emoji: "tada".to_owned(),
+            },
+        });
+        let text = serde_json::to_string(&frame).unwrap();
+        assert!(text.starts_with(EVENT_FRAME), "{text}");
+        let ack = serde_json::to_string(&ServerFrame::Pong { id: Some(1) }).unwrap();
+        assert!(!ack.starts_with(EVENT_FRAME), "{ack}");
     }
 }
