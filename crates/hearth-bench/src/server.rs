@@ -339,6 +339,28 @@ impl ServerProcess {
         stat_cpu_ticks(&stat).context("unreadable /proc/PID/stat")
     }
 
+    /// User plus system CPU time of the threads named `name` so far, in clock ticks;
+    /// `None` when no thread has that name.
+    pub fn thread_cpu_ticks(&self, name: &str) -> anyhow::Result<Option<u64>> {
+        let mut total = None;
+        for task in std::fs::read_dir(self.proc_path("task"))? {
+            let task = task?.path();
+            // A thread may end between the listing and the reads: it is skipped.
+            let Ok(comm) = std::fs::read_to_string(task.join("comm")) else {
+                continue;
+            };
+            if comm.trim_end() != name {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(task.join("stat")) else {
+                continue;
+            };
+            let ticks = stat_cpu_ticks(&stat).context("unreadable /proc/PID/task/TID/stat")?;
+            total = Some(total.unwrap_or(0) + ticks);
+        }
+        Ok(total)
+    }
+
     pub fn log_summary(&self) -> LogSummary {
         self.log.lock().expect("log lock poisoned").clone()
     }

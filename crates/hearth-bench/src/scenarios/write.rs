@@ -16,6 +16,10 @@
 //! `--postgres`). `--baseline` then runs the storage limit of that same backend in this
 //! process ([`crate::storage_limit`]): a bare insert loop on Hearth's own schema, with as
 //! many writer connections as the run has REST writers on PostgreSQL, one on SQLite.
+//!
+//! The server's CPU per acknowledged post is reported beside the rate, with the share of
+//! SQLite's writer thread, the thread every SQLite write goes through (see `cpu`): on
+//! these shared cores the rate moves with the machine, the CPU per post much less.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -30,6 +34,7 @@ use tokio::time::Instant;
 
 use crate::api::{Account, Api, Population};
 use crate::client::client_msg_id;
+use crate::cpu::{CpuMeter, ServerCpu};
 use crate::scenarios::fanout::SendVia;
 use crate::scenarios::run_tag;
 use crate::scenarios::write_ws::SocketLoad;
@@ -83,9 +88,14 @@ pub struct WriteOurs {
     /// From sending each request to its answer.
     pub ack: LatencySummary,
     pub first_errors: Vec<String>,
+    /// Over the load, with SQLite's writer thread apart (the busiest on SQLite).
+    pub server_cpu: Option<ServerCpu>,
     pub server_memory: Option<ProcessMemory>,
     pub server_log: Option<LogSummary>,
 }
+
+/// The name of hearth-sqlite's writer thread.
+const SQLITE_WRITER: &str = "sqlite-writer";
 
 impl WriteArgs {
     /// Extra `hearth serve` arguments: over the gateway, no command limit in the way.
@@ -145,6 +155,9 @@ impl WriteReport {
             ),
             format!("ack latency: {}", o.ack),
         ];
+        if let Some(cpu) = &o.server_cpu {
+            lines.push(cpu.line_per(o.acknowledged, "post"));
+        }
         lines.extend(o.first_errors.iter().map(|e| format!("  error: {e}")));
         lines.extend(server_lines(
             o.server_memory.as_ref(),
@@ -366,6 +379,7 @@ pub async fn run(
         "posting for {} s from {} writers",
         args.duration, args.writers
     );
+    let cpu = CpuMeter::start_with_thread(target, SQLITE_WRITER);
     let posting = match args.via {
         SendVia::Rest => {
             let load = ClosedLoop {
@@ -390,6 +404,7 @@ pub async fn run(
             load.run(&target.realtime_url()).await?
         }
     };
+    let server_cpu = cpu.stop(target);
     Ok(WriteReport {
         database: storage.name(),
         channels: args.channels,
@@ -408,6 +423,7 @@ pub async fn run(
             sends_per_s: posting.sends_per_s(),
             ack: posting.latency.summary(),
             first_errors: posting.first_errors,
+            server_cpu,
             server_memory: target.memory(),
             server_log: target.log_summary(),
         },
