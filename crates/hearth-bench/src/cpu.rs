@@ -68,7 +68,9 @@ impl CpuMeter {
         let before = self.ticks?;
         let process = target.process.as_ref()?;
         let after = process.cpu_ticks().ok()?;
-        let seconds = |ticks: u64| ticks as f64 / clock_ticks_per_second() as f64;
+        // `getconf` once: it is a process of its own.
+        let hz = clock_ticks_per_second() as f64;
+        let seconds = |ticks: u64| ticks as f64 / hz;
         let thread = self.thread.and_then(|(name, before)| {
             let after = process.thread_cpu_ticks(name).ok().flatten()?;
             Some(ThreadCpu {
@@ -87,8 +89,13 @@ impl CpuMeter {
 impl ServerCpu {
     /// Cores kept busy on average.
     pub fn cores(&self) -> f64 {
+        self.cores_of(self.core_seconds)
+    }
+
+    /// Cores that `core_seconds` kept busy on average over the stretch.
+    fn cores_of(&self, core_seconds: f64) -> f64 {
         if self.wall_seconds > 0.0 {
-            self.core_seconds / self.wall_seconds
+            core_seconds / self.wall_seconds
         } else {
             0.0
         }
@@ -119,14 +126,10 @@ impl ServerCpu {
             per(self.core_seconds)
         );
         if let Some(thread) = &self.thread {
-            let cores = if self.wall_seconds > 0.0 {
-                thread.core_seconds / self.wall_seconds
-            } else {
-                0.0
-            };
             line.push_str(&format!(
-                "; thread {} {cores:.2} cores{}",
+                "; thread {} {:.2} cores{}",
                 thread.name,
+                self.cores_of(thread.core_seconds),
                 per(thread.core_seconds)
             ));
         }

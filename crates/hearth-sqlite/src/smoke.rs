@@ -90,6 +90,26 @@ impl HeldWriter {
     }
 }
 
+/// The channel's latest 10 messages, oldest first.
+async fn latest(
+    store: &SqliteStore,
+    ws: &WorkspaceId,
+    channel: &ChannelId,
+) -> Vec<hearth_core::model::Message> {
+    store
+        .list_messages(
+            ws,
+            channel,
+            hearth_core::store::HistoryRange::Before {
+                before: i64::MAX,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .messages
+}
+
 /// Waits until `jobs` jobs wait in the writer's queue.
 async fn queued(store: &SqliteStore, jobs: usize) {
     while store.writer.queued() < jobs {
@@ -324,18 +344,8 @@ async fn a_failing_write_is_undone_alone_and_its_batch_commits() {
             },
         ]
     );
-    let page = store
-        .list_messages(
-            &ws,
-            &general,
-            hearth_core::store::HistoryRange::Before {
-                before: i64::MAX,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    let texts: Vec<_> = page.messages.iter().map(|m| m.text.as_str()).collect();
+    let page = latest(&store, &ws, &general).await;
+    let texts: Vec<_> = page.iter().map(|m| m.text.as_str()).collect();
     assert!(!texts.contains(&"doomed"), "{texts:?}");
     assert!(
         texts.contains(&"first") && texts.contains(&"last"),
@@ -395,18 +405,8 @@ async fn a_batch_around(
     }
     // Nothing of the batch was kept: no message, no event, no seq.
     assert_eq!(store.last_seq(&ws).await.unwrap(), before);
-    let history = store
-        .list_messages(
-            &ws,
-            &general,
-            hearth_core::store::HistoryRange::Before {
-                before: i64::MAX,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(history.messages.is_empty(), "{:?}", history.messages);
+    let history = latest(&store, &ws, &general).await;
+    assert!(history.is_empty(), "{history:?}");
     let channel = store.channel(&ws, &general).await.unwrap().unwrap();
     assert_eq!(channel.last_message_seq, 0);
 

@@ -26,8 +26,9 @@
 //! and only once `COMMIT` has returned does any caller get its result (durable first:
 //! nothing is acknowledged that is not committed). If anything at the batch level fails
 //! (`BEGIN`, `COMMIT`, a savepoint statement, a panicking job, a raw job that fails after
-//! it wrote or whose error made SQLite roll the transaction back), the whole transaction is rolled back and every job of the batch gets that
-//! error, including jobs that had succeeded on their own.
+//! it wrote or whose error made SQLite roll the transaction back), the whole transaction
+//! is rolled back and every job of the batch gets that error, including jobs that had
+//! succeeded on their own.
 //!
 //! A job is either a sqlx closure (`Writer::write`) or a synchronous closure on the raw
 //! handle (`Writer::queue_raw`, see `raw`). A run of consecutive raw jobs shares one
@@ -39,10 +40,10 @@
 //! A raw job has no savepoint. It makes every check before its first write, so a job
 //! its checks refuse has written nothing and its error is its own; the writer tells by
 //! the connection's count of changed rows, and by the transaction still being open
-//! (SQLite rolls it all back by itself on an I/O error or a full disk). A savepoint would have SQLite copy every page
-//! the job is first to change into its statement journal, which was the largest single
-//! cost of a post. The price: a raw job that fails after it wrote (a disk error, a bug)
-//! fails its whole batch, whose callers may retry.
+//! (SQLite rolls it all back by itself on an I/O error or a full disk). A savepoint would
+//! have SQLite copy every page the job is first to change into its statement journal,
+//! which was the largest single cost of a post. The price: a raw job that fails after it
+//! wrote (a disk error, a bug) fails its whole batch, whose callers may retry.
 //!
 //! A raw job may defer work to the end of its run (`Raw::defer`): it runs after the
 //! run's last job, in the same transaction, and is dropped with a job that fails. Posts
